@@ -1,0 +1,31 @@
+"""`yibao schemes`: the built-in schemes and reforms."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schemes")(schemes)
+
+
+def schemes() -> None:
+    """List the built-in schemes (addressable by name) and the bundled reforms."""
+    from yibao.schemes import builtin_reforms, builtin_schemes, load_scheme
+
+    console = Console()
+    table = Table(title="Built-in schemes")
+    for col in ("name", "title", "layers", "from"):
+        table.add_column(col)
+    for info in builtin_schemes():
+        scheme = load_scheme(info.name)
+        table.add_row(info.name, info.title, " → ".join(scheme.layer_ids), str(scheme.first_date))
+    console.print(table)
+    reforms = Table(title="Bundled reforms (--reform NAME)")
+    for col in ("name", "title"):
+        reforms.add_column(col)
+    for reform in builtin_reforms():
+        reforms.add_row(reform.name, reform.title.en)
+    console.print(reforms)

@@ -1,0 +1,327 @@
+"""The scalar path: settle one claim against a person's yearly accumulators.
+
+This is the readable reference. Each layer's parts run in order over what the
+earlier layers left; every number that produced a payment is kept in the
+result so that an explanation can be rendered from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from yibao.core.errors import InputError
+from yibao.core.model import Claim, Person, age_on
+from yibao.core.money import Fen, RatePpm, apply_rate
+from yibao.core.rules import adjusted_rate, clip_to_cap, deductible_used, schedule, yearly_payment
+from yibao.core.scheme import (
+    Accumulation,
+    Band,
+    Bands,
+    Condition,
+    Dimension,
+    Part,
+    Quantity,
+    Scheme,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PartTotals:
+    """A part's running figures for one person-year."""
+
+    base: Fen = 0  # cumulative base (what yearly rules are stated on)
+    raw: Fen = 0  # running total before the yearly cap
+    paid: Fen = 0
+    claims: int = 0  # claims that met the part's eligibility
+
+
+@dataclass(frozen=True, slots=True)
+class YearAccumulators:
+    """Everything settlement remembers about one person in one calendar year."""
+
+    year: int
+    parts: Mapping[str, PartTotals] = field(default_factory=dict)
+    total: Fen = 0
+    out_of_pocket: Fen = 0
+
+    def part(self, layer_id: str, part_id: str) -> PartTotals:
+        return self.parts.get(part_key(layer_id, part_id), PartTotals())
+
+    def layer_paid(self, layer_id: str) -> Fen:
+        prefix = f"{layer_id}."
+        return sum(t.paid for k, t in self.parts.items() if k.startswith(prefix))
+
+
+def part_key(layer_id: str, part_id: str) -> str:
+    return f"{layer_id}.{part_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PartResult:
+    """The arithmetic of one part on one claim."""
+
+    layer_id: str
+    part_id: str
+    eligible: bool
+    accumulation: Accumulation
+    base_terms: tuple[tuple[str, int, Fen], ...] = ()  # (term, +1/-1, amount)
+    base: Fen = 0
+    claim_number: int = 0
+    deductible: Fen = 0
+    deductible_applied: Fen = 0
+    cumulative_before: Fen = 0
+    cumulative_after: Fen = 0
+    bands: Bands = ()
+    raw: Fen = 0
+    claim_cap: Fen | None = None
+    cap: Fen | None = None
+    cap_used_before: Fen = 0
+    bill_left: Fen = 0
+    paid: Fen = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LayerResult:
+    layer_id: str
+    paid: Fen
+    parts: tuple[PartResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """One claim settled through every layer. Field names follow the national platform where one exists."""
+
+    claim_id: str
+    person_id: str
+    service_date: date
+    medfee_sumamt: Fen  # total
+    fulamt_ownpay_amt: Fen  # outside the catalogue (self-pay)
+    preselfpay_amt: Fen  # class B first-pay share
+    inscp_scp_amt: Fen  # in-policy amount
+    special_drugs: Fen
+    layers: tuple[LayerResult, ...]
+    psn_part_amt: Fen  # out of pocket
+    accumulators: YearAccumulators
+
+    def paid(self, layer_id: str) -> Fen:
+        for layer in self.layers:
+            if layer.layer_id == layer_id:
+                return layer.paid
+        raise KeyError(layer_id)
+
+    @property
+    def out_of_pocket(self) -> Fen:
+        return self.psn_part_amt
+
+    @property
+    def act_pay_dedc(self) -> Fen:
+        """Deductible applied by the first layer (the basic insurance 起付线)."""
+        if not self.layers:
+            return 0
+        return sum(p.deductible_applied for p in self.layers[0].parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimContext:
+    """The keys a claim presents to conditions and keyed parameters."""
+
+    keys: Mapping[Dimension, str]
+    age: int
+
+    @classmethod
+    def of(cls, person: Person, claim: Claim) -> ClaimContext:
+        return cls(
+            keys={
+                Dimension.FACILITY_LEVEL: str(claim.facility_level),
+                Dimension.CARE_TYPE: claim.care_type.value,
+                Dimension.SCHEME: person.scheme.value,
+                Dimension.ASSISTANCE_CATEGORY: person.assistance_category.value,
+                Dimension.PRE_EXISTING: _flag(person.pre_existing),
+                Dimension.HUIMINBAO: _flag(person.huiminbao),
+                Dimension.OUT_OF_AREA: _flag(claim.region != person.region),
+            },
+            age=age_on(person.birth_date, claim.service_date),
+        )
+
+    def meets(self, condition: Condition) -> bool:
+        if condition.min_age is not None and self.age < condition.min_age:
+            return False
+        if condition.max_age is not None and self.age > condition.max_age:
+            return False
+        return all(self.keys[dim] in allowed for dim, allowed in condition.keys.items())
+
+    def key(self, dim: Dimension | None) -> str:
+        return "" if dim is None else self.keys[dim]
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def classify(scheme: Scheme, claim: Claim) -> dict[Quantity, Fen]:
+    """The catalogue split: preselfpay = round(rate x class B); in_policy = A + B - preselfpay."""
+    preselfpay = apply_rate(scheme.preselfpay_rate.at(claim.service_date), claim.class_b)
+    return {
+        Quantity.CLASS_A: claim.class_a,
+        Quantity.CLASS_B: claim.class_b,
+        Quantity.SELF_PAY: claim.self_pay,
+        Quantity.SPECIAL_DRUGS: claim.special_drugs,
+        Quantity.PRESELFPAY: preselfpay,
+        Quantity.IN_POLICY: claim.class_a + claim.class_b - preselfpay,
+        Quantity.TOTAL: claim.total,
+    }
+
+
+def part_bands(part: Part, day: date, ctx: ClaimContext) -> Bands:
+    """The part's bands on `day`, with every applicable adjustment's points added."""
+    bands = part.rate.at(day, ctx.key(part.rate.by))
+    points = sum(
+        adj.points.at(day, ctx.key(adj.points.by)) for adj in part.adjustments if ctx.meets(adj.when)
+    )
+    return tuple(Band(b.above, adjusted_rate(b.rate, points)) for b in bands)
+
+
+def part_deductible(part: Part, day: date, ctx: ClaimContext, claim_number: int) -> Fen:
+    if part.deductible is None:
+        return 0
+    deductible = part.deductible.at(day, ctx.key(part.deductible.by))
+    repeat = part.repeat_claim
+    if repeat is not None and claim_number >= repeat.from_claim:
+        deductible = apply_rate(repeat.factor.at(day, ctx.key(repeat.factor.by)), deductible)
+    return deductible
+
+
+def _optional_money(param: object, day: date, ctx: ClaimContext) -> Fen | None:
+    if param is None:
+        return None
+    value = param.at(day, ctx.key(param.by))  # type: ignore[attr-defined]
+    assert value is None or isinstance(value, int)
+    return value
+
+
+def settle_part(
+    part: Part,
+    layer_id: str,
+    day: date,
+    ctx: ClaimContext,
+    amounts: Mapping[str, Fen],
+    totals: PartTotals,
+    bill_left: Fen,
+) -> tuple[PartResult, PartTotals]:
+    if not ctx.meets(part.when):
+        return PartResult(layer_id, part.id, False, part.accumulation), totals
+    terms = tuple((str(t), +1, amounts[str(t)]) for t in part.base.plus) + tuple(
+        (str(t), -1, amounts[str(t)]) for t in part.base.minus
+    )
+    base = max(sum(sign * amount for _, sign, amount in terms), 0)
+    claim_number = totals.claims + 1
+    deductible = part_deductible(part, day, ctx, claim_number)
+    bands = part_bands(part, day, ctx)
+    if part.accumulation is Accumulation.YEAR:
+        before, after = totals.base, totals.base + base
+        raw = yearly_payment(before, after, deductible, bands)
+    else:
+        before, after = 0, base
+        raw = schedule(base, deductible, bands)
+    claim_cap = _optional_money(part.claim_cap, day, ctx)
+    if claim_cap is not None:
+        raw = min(raw, claim_cap)
+    cap = _optional_money(part.cap, day, ctx)
+    paid = min(clip_to_cap(totals.raw, raw, cap), bill_left)
+    result = PartResult(
+        layer_id=layer_id,
+        part_id=part.id,
+        eligible=True,
+        accumulation=part.accumulation,
+        base_terms=terms,
+        base=base,
+        claim_number=claim_number,
+        deductible=deductible,
+        deductible_applied=deductible_used(before, after, deductible),
+        cumulative_before=before,
+        cumulative_after=after,
+        bands=bands,
+        raw=raw,
+        claim_cap=claim_cap,
+        cap=cap,
+        cap_used_before=totals.raw,
+        bill_left=bill_left,
+        paid=paid,
+    )
+    new_totals = PartTotals(
+        base=totals.base + base if part.accumulation is Accumulation.YEAR else totals.base,
+        raw=totals.raw + raw,
+        paid=totals.paid + paid,
+        claims=claim_number,
+    )
+    return result, new_totals
+
+
+def settle_claim(scheme: Scheme, person: Person, claim: Claim, acc: YearAccumulators | None = None) -> Settlement:
+    """Settle `claim` for `person` given what the person's year has seen so far (`acc`)."""
+    year = claim.service_date.year
+    if acc is None or acc.year != year:
+        acc = YearAccumulators(year=year)
+    if claim.person_id != person.person_id:
+        raise InputError(f"claim {claim.claim_id} belongs to {claim.person_id}, not {person.person_id}")
+    ctx = ClaimContext.of(person, claim)
+    day = claim.service_date
+    quantities = classify(scheme, claim)
+    amounts: dict[str, Fen] = {str(q): v for q, v in quantities.items()}
+    parts = dict(acc.parts)
+    bill_left = claim.total
+    layers: list[LayerResult] = []
+    for layer in scheme.layers:
+        results: list[PartResult] = []
+        for part in layer.parts:
+            key = part_key(layer.id, part.id)
+            result, parts[key] = settle_part(
+                part, layer.id, day, ctx, amounts, parts.get(key, PartTotals()), bill_left
+            )
+            bill_left -= result.paid
+            results.append(result)
+        layer_paid = sum(r.paid for r in results)
+        amounts[layer.id] = layer_paid
+        layers.append(LayerResult(layer.id, layer_paid, tuple(results)))
+    out_of_pocket = bill_left
+    new_acc = replace(
+        acc, parts=parts, total=acc.total + claim.total, out_of_pocket=acc.out_of_pocket + out_of_pocket
+    )
+    return Settlement(
+        claim_id=claim.claim_id,
+        person_id=person.person_id,
+        service_date=day,
+        medfee_sumamt=claim.total,
+        fulamt_ownpay_amt=claim.self_pay,
+        preselfpay_amt=quantities[Quantity.PRESELFPAY],
+        inscp_scp_amt=quantities[Quantity.IN_POLICY],
+        special_drugs=claim.special_drugs,
+        layers=tuple(layers),
+        psn_part_amt=out_of_pocket,
+        accumulators=new_acc,
+    )
+
+
+def canonical_key(claim: Claim) -> tuple[str, date, str]:
+    """Claims are settled per person and year in order of service date, then claim id."""
+    return (claim.person_id, claim.service_date, claim.claim_id)
+
+
+def settle_claims(
+    scheme: Scheme, persons: Mapping[str, Person], claims: Sequence[Claim]
+) -> list[Settlement]:
+    """Settle many claims in canonical order, each year from fresh accumulators; return them in input order."""
+    settled: dict[str, Settlement] = {}
+    running: dict[str, YearAccumulators] = {}
+    for claim in sorted(claims, key=canonical_key):
+        person = persons.get(claim.person_id)
+        if person is None:
+            raise InputError(
+                f"claim {claim.claim_id}: unknown person {claim.person_id}", code="input.unknown_person"
+            )
+        result = settle_claim(scheme, person, claim, running.get(claim.person_id))
+        running[claim.person_id] = result.accumulators
+        settled[claim.claim_id] = result
+    return [settled[c.claim_id] for c in claims]
