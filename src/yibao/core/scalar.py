@@ -13,7 +13,7 @@ from datetime import date
 
 from yibao.core.errors import InputError
 from yibao.core.model import Claim, Person, age_on
-from yibao.core.money import Fen, RatePpm, apply_rate
+from yibao.core.money import Fen, apply_rate
 from yibao.core.rules import adjusted_rate, clip_to_cap, deductible_used, schedule, yearly_payment
 from yibao.core.scheme import (
     Accumulation,
@@ -48,6 +48,28 @@ class YearAccumulators:
 
     def part(self, layer_id: str, part_id: str) -> PartTotals:
         return self.parts.get(part_key(layer_id, part_id), PartTotals())
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data (for storing a person-year's accumulators as JSON)."""
+        return {
+            "year": self.year,
+            "total": self.total,
+            "out_of_pocket": self.out_of_pocket,
+            "parts": {k: [t.base, t.raw, t.paid, t.claims] for k, t in sorted(self.parts.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> YearAccumulators:
+        parts = data.get("parts", {})
+        assert isinstance(parts, Mapping)
+        year, total, oop = data["year"], data.get("total", 0), data.get("out_of_pocket", 0)
+        assert isinstance(year, int) and isinstance(total, int) and isinstance(oop, int)
+        return cls(
+            year=year,
+            parts={str(k): PartTotals(*v) for k, v in parts.items()},
+            total=total,
+            out_of_pocket=oop,
+        )
 
     def layer_paid(self, layer_id: str) -> Fen:
         prefix = f"{layer_id}."

@@ -54,7 +54,7 @@ _ExactLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
 def read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_ExactLoader)  # noqa: S506 - SafeLoader subclass
+            return yaml.load(fh, Loader=_ExactLoader)
     except FileNotFoundError as exc:
         raise SchemeError(f"{path}: no such file", code="scheme.not_found") from exc
     except yaml.YAMLError as exc:
