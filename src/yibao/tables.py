@@ -90,7 +90,7 @@ def read_raw(path: str | Path) -> tuple[pl.DataFrame, Source]:
         raise InputError(f"{path}: no such file", code="input.not_found")
     if path.suffix.lower() == ".csv":
         try:
-            frame = pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=True)
+            frame = pl.read_csv(path, infer_schema=False)
         except pl.exceptions.NoDataError:
             frame = pl.DataFrame()
         except pl.exceptions.ComputeError as exc:
@@ -182,22 +182,28 @@ def _fen(frame: pl.DataFrame, src: Source, column: str) -> pl.Series:
     dtype = series.dtype
     if isinstance(dtype, pl.Decimal):
         scale = dtype.scale or 0
+        exact = series.cast(pl.Decimal(16, 2), strict=False)  # 10**14 fen: far above any real bill
         if scale > 2:
-            exact = series.cast(pl.Decimal(38, 2), strict=False)
             row = _first_bad(pl.DataFrame({"a": series, "b": exact}), pl.col("a") != pl.col("b"))
             if row is not None:
                 raise src.fail(row, column, f"{series[row]} has more than two decimals")
-            series = exact
-        fen = series.cast(pl.Decimal(38, 2)).to_physical()
+        row = _first_bad(pl.DataFrame({"a": series, "b": exact}), pl.col("b").is_null() & pl.col("a").is_not_null())
+        if row is not None:
+            raise src.fail(row, column, f"{series[row]} is implausibly large")
+        fen = exact.to_physical().cast(pl.Int64)
     elif dtype.is_integer():
-        fen = series.cast(pl.Int128) * 100
+        wide = series.cast(pl.Int64)
+        row = _first_bad(pl.DataFrame({"v": wide}), pl.col("v") > MAX_AMOUNT_FEN // 100)
+        if row is not None:
+            raise src.fail(row, column, f"{series[row]} is implausibly large")
+        fen = wide * 100
     elif dtype.is_float():
         # A float column from another tool: accepted only where it is exactly a two-decimal amount.
         text = series.map_elements(lambda v: None if v is None else repr(v), return_dtype=pl.String)
         return _fen(pl.DataFrame({column: text}), src, column)
     else:
         text = _text(frame, src, column)
-        ok = text.str.contains(r"^\d+(\.\d{1,2})?$")
+        ok = text.str.contains(r"^\d{1,13}(\.\d{1,2})?$")
         row = _first_bad(pl.DataFrame({"ok": ok}), ~pl.col("ok"))
         if row is not None:
             value = text[row]
@@ -205,12 +211,14 @@ def _fen(frame: pl.DataFrame, src: Source, column: str) -> pl.Series:
                 why = "is negative"
             elif pl.Series([value]).str.contains(r"^\d+\.\d{3,}$")[0]:
                 why = "has more than two decimals"
+            elif pl.Series([value]).str.contains(r"^\d{14,}(\.\d*)?$")[0]:
+                why = "is implausibly large"
             else:
                 why = "is not an amount in yuan"
             raise src.fail(row, column, f"{value!r} {why}")
         parts = text.str.split_exact(".", 1)
-        whole = parts.struct.field("field_0").cast(pl.Int128)
-        frac = parts.struct.field("field_1").fill_null("").str.pad_end(2, "0").cast(pl.Int128)
+        whole = parts.struct.field("field_0").cast(pl.Int64)
+        frac = parts.struct.field("field_1").fill_null("").str.pad_end(2, "0").cast(pl.Int64)
         fen = whole * 100 + frac
     row = _first_bad(pl.DataFrame({"f": fen}), pl.col("f").is_null() | (pl.col("f") < 0) | (pl.col("f") > MAX_AMOUNT_FEN))
     if row is not None:

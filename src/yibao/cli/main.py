@@ -23,6 +23,7 @@ err = Console(stderr=True)
 COMMAND_MODULES = (
     "yibao.cli.schemes",
     "yibao.cli.settle",
+    "yibao.cli.demo",
 )
 
 

@@ -1,0 +1,84 @@
+"""`yibao settle`: settle a claims file through every layer of a scheme (the contract of architecture.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from yibao.core.errors import InputError
+
+
+class EngineChoice(StrEnum):
+    batch = "batch"
+    scalar = "scalar"
+    dask = "dask"
+
+
+class LangChoice(StrEnum):
+    en = "en"
+    zh = "zh"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("settle")(settle)
+
+
+def settle(
+    scheme: Annotated[str, typer.Option(help="Built-in scheme name (see `yibao schemes`) or a scheme file/folder.")],
+    persons: Annotated[Path, typer.Option(help="Persons table, CSV or Parquet (file or folder).")],
+    claims: Annotated[Path, typer.Option(help="Claims table, CSV or Parquet (file or folder).")],
+    out: Annotated[Path | None, typer.Option(help="Output file; .csv or .parquet by its suffix.")] = None,
+    reform: Annotated[list[str] | None, typer.Option(help="Reform overlay file or bundled name; repeatable.")] = None,
+    explain: Annotated[str | None, typer.Option(help="Print the explanation of this claim.")] = None,
+    lang: Annotated[LangChoice, typer.Option(help="Language of explanations.")] = LangChoice.en,
+    engine: Annotated[EngineChoice, typer.Option(help="batch (default), scalar (reference path) or dask.")] = EngineChoice.batch,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (with --engine dask).")] = None,
+) -> None:
+    """Settle claims one-stop through every layer; one output row per claim, in input order."""
+    from yibao.api import explain_from_frames
+    from yibao.schemes import load_scheme
+    from yibao.tables import read_claims, read_persons, settle_frame, settlement_output, write_table
+
+    if out is None and explain is None:
+        raise InputError("give --out FILE (and/or --explain CLAIM_ID)", code="input.no_output")
+    if out is not None and out.suffix.lower() not in {".csv", ".parquet"}:
+        raise InputError(f"{out}: the output must end in .csv or .parquet", code="input.bad_output")
+    console = Console(stderr=True)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("loading scheme", total=None)
+        built = load_scheme(scheme, tuple(reform or ()))
+        progress.update(task, description=f"reading {persons}")
+        people = read_persons(persons)
+        progress.update(task, description=f"reading {claims}")
+        bills = read_claims(claims, people, built)
+        if out is not None:
+            progress.update(task, description=f"settling {bills.height:,} claims ({engine.value})")
+            settled = settle_frame(built, people, bills, engine.value, scheduler)
+            progress.update(task, description=f"writing {out}")
+            write_table(settlement_output(built, settled), out)
+    if out is not None:
+        _summary(built.layer_ids, settled, out)
+    if explain is not None:
+        print(explain_from_frames(built, people, bills, explain, lang.value).text())
+
+
+def _summary(layer_ids: tuple[str, ...], settled: object, out: Path) -> None:
+    import polars as pl
+
+    from yibao.core.money import format_yuan
+
+    assert isinstance(settled, pl.DataFrame)
+    table = Table(title=f"{settled.height:,} claims settled → {out}")
+    table.add_column("")
+    table.add_column("yuan", justify="right")
+    sums = settled.select(["total", *[f"paid_{i}" for i in layer_ids], "out_of_pocket"]).sum()
+    for name in sums.columns:
+        table.add_row(name, format_yuan(int(sums[name][0] or 0)))
+    Console(stderr=True).print(table)
