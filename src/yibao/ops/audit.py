@@ -1,0 +1,69 @@
+"""The append-only audit log: who changed what, when, with the record before and after."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from yibao.ops.store import AuditEvent, Base, utcnow
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a user name and role (the CLI and first-run setup act as `system`)."""
+
+    name: str = SYSTEM
+    role: str = "admin"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def snapshot(row: Base | None) -> dict[str, Any] | None:
+    """A row's columns as plain JSON data (password hashes are never copied into the log)."""
+    if row is None:
+        return None
+    columns = inspect(row).mapper.column_attrs
+    return {c.key: _plain(getattr(row, c.key)) for c in columns if c.key != "password_hash"}
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> None:
+    """Write one audit event in the caller's transaction (so it exists exactly when the change does)."""
+    session.add(
+        AuditEvent(
+            at=utcnow(),
+            actor=actor.name,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            before=None if before is None else dict(before),
+            after=None if after is None else dict(after),
+        )
+    )
+
+
+def events(session: Session, entity: str | None = None, entity_id: str | None = None, limit: int = 500) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if entity is not None:
+        query = query.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    return list(session.execute(query.limit(limit)).scalars())

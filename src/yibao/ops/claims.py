@@ -1,0 +1,258 @@
+"""Claims: a facility's bill settled through the region's scheme and posted to the ledger, in one transaction.
+
+Concurrency: every change to a person-year first locks that person-year's
+accumulator row (SELECT ... FOR UPDATE on PostgreSQL; SQLite transactions begin
+IMMEDIATE, which serialises writers). So two bills of one person never settle
+against the same remaining cap.
+
+Late and corrected claims: a claim whose service date falls before an already
+settled claim of the same person-year, a correction, or a reversal re-settles
+the whole person-year in canonical order (`yibao.core.scalar.canonical_key`)
+from fresh accumulators and posts only the differences as adjustment entries.
+What the ledger holds per claim therefore always equals a fresh settlement of
+the corrected year.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from yibao.core.explain import explain
+from yibao.core.model import CareType, Claim
+from yibao.core.money import Fen, format_yuan, parse_yuan
+from yibao.core.scalar import Settlement, YearAccumulators, canonical_key, settle_claim
+from yibao.core.scheme import Scheme
+from yibao.ops import audit, ledger, registry
+from yibao.ops.audit import Actor
+from yibao.ops.errors import Conflict, NotFound, Rejected
+from yibao.ops.ledger import LAYER_ACCOUNT, Account, AccountKind, Line
+from yibao.ops.schemas import ClaimIn, CorrectionIn
+from yibao.ops.store import AccumulatorRow, ClaimRow, PersonRow, utcnow
+
+
+@lru_cache(maxsize=32)
+def scheme_named(name: str) -> Scheme:
+    from yibao.schemes import load_scheme
+
+    return load_scheme(name)
+
+
+def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
+    """The person-year's accumulator row, created if missing, locked until the transaction ends."""
+    values = {"person_id": person_id, "year": year, "data": {"year": year}, "claims": 0}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(AccumulatorRow).values(**values).on_conflict_do_nothing())
+    query = (
+        select(AccumulatorRow)
+        .where(AccumulatorRow.person_id == person_id, AccumulatorRow.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.execute(query).scalar_one()
+
+
+def core_claim(row: ClaimRow) -> Claim:
+    return Claim(
+        claim_id=row.claim_id, person_id=row.person_id, service_date=row.service_date, region=row.region,
+        facility_level=row.facility_level, care_type=CareType(row.care_type), class_a=row.class_a,
+        class_b=row.class_b, self_pay=row.self_pay, special_drugs=row.special_drugs, diagnosis=row.diagnosis,
+    )
+
+
+def _bill(data: ClaimIn | CorrectionIn) -> dict[str, Any]:
+    return {
+        "service_date": data.service_date,
+        "facility_level": data.facility_level,
+        "care_type": data.care_type.value,
+        "class_a": parse_yuan(data.amount_class_a),
+        "class_b": parse_yuan(data.amount_class_b),
+        "self_pay": parse_yuan(data.amount_self_pay),
+        "special_drugs": parse_yuan(data.amount_special_drugs),
+        "diagnosis": data.diagnosis,
+    }
+
+
+def _same_request(row: ClaimRow, data: ClaimIn) -> bool:
+    wanted = {"claim_id": data.claim_id, "person_id": data.person_id, "region": data.region, **_bill(data)}
+    return all(getattr(row, k) == v for k, v in wanted.items())
+
+
+def _post_difference(
+    session: Session, actor: Actor, scheme: Scheme, row: ClaimRow, insured_region: str,
+    old: dict[str, Fen], new: dict[str, Fen], kind: str,
+) -> None:
+    """Post what each layer's fund owes the facility for this claim, as the change from `old` to `new`."""
+    year = row.service_date.year
+    lines = []
+    for layer_id in sorted(set(old) | set(new)):
+        change = new.get(layer_id, 0) - old.get(layer_id, 0)
+        fund = LAYER_ACCOUNT[scheme.layer(layer_id).kind]
+        lines.append(Line(Account(insured_region, year, fund), change))
+    owed = sum(line.amount for line in lines)
+    lines.append(Line(Account(insured_region, year, AccountKind.FACILITY_PAYABLE, row.facility_id), -owed))
+    ledger.post(session, actor, kind, f"claim:{row.claim_id}", f"{kind} of claim {row.claim_id}", lines)
+
+
+def _store(row: ClaimRow, settlement: Settlement, scheme: Scheme) -> None:
+    row.split = {layer.layer_id: layer.paid for layer in settlement.layers}
+    row.out_of_pocket = settlement.psn_part_amt
+    row.explanation = {lang: explain(settlement, scheme, lang).to_dict() for lang in ("en", "zh")}
+
+
+def _is_late(session: Session, row: ClaimRow) -> bool:
+    """Is a settled claim of this person-year ordered after `row`?"""
+    year = row.service_date.year
+    later = session.execute(
+        select(ClaimRow.id).where(
+            ClaimRow.person_id == row.person_id,
+            ClaimRow.status == "settled",
+            ClaimRow.service_date <= date(year, 12, 31),
+            ClaimRow.id != row.id,
+            or_(
+                ClaimRow.service_date > row.service_date,
+                and_(ClaimRow.service_date == row.service_date, ClaimRow.claim_id > row.claim_id),
+            ),
+        ).limit(1)
+    ).first()
+    return later is not None
+
+
+def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> ClaimRow:
+    """Settle a facility's bill (or return the claim an earlier submission with this key created)."""
+    facility = registry.facility(session, facility_id)
+    who = registry.person(session, data.person_id)
+    year = data.service_date.year
+    acc_row = lock_year(session, who.person_id, year)
+    earlier = session.execute(
+        select(ClaimRow).where(ClaimRow.facility_id == facility.id, ClaimRow.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+    if earlier is not None:
+        if not _same_request(earlier, data):
+            raise Conflict("this idempotency key was used for a different bill", code="claim.idempotency_key_reused")
+        return earlier
+    if session.execute(select(ClaimRow.id).where(ClaimRow.claim_id == data.claim_id)).first() is not None:
+        raise Conflict(f"claim {data.claim_id} exists", code="claim.exists")
+    person = registry.core_person(session, who, data.service_date)
+    scheme = scheme_named(registry.region(session, who.region).scheme_name)
+    row = ClaimRow(
+        claim_id=data.claim_id, facility_id=facility.id, idempotency_key=idempotency_key, person_id=who.person_id,
+        region=data.region, status="settled", scheme_name=scheme.name, split={}, out_of_pocket=0, explanation={},
+        submitted_at=utcnow(), **_bill(data),
+    )
+    session.add(row)
+    session.flush()
+    if _is_late(session, row):
+        _resettle_year(session, actor, scheme, who, acc_row)
+    else:
+        settlement = settle_claim(scheme, person, core_claim(row), YearAccumulators.from_dict(acc_row.data))
+        _store(row, settlement, scheme)
+        _post_difference(session, actor, scheme, row, who.region, {}, row.split, "claim")
+        acc_row.data = settlement.accumulators.to_dict()
+    acc_row.claims += 1
+    session.flush()
+    audit.record(session, actor, "claim.settled", "claim", row.claim_id, None, audit.snapshot(row))
+    return row
+
+
+def _resettle_year(session: Session, actor: Actor, scheme: Scheme, who: PersonRow, acc_row: AccumulatorRow) -> None:
+    """Settle the person-year again in canonical order; post each claim's change as an adjustment."""
+    year = acc_row.year
+    rows = session.execute(
+        select(ClaimRow).where(
+            ClaimRow.person_id == who.person_id,
+            ClaimRow.status == "settled",
+            ClaimRow.service_date >= date(year, 1, 1),
+            ClaimRow.service_date <= date(year, 12, 31),
+        )
+    ).scalars().all()
+    acc = YearAccumulators(year=year)
+    for row in sorted(rows, key=lambda r: canonical_key(core_claim(r))):
+        settlement = settle_claim(scheme, registry.core_person(session, who, row.service_date), core_claim(row), acc)
+        acc = settlement.accumulators
+        old = dict(row.split)
+        if old != {layer.layer_id: layer.paid for layer in settlement.layers}:
+            before = audit.snapshot(row) if old else None
+            _store(row, settlement, scheme)
+            _post_difference(session, actor, scheme, row, who.region, old, row.split, "adjustment" if old else "claim")
+            if before is not None:
+                session.flush()
+                audit.record(session, actor, "claim.resettled", "claim", row.claim_id, before, audit.snapshot(row))
+        elif not row.explanation:
+            _store(row, settlement, scheme)
+    acc_row.data = acc.to_dict()
+
+
+def claim(session: Session, claim_id: str) -> ClaimRow:
+    row = session.execute(select(ClaimRow).where(ClaimRow.claim_id == claim_id)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no claim {claim_id}", code="claim.not_found")
+    return row
+
+
+def _locked(session: Session, claim_id: str) -> tuple[ClaimRow, PersonRow, AccumulatorRow, Scheme]:
+    row = claim(session, claim_id)
+    who = registry.person(session, row.person_id)
+    acc_row = lock_year(session, who.person_id, row.service_date.year)
+    session.refresh(row)
+    return row, who, acc_row, scheme_named(row.scheme_name)
+
+
+def reverse(session: Session, actor: Actor, claim_id: str) -> ClaimRow:
+    """Withdraw a settled claim: its payments are reversed and the rest of its year re-settled."""
+    row, who, acc_row, scheme = _locked(session, claim_id)
+    if row.status != "settled":
+        raise Conflict(f"claim {claim_id} is already {row.status}", code="claim.not_settled")
+    before = audit.snapshot(row)
+    _post_difference(session, actor, scheme, row, who.region, dict(row.split), {}, "reversal")
+    row.status, row.split, row.out_of_pocket = "reversed", {}, 0
+    session.flush()
+    _resettle_year(session, actor, scheme, who, acc_row)
+    session.flush()
+    audit.record(session, actor, "claim.reversed", "claim", claim_id, before, audit.snapshot(row))
+    return row
+
+
+def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn) -> ClaimRow:
+    """Replace a settled claim's bill; the person-year is re-settled and only the differences posted."""
+    row, who, acc_row, scheme = _locked(session, claim_id)
+    if row.status != "settled":
+        raise Conflict(f"claim {claim_id} is {row.status}", code="claim.not_settled")
+    if data.service_date.year != row.service_date.year:
+        raise Rejected("a correction cannot move a claim to another year; reverse it and submit anew", code="claim.year_change")
+    before = audit.snapshot(row)
+    for key, value in _bill(data).items():
+        setattr(row, key, value)
+    session.flush()
+    _resettle_year(session, actor, scheme, who, acc_row)
+    session.flush()
+    audit.record(session, actor, "claim.corrected", "claim", claim_id, before, audit.snapshot(row))
+    return row
+
+
+def view(row: ClaimRow) -> dict[str, Any]:
+    """A claim as the API shows it: the bill, the per-layer split and the out-of-pocket, in yuan."""
+    return {
+        "claim_id": row.claim_id,
+        "person_id": row.person_id,
+        "facility_id": row.facility_id,
+        "service_date": row.service_date.isoformat(),
+        "region": row.region,
+        "facility_level": row.facility_level,
+        "care_type": row.care_type,
+        "amount_class_a": format_yuan(row.class_a),
+        "amount_class_b": format_yuan(row.class_b),
+        "amount_self_pay": format_yuan(row.self_pay),
+        "amount_special_drugs": format_yuan(row.special_drugs),
+        "diagnosis": row.diagnosis,
+        "status": row.status,
+        "scheme": row.scheme_name,
+        "paid": {layer: format_yuan(fen) for layer, fen in row.split.items()},
+        "out_of_pocket": format_yuan(row.out_of_pocket),
+    }

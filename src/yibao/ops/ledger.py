@@ -1,0 +1,173 @@
+"""The double-entry ledger: accounts per region and year, append-only balanced entries, derived balances.
+
+A posting's amount is in fen, debit positive and credit negative; every entry's
+postings sum to zero. Balances are sums of postings, never stored. Account codes
+are `region:year:kind` or `region:year:kind:sub` (sub = facility, person, source
+or channel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from yibao.core.money import Fen
+from yibao.core.scheme import LayerKind
+from yibao.ops.audit import Actor
+from yibao.ops.errors import Rejected
+from yibao.ops.store import JournalEntry, Posting, utcnow
+
+
+class AccountKind(StrEnum):
+    BANK = "bank"  # money received through a channel, awaiting transfer to the funds
+    CONTRIBUTION_INCOME = "contribution_income"  # sub = source
+    BASIC_POOLED_FUND = "basic_pooled_fund"
+    INDIVIDUAL_ACCOUNT = "individual_account"  # UEBMI individual accounts, sub = person
+    SERIOUS_ILLNESS = "serious_illness"
+    ASSISTANCE_FUND = "assistance_fund"
+    HUIMINBAO_INSURER = "huiminbao_insurer"
+    COMMERCIAL_INSURER = "commercial_insurer"
+    FACILITY_PAYABLE = "facility_payable"  # sub = facility
+
+
+# Which fund bears a layer's payments, by the layer's kind (scheme data names the kind).
+LAYER_ACCOUNT: dict[LayerKind, AccountKind] = {
+    LayerKind.BASIC: AccountKind.BASIC_POOLED_FUND,
+    LayerKind.SERIOUS_ILLNESS: AccountKind.SERIOUS_ILLNESS,
+    LayerKind.ASSISTANCE: AccountKind.ASSISTANCE_FUND,
+    LayerKind.HUIMINBAO: AccountKind.HUIMINBAO_INSURER,
+    LayerKind.COMMERCIAL: AccountKind.COMMERCIAL_INSURER,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    region: str
+    year: int
+    kind: AccountKind
+    sub: str = ""
+
+    @property
+    def code(self) -> str:
+        base = f"{self.region}:{self.year}:{self.kind.value}"
+        return f"{base}:{self.sub}" if self.sub else base
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    account: Account
+    amount: Fen  # debit positive, credit negative
+
+
+def post(
+    session: Session, actor: Actor, kind: str, reference: str, description: str, lines: Sequence[Line]
+) -> JournalEntry | None:
+    """Append one balanced entry; lines of zero are dropped and an entry of nothing is not written."""
+    lines = [line for line in lines if line.amount != 0]
+    if not lines:
+        return None
+    for line in lines:
+        if not isinstance(line.amount, int) or isinstance(line.amount, bool):
+            raise Rejected(f"posting amount must be integer fen, got {line.amount!r}", code="ledger.not_fen")
+    total = sum(line.amount for line in lines)
+    if total != 0:
+        raise Rejected(f"entry {reference!r} does not balance: debits − credits = {total} fen", code="ledger.unbalanced")
+    entry = JournalEntry(posted_at=utcnow(), kind=kind, reference=reference, description=description, actor=actor.name)
+    session.add(entry)
+    session.flush()
+    session.add_all(
+        Posting(
+            entry_id=entry.id,
+            account=line.account.code,
+            region=line.account.region,
+            year=line.account.year,
+            kind=line.account.kind.value,
+            amount=line.amount,
+        )
+        for line in lines
+    )
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    account: str
+    kind: str
+    debit: Fen
+    credit: Fen
+
+    @property
+    def balance(self) -> Fen:
+        return self.debit - self.credit
+
+
+@dataclass(frozen=True, slots=True)
+class TrialBalance:
+    rows: tuple[BalanceRow, ...]
+
+    @property
+    def total_debit(self) -> Fen:
+        return sum(r.debit for r in self.rows)
+
+    @property
+    def total_credit(self) -> Fen:
+        return sum(r.credit for r in self.rows)
+
+    @property
+    def balanced(self) -> bool:
+        return self.total_debit == self.total_credit
+
+
+def trial_balance(
+    session: Session,
+    region: str | None = None,
+    year: int | None = None,
+    kinds: Sequence[str] | None = None,
+    regions: Sequence[str] | None = None,
+) -> TrialBalance:
+    """Debit and credit totals per account, derived from the postings (optionally filtered)."""
+    debit = func.coalesce(func.sum(case((Posting.amount > 0, Posting.amount), else_=0)), 0)
+    credit = func.coalesce(func.sum(case((Posting.amount < 0, -Posting.amount), else_=0)), 0)
+    query = select(Posting.account, Posting.kind, debit, credit).group_by(Posting.account, Posting.kind)
+    if region is not None:
+        query = query.where(Posting.region == region)
+    if regions is not None:
+        query = query.where(Posting.region.in_(list(regions)))
+    if year is not None:
+        query = query.where(Posting.year == year)
+    if kinds is not None:
+        query = query.where(Posting.kind.in_(list(kinds)))
+    rows = tuple(
+        BalanceRow(account, kind, int(d), int(c))
+        for account, kind, d, c in session.execute(query.order_by(Posting.account))
+    )
+    return TrialBalance(rows)
+
+
+def balance(session: Session, account: Account) -> Fen:
+    total = session.execute(select(func.coalesce(func.sum(Posting.amount), 0)).where(Posting.account == account.code))
+    return int(total.scalar_one())
+
+
+def unbalanced_entries(session: Session) -> list[int]:
+    """Ids of entries whose postings do not sum to zero (always empty; checked by tests and `trial-balance`)."""
+    query = select(Posting.entry_id).group_by(Posting.entry_id).having(func.sum(Posting.amount) != 0)
+    return [int(i) for i in session.execute(query).scalars()]
+
+
+def entries(session: Session, reference: str | None = None, limit: int = 500) -> list[tuple[JournalEntry, list[Posting]]]:
+    query = select(JournalEntry).order_by(JournalEntry.id)
+    if reference is not None:
+        query = query.where(JournalEntry.reference == reference)
+    found = list(session.execute(query.limit(limit)).scalars())
+    postings = session.execute(
+        select(Posting).where(Posting.entry_id.in_([e.id for e in found])).order_by(Posting.id)
+    ).scalars()
+    by_entry: dict[int, list[Posting]] = {e.id: [] for e in found}
+    for p in postings:
+        by_entry[p.entry_id].append(p)
+    return [(e, by_entry[e.id]) for e in found]

@@ -1,0 +1,1 @@
+"""Alembic environment and versions of the operations store (shipped inside the package)."""

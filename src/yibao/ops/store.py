@@ -1,0 +1,295 @@
+"""The store: SQLAlchemy 2 models, engines and transactions.
+
+SQLite file by default, PostgreSQL by URL (`YIBAO_DATABASE_URL`). The schema is
+made by Alembic migrations (`yibao.ops.migrations`), never by `create_all`.
+Money columns are integer fen (BigInteger). Journal postings and audit events
+are append-only: the migration installs triggers refusing UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+DEFAULT_SQLITE_FILE = "yibao.sqlite3"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {int: Integer, str: String(200), dict[str, Any]: JSON}
+
+
+class Setting(Base):
+    """Service-wide values created on first run (the token signing secret)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Region(Base):
+    __tablename__ = "regions"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str]
+    scheme_name: Mapped[str] = mapped_column(String(200))  # the built-in scheme or file its claims are settled by
+    average_wage: Mapped[int] = mapped_column(BigInteger)  # local average yearly wage, fen (UEBMI base band)
+
+
+class Employer(Base):
+    __tablename__ = "employers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str]
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+
+
+class Household(Base):
+    __tablename__ = "households"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    address: Mapped[str] = mapped_column(String(400), default="")
+
+
+class PersonRow(Base):
+    __tablename__ = "persons"
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ric: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str]
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employers.id"))
+    pre_existing: Mapped[bool] = mapped_column(Boolean, default=False)
+    annual_income: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AssistanceStatus(Base):
+    """An assistance category (dibao, extreme poor, low income) valid from a date until another (inclusive)."""
+
+    __tablename__ = "assistance_statuses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class Enrolment(Base):
+    __tablename__ = "enrolments"
+    __table_args__ = (UniqueConstraint("person_id", "year"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"))
+    year: Mapped[int]
+    scheme: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # pending | active
+    huiminbao: Mapped[bool] = mapped_column(Boolean, default=False)  # premium paid for the year
+    wage_base: Mapped[int | None] = mapped_column(BigInteger)  # UEBMI contribution base after the 60-300% band
+
+
+class Contribution(Base):
+    """A contribution due for an enrolment (or a donation), paid once through a channel."""
+
+    __tablename__ = "contributions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    year: Mapped[int]
+    source: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # due | paid
+    channel: Mapped[str | None] = mapped_column(String(16))
+    payment_reference: Mapped[str | None] = mapped_column(String(128), unique=True)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Card(Base):
+    __tablename__ = "cards"
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Facility(Base):
+    __tablename__ = "facilities"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str]
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    level: Mapped[int]
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("persons.person_id"))
+    facility_id: Mapped[str | None] = mapped_column(ForeignKey("facilities.id"))
+    regions: Mapped[str] = mapped_column(String(400), default="")  # comma-separated, bureau officers
+    layer: Mapped[str | None] = mapped_column(String(64))  # the layer an insurer underwrites
+
+
+class AccumulatorRow(Base):
+    """A person-year's settlement accumulators; the row claims lock (SELECT ... FOR UPDATE)."""
+
+    __tablename__ = "accumulators"
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    claims: Mapped[int] = mapped_column(default=0)
+
+
+class ClaimRow(Base):
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("facility_id", "idempotency_key"),
+        Index("ix_claims_person_date", "person_id", "service_date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(64), unique=True)
+    facility_id: Mapped[str] = mapped_column(ForeignKey("facilities.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"))
+    service_date: Mapped[date] = mapped_column(Date)
+    region: Mapped[str] = mapped_column(String(64))
+    facility_level: Mapped[int]
+    care_type: Mapped[str] = mapped_column(String(16))
+    class_a: Mapped[int] = mapped_column(BigInteger)
+    class_b: Mapped[int] = mapped_column(BigInteger)
+    self_pay: Mapped[int] = mapped_column(BigInteger)
+    special_drugs: Mapped[int] = mapped_column(BigInteger)
+    diagnosis: Mapped[str] = mapped_column(String(16), default="")
+    status: Mapped[str] = mapped_column(String(16))  # settled | reversed
+    scheme_name: Mapped[str] = mapped_column(String(200))
+    split: Mapped[dict[str, Any]] = mapped_column(JSON)  # layer id -> fen paid (what the ledger holds)
+    out_of_pocket: Mapped[int] = mapped_column(BigInteger)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JournalEntry(Base):
+    __tablename__ = "journal_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(128), index=True)
+    description: Mapped[str] = mapped_column(String(400))
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class Posting(Base):
+    """One line of an entry: debit positive, credit negative; an entry's postings sum to zero."""
+
+    __tablename__ = "postings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    account: Mapped[str] = mapped_column(String(200), index=True)
+    region: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(128))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+APPEND_ONLY_TABLES = ("journal_entries", "postings", "audit_events")
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL given, else YIBAO_DATABASE_URL, else a SQLite file in the working directory."""
+    if url:
+        return url
+    env = os.environ.get("YIBAO_DATABASE_URL")
+    if env:
+        return env
+    return f"sqlite:///{Path(DEFAULT_SQLITE_FILE).resolve()}"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine; SQLite transactions begin IMMEDIATE so that writers are serialised (our row lock there)."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # let us issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
+    return create_engine(url, **kwargs)
+
+
+class Store:
+    """An engine and its session factory."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Store:
+        return cls(make_engine(url))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any error (nothing half-written)."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def setting(self, key: str) -> str | None:
+        with self.sessions() as session:
+            row = session.execute(select(Setting).where(Setting.key == key)).scalar_one_or_none()
+            return None if row is None else row.value
