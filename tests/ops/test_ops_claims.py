@@ -1,0 +1,169 @@
+"""Claims: settlement into the ledger, idempotency, late and corrected claims, reversals, row locking."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from datetime import date
+
+import pytest
+from ops_bureau import OFFICER, Bureau
+from sqlalchemy import select, text
+
+from yibao.core.errors import YibaoError
+from yibao.core.model import InsuranceScheme
+from yibao.core.scalar import settle_claims
+from yibao.ops import claims, ledger, registry
+from yibao.ops.audit import Actor
+from yibao.ops.ledger import Account, AccountKind
+from yibao.ops.schemas import ClaimIn, CorrectionIn
+from yibao.ops.store import AuditEvent, ClaimRow, Store
+
+FACILITY = Actor("h2", "facility")
+
+
+def bill(claim_id: str, person_id: str, day: date, class_a: str, level: int = 2, care: str = "inpatient", **extra: str) -> ClaimIn:
+    return ClaimIn(
+        claim_id=claim_id, person_id=person_id, service_date=day, region="reference-city",
+        facility_level=level, care_type=care, amount_class_a=class_a, **extra,  # type: ignore[arg-type]
+    )
+
+
+def submit(store: Store, data: ClaimIn, key: str | None = None, facility: str = "H2") -> dict[str, object]:
+    with store.transaction() as s:
+        return claims.view(claims.submit(s, FACILITY, facility, data, key or data.claim_id))
+
+
+def test_hand_computed_claim_and_its_ledger_entry(bureau: Bureau) -> None:
+    """URRBMI, level 2 inpatient, 10,000 class A: deductible 600, 75% of 9,400 = 7,050; out of pocket 2,950."""
+    pid = bureau.person()
+    got = submit(bureau.store, bill("C1", pid, date(2024, 3, 1), "10000"))
+    assert got["paid"] == {"basic": "7050.00", "serious_illness": "0.00", "assistance": "0.00", "huiminbao": "0.00"}
+    assert got["out_of_pocket"] == "2950.00"
+    # second admission of the year: deductible halved to 300 -> 75% of 9,700 = 7,275
+    assert submit(bureau.store, bill("C2", pid, date(2024, 4, 1), "10000"))["paid"]["basic"] == "7275.00"  # type: ignore[index]
+    with bureau.store.transaction() as s:
+        fund = Account("reference-city", 2024, AccountKind.BASIC_POOLED_FUND)
+        payable = Account("reference-city", 2024, AccountKind.FACILITY_PAYABLE, "H2")
+        assert ledger.balance(s, fund) == 7050_00 + 7275_00
+        assert ledger.balance(s, payable) == -(7050_00 + 7275_00)
+        assert ledger.trial_balance(s).balanced
+        assert ledger.unbalanced_entries(s) == []
+        row = claims.claim(s, "C1")
+        assert "7050.00" in str(row.explanation["en"]) and "起付线" in str(row.explanation["zh"])
+        assert s.execute(select(AuditEvent).where(AuditEvent.action == "claim.settled")).scalars().all()
+
+
+def test_idempotency_key(bureau: Bureau) -> None:
+    pid = bureau.person()
+    first = submit(bureau.store, bill("C1", pid, date(2024, 3, 1), "10000"), key="k1")
+    again = submit(bureau.store, bill("C1", pid, date(2024, 3, 1), "10000"), key="k1")
+    assert first == again
+    with bureau.store.transaction() as s:
+        assert len(ledger.entries(s, reference="claim:C1")) == 1
+    with pytest.raises(YibaoError) as err:
+        submit(bureau.store, bill("C1", pid, date(2024, 3, 1), "20000"), key="k1")
+    assert err.value.code == "claim.idempotency_key_reused"
+    with pytest.raises(YibaoError) as err:
+        submit(bureau.store, bill("C1", pid, date(2024, 3, 1), "10000"), key="k2")
+    assert err.value.code == "claim.exists"
+
+
+def test_inactive_enrolment_is_refused_and_nothing_written(bureau: Bureau) -> None:
+    pid = bureau.person(pay=False)
+    with pytest.raises(YibaoError) as err:
+        submit(bureau.store, bill("C1", pid, date(2024, 3, 1), "10000"))
+    assert err.value.code == "enrolment.inactive"
+    with bureau.store.transaction() as s:
+        assert s.execute(select(ClaimRow)).first() is None
+
+
+def ledger_by_claim(store: Store) -> dict[str, int]:
+    """Total posted to the funds per claim (from the ledger alone)."""
+    totals: dict[str, int] = defaultdict(int)
+    with store.transaction() as s:
+        for entry, postings in ledger.entries(s, limit=10_000):
+            if entry.reference.startswith("claim:"):
+                totals[entry.reference[6:]] += sum(p.amount for p in postings if p.kind != AccountKind.FACILITY_PAYABLE)
+    return dict(totals)
+
+
+def fresh_totals(store: Store, person_id: str) -> dict[str, int]:
+    """A fresh settlement of the person's settled claims, in canonical order."""
+    with store.transaction() as s:
+        rows = s.execute(select(ClaimRow).where(ClaimRow.person_id == person_id, ClaimRow.status == "settled")).scalars().all()
+        core = [claims.core_claim(r) for r in rows]
+        person = registry.core_person(s, registry.person(s, person_id), date(2024, 6, 1))
+    settled = settle_claims(claims.scheme_named("reference-city"), {person_id: person}, core)
+    return {st.claim_id: sum(layer.paid for layer in st.layers) for st in settled}
+
+
+def test_late_corrected_and_reversed_claims_equal_a_fresh_settlement(bureau: Bureau) -> None:
+    pid = bureau.person()
+    store = bureau.store
+    for cid, day, amount in [("A", date(2024, 3, 1), "60000"), ("B", date(2024, 5, 1), "80000")]:
+        submit(store, bill(cid, pid, day, amount, level=1))
+    before_b = ledger_by_claim(store)["B"]
+    submit(store, bill("L", pid, date(2024, 2, 1), "50000", level=1))  # late: before A and B
+    totals = ledger_by_claim(store)
+    assert totals == fresh_totals(store, pid)
+    assert totals["B"] < before_b  # the late claim used cap that B had before
+    with store.transaction() as s:
+        kinds = [e.kind for e, _ in ledger.entries(s)]
+        assert "adjustment" in kinds
+        claims.correct(s, OFFICER, "A", CorrectionIn(service_date=date(2024, 3, 1), facility_level=1, care_type="inpatient", amount_class_a="1000"))  # type: ignore[arg-type]
+    assert ledger_by_claim(store) == {**fresh_totals(store, pid), **{}}
+    with store.transaction() as s:
+        claims.reverse(s, OFFICER, "L")
+    totals = ledger_by_claim(store)
+    assert totals["L"] == 0
+    fresh = fresh_totals(store, pid)
+    assert {k: v for k, v in totals.items() if k != "L"} == fresh
+    with store.transaction() as s:
+        assert ledger.trial_balance(s).balanced and ledger.unbalanced_entries(s) == []
+        assert {e.action for e in s.execute(select(AuditEvent)).scalars()} >= {"claim.corrected", "claim.reversed", "claim.resettled"}
+        with pytest.raises(YibaoError) as err:
+            claims.reverse(s, OFFICER, "L")
+        assert err.value.code == "claim.not_settled"
+
+
+def test_ledger_is_append_only(store: Store) -> None:
+    Bureau(store).person()  # its contributions are posted
+    with pytest.raises(Exception, match="append-only"), store.transaction() as s:
+        s.execute(text("UPDATE postings SET amount = amount + 1"))
+    with pytest.raises(Exception, match="append-only"), store.transaction() as s:
+        s.execute(text("DELETE FROM audit_events"))
+
+
+def test_concurrent_claims_never_share_the_remaining_cap(bureau: Bureau) -> None:
+    """8 clients at once, one person, 100,000 each at level 1: the yearly basic inpatient cap (150,000) holds."""
+    pid = bureau.person()
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def client(i: int) -> None:
+        try:
+            barrier.wait()
+            submit(bureau.store, bill(f"X{i}", pid, date(2024, 6, 1), "100000", level=1))
+        except BaseException as exc:  # collected and re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with bureau.store.transaction() as s:
+        basic = ledger.balance(s, Account("reference-city", 2024, AccountKind.BASIC_POOLED_FUND))
+        rows = s.execute(select(ClaimRow)).scalars().all()
+        assert sum(r.split["basic"] for r in rows) == basic
+    assert basic == 150_000_00
+    assert ledger_by_claim(bureau.store) == fresh_totals(bureau.store, pid)
+
+
+def test_uebmi_employee_contribution_goes_to_the_individual_account(bureau: Bureau) -> None:
+    pid = bureau.person(InsuranceScheme.UEBMI_EMPLOYEE, wage="120000")
+    with bureau.store.transaction() as s:
+        assert ledger.balance(s, Account("reference-city", 2024, AccountKind.INDIVIDUAL_ACCOUNT, pid)) == -2400_00
+        assert ledger.balance(s, Account("reference-city", 2024, AccountKind.CONTRIBUTION_INCOME, "employer")) == -7200_00
