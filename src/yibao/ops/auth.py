@@ -1,0 +1,148 @@
+"""Users, roles, password login (argon2) and short-lived access tokens (JWT, HS256).
+
+Roles: member (own data only), facility (submits claims, sees its own), officer
+(a bureau officer, scoped to regions), insurer (its layer's figures), auditor
+(reads everything, changes nothing) and admin.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.ops import audit, registry
+from yibao.ops.audit import Actor
+from yibao.ops.errors import Conflict, Rejected, Unauthenticated
+from yibao.ops.schemas import UserIn
+from yibao.ops.store import Setting, User, utcnow
+
+ACCESS_AUDIENCE = "yibao:api"
+ACCESS_LIFETIME = timedelta(minutes=15)
+SECRET_NAMES = ("token_secret", "card_secret", "payment_secret")
+_hasher = PasswordHasher()
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    FACILITY = "facility"
+    OFFICER = "officer"
+    INSURER = "insurer"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    username: str
+    role: Role
+    person_id: str | None = None
+    facility_id: str | None = None
+    regions: tuple[str, ...] = ()
+    layer: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.role.value)
+
+
+def ensure_secrets(session: Session) -> dict[str, str]:
+    """The service's signing secrets, generated on first run and kept in the store."""
+    found = {s.key: s.value for s in session.execute(select(Setting).where(Setting.key.in_(SECRET_NAMES))).scalars()}
+    for name in SECRET_NAMES:
+        if name not in found:
+            found[name] = secrets.token_urlsafe(32)
+            session.add(Setting(key=name, value=found[name]))
+    session.flush()
+    return found
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def add_user(session: Session, actor: Actor, data: UserIn) -> User:
+    role = Role(data.role) if data.role in Role.__members__.values() else None
+    if role is None:
+        raise Rejected(f"unknown role {data.role!r} (one of {', '.join(r.value for r in Role)})", code="user.bad_role")
+    if role is Role.MEMBER and data.person_id is None:
+        raise Rejected("a member user names the person", code="user.person_missing")
+    if role is Role.FACILITY and data.facility_id is None:
+        raise Rejected("a facility user names the facility", code="user.facility_missing")
+    if role is Role.OFFICER and not data.regions:
+        raise Rejected("a bureau officer is scoped to one or more regions", code="user.regions_missing")
+    if role is Role.INSURER and data.layer is None:
+        raise Rejected("an insurer user names the layer it underwrites", code="user.layer_missing")
+    if data.person_id is not None:
+        registry.person(session, data.person_id)
+    if data.facility_id is not None:
+        registry.facility(session, data.facility_id)
+    for code in data.regions:
+        registry.region(session, code)
+    if session.execute(select(User.id).where(User.username == data.username)).first() is not None:
+        raise Conflict(f"user {data.username!r} exists", code="user.exists")
+    user = User(
+        username=data.username, password_hash=hash_password(data.password), role=role.value,
+        person_id=data.person_id, facility_id=data.facility_id, regions=",".join(data.regions), layer=data.layer,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.created", "user", user.username, None, audit.snapshot(user))
+    return user
+
+
+def first_admin(session: Session) -> tuple[str, str] | None:
+    """On an empty store: create `admin` with a random password and return the credentials (else None)."""
+    if session.execute(select(User.id).limit(1)).first() is not None:
+        return None
+    password = secrets.token_urlsafe(12)
+    add_user(session, Actor(), UserIn(username="admin", password=password, role=Role.ADMIN.value))
+    return "admin", password
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(
+        username=user.username, role=Role(user.role), person_id=user.person_id, facility_id=user.facility_id,
+        regions=tuple(r for r in user.regions.split(",") if r), layer=user.layer,
+    )
+
+
+def login(session: Session, secret: str, username: str, password: str) -> str:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    try:
+        if user is None:
+            raise VerificationError("no such user")
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthenticated("wrong user name or password", code="auth.bad_credentials") from None
+    who = principal_of(user)
+    now = utcnow()
+    claims = {
+        "sub": who.username, "aud": ACCESS_AUDIENCE, "iat": now, "exp": now + ACCESS_LIFETIME,
+        "role": who.role.value, "person_id": who.person_id, "facility_id": who.facility_id,
+        "regions": list(who.regions), "layer": who.layer,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def authenticate(secret: str, token: str) -> Principal:
+    """The caller a token names. Role and scope travel in the signed token (valid 15 minutes), so no lookup."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=ACCESS_AUDIENCE)
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("the access token has expired; log in again", code="auth.expired") from None
+    except jwt.InvalidTokenError:
+        raise Unauthenticated("invalid access token", code="auth.invalid_token") from None
+    return Principal(
+        username=claims["sub"], role=Role(claims["role"]), person_id=claims.get("person_id"),
+        facility_id=claims.get("facility_id"), regions=tuple(claims.get("regions") or ()), layer=claims.get("layer"),
+    )
