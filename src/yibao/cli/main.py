@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "yibao.cli.schemes",
     "yibao.cli.settle",
     "yibao.cli.demo",
+    "yibao.cli.synth",
 )
 
 

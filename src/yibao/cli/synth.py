@@ -1,0 +1,65 @@
+"""`yibao synth`: a synthetic city (persons and a year of bills) written as the contract's tables."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+
+class FormatChoice(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("synth")(synth)
+
+
+def synth(
+    people: Annotated[int, typer.Option(min=1, help="Number of persons in the city.")],
+    year: Annotated[int, typer.Option(help="Calendar year of the bills.")],
+    out: Annotated[Path, typer.Option(help="Output directory: persons.<fmt> and claims.<fmt> are written there.")],
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; the same seed gives identical files.")] = 0,
+    format: Annotated[FormatChoice, typer.Option("--format", help="parquet (decimal amounts) or csv.")] = (
+        FormatChoice.parquet
+    ),
+    region: Annotated[str, typer.Option(help="The city's region code (persons' place of insurance).")] = (
+        "reference-city"
+    ),
+) -> None:
+    """Synthesise a city calibrated to published figures (docs/synth.md): persons and a year of claims."""
+    from yibao.lab.synth import BLOCK_PEOPLE, City, block_count, write_synthetic_city
+
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[claims]:,} claims"), TimeElapsedColumn(), TimeRemainingColumn(),
+    )  # fmt: skip
+    started = time.perf_counter()
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("synthesising persons", total=people, claims=0)
+
+        def advance(city: City) -> None:
+            progress.update(
+                task, advance=city.persons.height, claims=progress.tasks[0].fields["claims"] + city.claims.height
+            )
+
+        files = write_synthetic_city(people, year, seed, out, format.value, region, on_block=advance)
+    elapsed = time.perf_counter() - started
+    table = Table(title=f"Synthetic city (seed {seed}, {block_count(people)} blocks of {BLOCK_PEOPLE:,})")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    table.add_column("file")
+    table.add_row("persons", f"{files.people:,}", str(files.persons))
+    table.add_row("claims", f"{files.claim_count:,}", str(files.claims))
+    Console().print(table)
+    console.print(
+        f"{elapsed:.1f} s: {files.people / elapsed:,.0f} persons/s, {files.claim_count / elapsed:,.0f} claims/s"
+    )
