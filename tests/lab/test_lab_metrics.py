@@ -79,8 +79,17 @@ def test_out_of_pocket_percentiles_are_nearest_rank_amounts() -> None:
     assert pct["P90"] == pct["P99"] == pct["max"] == fen(10_001)
     assert pct["mean"] == 330_820  # 16,541 / 5 = 3,308.20 yuan
     bands = dict(metrics.oop_histogram(years).select("band", "person_years").iter_rows())
-    assert bands == {"0": 1, "0–500": 1, "500–2k": 1, "2k–5k": 1, "5k–10k": 0, "10k–20k": 1,
-                     "20k–50k": 0, "50k–100k": 0, ">100k": 0}  # fmt: skip
+    assert bands == {
+        "0": 1,
+        "0–500": 1,
+        "500–2k": 1,
+        "2k–5k": 1,
+        "5k–10k": 0,
+        "10k–20k": 1,
+        "20k–50k": 0,
+        "50k–100k": 0,
+        ">100k": 0,
+    }
 
 
 def test_benefit_incidence_shares_of_payments() -> None:
@@ -94,8 +103,12 @@ def test_benefit_incidence_shares_of_payments() -> None:
 
 
 def test_outlays_per_enrollee_round_half_up_to_the_fen() -> None:
-    out = {r["layer"]: r for r in metrics.outlays_per_enrollee(
-        persons(), settled(), LAYERS, {"basic": 5, "serious_illness": 3}).iter_rows(named=True)}  # fmt: skip
+    out = {
+        r["layer"]: r
+        for r in metrics.outlays_per_enrollee(
+            persons(), settled(), LAYERS, {"basic": 5, "serious_illness": 3}
+        ).iter_rows(named=True)
+    }
     assert out["basic"]["per_enrollee"] == fen(7_312)  # 36,560 / 5
     assert out["serious_illness"]["per_enrollee"] == 333_333  # 10,000 yuan / 3 = 3,333.333...
     assert out["serious_illness"]["per_capita"] == fen(2_000)  # 10,000 / 5 persons
@@ -129,17 +142,18 @@ def test_reform_deltas_exact_in_fen_and_in_points() -> None:
     base = figures(metrics.compute(persons(), settled(), LAYERS))
     # the reform: serious illness pays 1,000.01 yuan more on c4
     reform_frame = settled().with_columns(
-        pl.when(pl.col("claim_id") == "c4").then(pl.col("paid_serious_illness") + 100_001).otherwise(
-            pl.col("paid_serious_illness")),
+        pl.when(pl.col("claim_id") == "c4")
+        .then(pl.col("paid_serious_illness") + 100_001)
+        .otherwise(pl.col("paid_serious_illness")),
         pl.when(pl.col("claim_id") == "c4").then(pl.col("out_of_pocket") - 100_001).otherwise(pl.col("out_of_pocket")),
-    )  # fmt: skip
+    )
     new = figures(metrics.compute(persons(), reform_frame, LAYERS))
     found = {(d.metric, d.group): d for d in deltas(base, new)}
     si = found[("payment.amount", "serious_illness")]
     assert (si.baseline, si.reform, si.change) == (fen(10_000), 1_100_001, 100_001)
-    assert change_text(si.unit, si.change) == "+1000.01"
+    assert change_text(si.unit, si.change) == "+1,000.01"
     oop = found[("payment.amount", "out_of_pocket")]
-    assert oop.change == -100_001 and value_text(Unit.YUAN, oop.reform) == "15540.99"
+    assert oop.change == -100_001 and value_text(Unit.YUAN, oop.reform) == "15,540.99"
     che25 = found[("che.25", "all")]  # p4's OOP falls to 9,000.99 < 25% of 40,000
     assert che25.change == pytest.approx(-0.2)
     assert change_text(Unit.SHARE, che25.change) == "-20.00 pp"

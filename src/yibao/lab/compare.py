@@ -141,15 +141,25 @@ def deltas(baseline: Sequence[Figure], reform: Sequence[Figure]) -> list[Delta]:
     return out
 
 
-def value_text(unit: Unit, value: Value, *, percent: bool = True) -> str:
-    """For people: yuan with two decimals, shares as percent with two decimals, counts as integers."""
+def value_text(unit: Unit, value: Value, *, plain: bool = False) -> str:
+    """For people: yuan with two decimals, shares as percent with two decimals, counts as integers.
+
+    With `plain=True`, the form for files: "1234567.89", "0.123456", "42".
+    """
     if value is None:
         return "—"
     if unit is Unit.YUAN:
-        return format_yuan(int(value))
+        return format_yuan(int(value)) if plain else yuan_text(int(value))
     if unit is Unit.SHARE:
-        return f"{float(value) * 100:.2f}%" if percent else f"{float(value):.6f}"
-    return str(int(value))
+        return f"{float(value):.6f}" if plain else f"{float(value) * 100:.2f}%"
+    return str(int(value)) if plain else f"{int(value):,}"
+
+
+def yuan_text(fen: int) -> str:
+    """Yuan with two decimals and thousands separators, for people: 123456789 -> '1,234,567.89'."""
+    whole, _, cents = format_yuan(fen).partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.lstrip('-')):,}.{cents}"
 
 
 def change_text(unit: Unit, change: Value) -> str:
