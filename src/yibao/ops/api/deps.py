@@ -1,0 +1,122 @@
+"""What every route shares: the store, the caller, role checks, region/person scoping, JSON errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+
+from yibao.core.errors import InputError, YibaoError
+from yibao.ops.auth import Principal, Role, authenticate
+from yibao.ops.errors import Conflict, Forbidden, NotFound, Rejected, Unauthenticated
+from yibao.ops.registry import ImportRejected
+from yibao.ops.store import Store
+
+bearer = HTTPBearer(auto_error=False, description="the access token from POST /auth/login")
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def secret(request: Request, name: str) -> str:
+    value: str = request.app.state.secrets[name]
+    return value
+
+
+def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    if credentials is None:
+        raise Unauthenticated("log in first: send 'Authorization: Bearer <token>'", code="auth.missing_token")
+    return authenticate(secret(request, "token_secret"), credentials.credentials)
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """A dependency admitting only callers with one of `roles` (admin is always admitted)."""
+    allowed = {*roles, Role.ADMIN}
+
+    def check(who: Annotated[Principal, Depends(caller)]) -> Principal:
+        if who.role not in allowed:
+            raise Forbidden(f"role {who.role.value} may not do this", code="auth.forbidden")
+        return who
+
+    return check
+
+
+def check_region(who: Principal, region: str) -> None:
+    """Officers act only in their regions; admin and auditor everywhere; others never here."""
+    if who.role in (Role.ADMIN, Role.AUDITOR):
+        return
+    if who.role is Role.OFFICER and region in who.regions:
+        return
+    raise Forbidden(f"{who.username} is not scoped to region {region!r}", code="auth.out_of_scope")
+
+
+def check_person(who: Principal, person_id: str, person_region: str) -> None:
+    """A member sees only their own records; officers their regions'; auditor and admin all."""
+    if who.role is Role.MEMBER:
+        if who.person_id != person_id:
+            # the same answer as for a missing person: a member learns nothing about others
+            raise NotFound(f"no person {person_id!r}", code="person.not_found")
+        return
+    check_region(who, person_region)
+
+
+STATUS: tuple[tuple[type[YibaoError], int], ...] = (
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Rejected, 422),
+    (ImportRejected, 422),
+    (InputError, 422),
+)
+
+
+def status_of(exc: YibaoError) -> int:
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message, **extra}, status_code=status)
+
+
+def _line_errors(errors: Iterable[InputError]) -> list[dict[str, Any]]:
+    return [{"line": e.line, "column": e.column, "code": e.code, "message": e.message} for e in errors]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error is JSON {code, message}; the transaction was rolled back before we get here."""
+
+    @app.exception_handler(YibaoError)
+    async def yibao_error(_: Request, exc: YibaoError) -> JSONResponse:
+        extra = {"errors": _line_errors(exc.errors)} if isinstance(exc, ImportRejected) else {}
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        response = error(status_of(exc), exc.code, exc.message, **extra)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"loc": list(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
+        first = details[0] if details else {"loc": [], "message": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        return error(422, "request.invalid", f"{where}: {first['message']}", errors=details)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        return error(409, "store.conflict", "a concurrent request changed the same record; retry")

@@ -1,0 +1,235 @@
+"""The HTTP API: a newcomer's walk from an empty database to a settled claim; the authorisation matrix; audit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from ops_bureau import make_ric
+
+from yibao.ops.api import create_app
+from yibao.ops.api.routes import router
+from yibao.ops.auth import first_admin
+from yibao.ops.contributions import sign
+from yibao.ops.migrate import upgrade
+from yibao.ops.store import Store, make_engine
+
+REGION = "reference-city"
+ROLES = ("anonymous", "member", "other_member", "facility", "officer", "insurer", "auditor", "admin")
+
+
+class Api:
+    """A client logged in as each role over one bureau with two members and a settled claim."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.app = create_app(store)
+        self.client = TestClient(self.app, raise_server_exceptions=True)
+        with store.transaction() as s:
+            creds = first_admin(s)
+        assert creds is not None
+        self.tokens: dict[str, str] = {"admin": self.login(*creds)}
+        self.call("admin", "POST", "/regions", json={"code": REGION, "name": "Reference city", "average_wage": "100000"}, ok=201)
+        self.call("admin", "POST", "/regions", json={"code": "other-city", "name": "Other", "average_wage": "90000"}, ok=201)
+        self.call("admin", "POST", "/users", json={"username": "officer", "password": "officer-pw", "role": "officer", "regions": [REGION]}, ok=201)
+        self.tokens["officer"] = self.login("officer", "officer-pw")
+        self.call("officer", "POST", "/facilities", json={"id": "H2", "name": "District hospital", "region": REGION, "level": 2}, ok=201)
+        self.persons = {}
+        for i, role in enumerate(("member", "other_member"), start=1):
+            pid = f"P{i}"
+            self.persons[role] = pid
+            self.call("officer", "POST", "/persons", ok=201, json={
+                "person_id": pid, "ric": make_ric(date(1980, 5, i), 2 * i + 1), "name": f"Member {i}", "region": REGION})
+            enrolment = self.call("officer", "POST", f"/persons/{pid}/enrolments", json={"year": 2024, "scheme": "urrbmi"}, ok=201)
+            for due in enrolment["contributions"]:
+                self.call("officer", "POST", f"/contributions/{due['id']}/payments", ok=200,
+                          json={"amount": due["amount"], "channel": "counter", "reference": f"r-{due['id']}"})
+            self.call("admin", "POST", "/users", ok=201, json={"username": role, "password": f"{role}-password", "role": "member", "person_id": pid})
+            self.tokens[role] = self.login(role, f"{role}-password")
+        for user in ({"username": "facility", "role": "facility", "facility_id": "H2"},
+                     {"username": "insurer", "role": "insurer", "layer": "serious_illness"},
+                     {"username": "auditor", "role": "auditor"}):
+            self.call("admin", "POST", "/users", json={**user, "password": "long-password"}, ok=201)
+            self.tokens[user["username"]] = self.login(user["username"], "long-password")
+
+    def login(self, username: str, password: str) -> str:
+        response = self.client.post("/auth/login", json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def request(self, role: str, method: str, path: str, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if role in self.tokens:
+            headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def call(self, role: str, method: str, path: str, ok: int = 200, **kwargs: Any) -> Any:
+        response = self.request(role, method, path, **kwargs)
+        assert response.status_code == ok, f"{method} {path} as {role}: {response.status_code} {response.text}"
+        return response.json() if response.headers.get("content-type", "").startswith("application/json") else response.text
+
+    def audit_count(self) -> int:
+        return len(self.call("auditor", "GET", "/audit", params={"limit": 5000}))
+
+
+@pytest.fixture()
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'api.sqlite3'}")
+    upgrade(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+@pytest.fixture()
+def api(sqlite_store: Store) -> Api:
+    return Api(sqlite_store)
+
+
+def test_walk_from_empty_database_to_a_settled_claim(store: Store) -> None:
+    api = Api(store)
+    member = api.persons["member"]
+    card = api.call("member", "POST", f"/persons/{member}/cards", ok=201)
+    assert card["qr_svg"].lstrip().startswith("<?xml")
+    holder = api.call("facility", "POST", "/cards/verify", json={"token": card["token"]}, params={"on": "2024-03-01"})
+    assert (holder["person_id"], holder["enrolment_status"]) == (member, "active")
+    bill = {"claim_id": "C1", "person_id": member, "service_date": "2024-03-01", "region": REGION, "facility_level": 2,
+            "care_type": "inpatient", "amount_class_a": "10000.00"}
+    before = api.audit_count()
+    settled = api.call("facility", "POST", "/claims", json=bill, headers={"Idempotency-Key": "bill-1"}, ok=201)
+    assert settled["paid"]["basic"] == "7050.00" and settled["out_of_pocket"] == "2950.00"
+    assert api.audit_count() == before + 1
+    again = api.call("facility", "POST", "/claims", json=bill, headers={"Idempotency-Key": "bill-1"}, ok=201)
+    assert again == settled and api.audit_count() == before + 1
+    text = api.call("member", "GET", "/claims/C1/explanation", params={"lang": "zh", "format": "text"})
+    assert "起付线" in text and "7050.00" in text
+    entries = api.call("officer", "GET", "/ledger/entries", params={"reference": "claim:C1"})
+    assert [p["amount"] for p in entries[0]["postings"]] == ["7050.00", "-7050.00"]
+    tb = api.call("auditor", "GET", "/ledger/trial-balance", params={"region": REGION, "year": 2024})
+    assert tb["balanced"] and tb["total_debit"] == tb["total_credit"]
+    insurer = api.call("insurer", "GET", "/ledger/trial-balance")
+    assert {a["kind"] for a in insurer["accounts"]} <= {"serious_illness"}
+
+
+def test_errors_are_json_with_a_code(api: Api) -> None:
+    r = api.request("anonymous", "GET", "/me")
+    assert r.status_code == 401 and r.json()["code"] == "auth.missing_token"
+    r = api.request("officer", "POST", "/persons", json={"person_id": "X", "ric": "110101199001010000", "name": "X", "region": REGION})
+    assert r.status_code == 422 and r.json()["code"] == "person.bad_ric" and r.json()["message"]
+    r = api.request("officer", "POST", "/persons", json={"person_id": "X"})
+    assert r.status_code == 422 and r.json()["code"] == "request.invalid"
+    r = api.request("member", "GET", "/claims/none")
+    assert r.status_code == 404 and r.json()["code"] == "claim.not_found"
+    r = api.client.post("/auth/login", json={"username": "admin", "password": "wrong"})
+    assert r.status_code == 401 and r.json()["code"] == "auth.bad_credentials"
+    r = api.request("officer", "POST", "/persons/import", params={"year": 2024}, content=b"person_id,ric,name,region\nA,1,B,nowhere\n")
+    assert r.status_code == 422 and r.json()["errors"][0]["line"] == 2
+
+
+def test_payment_notification_over_http(api: Api) -> None:
+    api.call("officer", "POST", "/persons", ok=201, json={"person_id": "N1", "ric": make_ric(date(1999, 9, 9), 21), "name": "N", "region": REGION})
+    due = api.call("officer", "POST", "/persons/N1/enrolments", ok=201, json={"year": 2024, "scheme": "urrbmi"})["contributions"]
+    secret = api.app.state.secrets["payment_secret"]
+    for item in due:
+        body = json.dumps({"out_trade_no": item["id"], "transaction_id": f"wx-{item['id']}", "total_fee": item["amount"]}).encode()
+        bad = api.client.post("/payments/notify", content=body, headers={"X-Yibao-Signature": sign("nope", body)})
+        assert bad.status_code == 422 and bad.json()["code"] == "payment.bad_signature"
+        for _ in range(2):  # the repeat changes nothing
+            good = api.client.post("/payments/notify", content=body, headers={"X-Yibao-Signature": sign(secret, body)})
+            assert good.status_code == 200, good.text
+    assert api.call("officer", "GET", "/persons/N1/enrolments")[0]["status"] == "active"
+    payments = [e for e in api.call("auditor", "GET", "/audit") if e["action"] == "contribution.paid" and e["actor"] == "payment-gateway"]
+    assert len(payments) == 2
+
+
+def test_a_member_never_sees_another_members_data(api: Api) -> None:
+    mine, theirs = api.persons["member"], api.persons["other_member"]
+    for pid in (mine, theirs):
+        api.call("facility", "POST", "/claims", ok=201, headers={"Idempotency-Key": pid}, json={
+            "claim_id": f"C-{pid}", "person_id": pid, "service_date": "2024-03-01", "region": REGION,
+            "facility_level": 2, "care_type": "outpatient", "amount_class_a": "100"})
+    for path in (f"/persons/{theirs}", f"/persons/{theirs}/claims", f"/persons/{theirs}/enrolments",
+                 f"/persons/{theirs}/contributions", f"/claims/C-{theirs}", f"/claims/C-{theirs}/explanation"):
+        r = api.request("member", "GET", path)
+        assert r.status_code == 404, path
+        assert "Member 2" not in r.text and r.json()["code"].endswith("not_found")  # the same answer as for nobody
+    assert api.request("member", "POST", f"/persons/{theirs}/cards").status_code == 404
+    assert [c["claim_id"] for c in api.call("member", "GET", f"/persons/{mine}/claims")] == [f"C-{mine}"]
+
+
+# Who may pass each route's role gate (admin always). Anyone else gets 401/403 (or 404 for another member's data).
+EVERYONE = {"member", "other_member", "facility", "officer", "insurer", "auditor", "admin"}
+MATRIX: dict[tuple[str, str], set[str]] = {
+    ("POST", "/auth/login"): {"anonymous", *EVERYONE},
+    ("GET", "/me"): EVERYONE,
+    ("POST", "/users"): {"admin"},
+    ("POST", "/regions"): {"admin"},
+    ("GET", "/regions"): EVERYONE,
+    ("POST", "/facilities"): {"officer", "admin"},
+    ("POST", "/employers"): {"officer", "admin"},
+    ("POST", "/households"): {"officer", "admin"},
+    ("POST", "/persons"): {"officer", "admin"},
+    ("POST", "/persons/import"): {"officer", "admin"},
+    ("GET", "/persons/{person_id}"): {"member", "officer", "auditor", "admin"},
+    ("POST", "/persons/{person_id}/assistance"): {"officer", "admin"},
+    ("POST", "/persons/{person_id}/enrolments"): {"officer", "admin"},
+    ("GET", "/persons/{person_id}/enrolments"): {"member", "officer", "auditor", "admin"},
+    ("GET", "/persons/{person_id}/contributions"): {"member", "officer", "auditor", "admin"},
+    ("GET", "/persons/{person_id}/claims"): {"member", "officer", "auditor", "admin"},
+    ("POST", "/contributions/{contribution_id}/payments"): {"officer", "admin"},
+    ("POST", "/donations"): {"officer", "admin"},
+    ("POST", "/payments/notify"): {"anonymous", *EVERYONE},  # authenticated by its HMAC signature instead
+    ("POST", "/persons/{person_id}/cards"): {"member", "officer", "admin"},
+    ("POST", "/cards/verify"): {"facility", "officer", "admin"},
+    ("POST", "/cards/{jti}/revoke"): {"member", "officer", "admin"},
+    ("POST", "/claims"): {"facility", "admin"},
+    ("GET", "/claims/{claim_id}"): {"member", "facility", "officer", "auditor", "admin"},
+    ("GET", "/claims/{claim_id}/explanation"): {"member", "facility", "officer", "auditor", "admin"},
+    ("POST", "/claims/{claim_id}/reverse"): {"officer", "admin"},
+    ("POST", "/claims/{claim_id}/correct"): {"officer", "admin"},
+    ("GET", "/ledger/trial-balance"): {"officer", "insurer", "auditor", "admin"},
+    ("GET", "/ledger/entries"): {"officer", "auditor", "admin"},
+    ("GET", "/audit"): {"auditor", "admin"},
+}
+
+
+def _routes() -> list[tuple[str, str]]:
+    found = []
+    for route in router.routes:
+        for method in sorted(getattr(route, "methods", ()) or ()):
+            found.append((method, route.path))  # type: ignore[attr-defined]
+    return found
+
+
+def test_matrix_covers_every_endpoint() -> None:
+    assert sorted(_routes()) == sorted(MATRIX)
+
+
+def test_authorisation_matrix(api: Api) -> None:
+    """Every endpoint × role: allowed roles pass the gate, others are refused; no refusal writes anything."""
+    member = api.persons["member"]
+    api.call("facility", "POST", "/claims", ok=201, headers={"Idempotency-Key": "m"}, json={
+        "claim_id": "CM", "person_id": member, "service_date": "2024-03-01", "region": REGION,
+        "facility_level": 2, "care_type": "outpatient", "amount_class_a": "100"})
+    card = api.call("member", "POST", f"/persons/{member}/cards", ok=201)
+    values = {"person_id": member, "claim_id": "CM", "contribution_id": "1", "jti": card["jti"]}
+    for method, path in _routes():
+        url = path.format(**values)
+        for role in ROLES:
+            audit_before = api.audit_count()
+            r = api.request(role, method, url, json={} if method == "POST" else None, headers={"Idempotency-Key": "matrix"})
+            allowed = role in MATRIX[(method, path)]
+            body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+            if allowed:
+                assert r.status_code not in (401, 403), f"{role} refused at {method} {path}: {r.text}"
+            else:
+                expected = {401} if role == "anonymous" else {403, 404}
+                if role == "other_member":
+                    expected = {403, 404}
+                assert r.status_code in expected, f"{role} got {r.status_code} at {method} {path}: {r.text}"
+                assert isinstance(body, dict) and {"code", "message"} <= set(body)
+                assert api.audit_count() == audit_before, f"{role} refused at {method} {path} yet something was written"
