@@ -56,9 +56,25 @@ class City:
 # --- age and sex: 7th national census (2020), share of the population in % by 5-year group --------
 
 AGE_GROUP_SHARES = (
-    5.5, 6.4, 6.0, 5.2, 5.3, 6.3, 8.8, 7.0, 6.6,  # 0-4 ... 40-44
-    8.2, 8.6, 7.2, 5.2, 5.0, 3.4, 2.2, 1.5, 1.1,  # 45-49 ... 80-84, 85+
-)  # fmt: skip
+    5.5,
+    6.4,
+    6.0,
+    5.2,
+    5.3,
+    6.3,
+    8.8,
+    7.0,
+    6.6,  # 0-4 ... 40-44
+    8.2,
+    8.6,
+    7.2,
+    5.2,
+    5.0,
+    3.4,
+    2.2,
+    1.5,
+    1.1,  # 45-49 ... 80-84, 85+
+)
 OLDEST_DECAY = 0.8  # 85+ spread over 85..99, each year 0.8 x the one before
 # Share of men: 51.24% overall (census sex ratio 105.07); women outlive men.
 MALE_SHARE_BY_AGE = ((60, 0.515), (80, 0.49), (MAX_AGE + 1, 0.42))  # (below age, share)
@@ -141,9 +157,9 @@ def _pre_existing_probability(age: FloatArray) -> FloatArray:
 # --- income: per-capita disposable income of the household, yuan, log-normal (mean, sigma) --------
 # NBS 2023: urban 51,821, rural 21,691, national 39,218; dibao lines 2023: urban ~9,100, rural ~6,900.
 INCOME_BY_SCHEME = {
-    InsuranceScheme.UEBMI_EMPLOYEE: (62_000.0, 0.55),
+    InsuranceScheme.UEBMI_EMPLOYEE: (66_000.0, 0.55),
     InsuranceScheme.UEBMI_RETIREE: (46_000.0, 0.45),
-    InsuranceScheme.URRBMI: (27_000.0, 0.65),
+    InsuranceScheme.URRBMI: (30_000.0, 0.65),
 }
 INCOME_BY_CATEGORY = {
     AssistanceCategory.EXTREME_POOR: (7_500.0, 0.25),
@@ -157,9 +173,14 @@ ADMISSIONS_PER_PERSON = 0.19
 OUTPATIENT_VISITS_PER_PERSON = 6.5
 # Relative rates by age (below age, inpatient, outpatient); rescaled to the totals above.
 USE_BY_AGE = (
-    (5, 0.15, 8.0), (15, 0.05, 4.0), (45, 0.09, 4.0), (60, 0.17, 7.0),
-    (70, 0.30, 10.0), (80, 0.45, 13.0), (MAX_AGE + 1, 0.60, 14.0),
-)  # fmt: skip
+    (5, 0.15, 8.0),
+    (15, 0.05, 4.0),
+    (45, 0.09, 4.0),
+    (60, 0.17, 7.0),
+    (70, 0.30, 10.0),
+    (80, 0.45, 13.0),
+    (MAX_AGE + 1, 0.60, 14.0),
+)
 PRE_EXISTING_USE = (2.0, 1.8)  # multiplier on (inpatient, outpatient) for a chronic condition
 FRAILTY_SHAPE = (1.5, 1.2)  # gamma frailty (negative binomial counts) for (inpatient, outpatient)
 MAX_VISITS = 300  # outpatient bills a year, at most
@@ -205,7 +226,7 @@ BIRTH_LEVELS = (0.10, 0.50, 0.40)
 
 @dataclass(frozen=True)
 class CostModel:
-    """Log-normal body with a Pareto tail; `mean` (yuan) is the mean of the whole mixture."""
+    """Log-normal body with a Pareto tail truncated at `cap`; `mean` (yuan) is the mixture's mean before the cap."""
 
     mean: float
     sigma: float
@@ -218,9 +239,15 @@ class CostModel:
         tail_mean = self.tail_start * self.mean * self.tail_alpha / (self.tail_alpha - 1)
         body_mean = (self.mean - self.tail_share * tail_mean) / (1 - self.tail_share)
         body = rng.lognormal(np.log(body_mean) - self.sigma**2 / 2, self.sigma, n)
-        tail = self.tail_start * self.mean * (1 + rng.pareto(self.tail_alpha, n))
+        tail = self._pareto_below_cap(rng, n)
         in_tail = rng.random(n) < self.tail_share
         return np.minimum(np.where(in_tail, tail, body), self.cap)
+
+    def _pareto_below_cap(self, rng: Rng, n: int) -> FloatArray:
+        """Inverse CDF of the Pareto law conditioned on staying below the cap: no lump of bills at the cap."""
+        scale = self.tail_start * self.mean
+        below_cap = 1 - (scale / self.cap) ** self.tail_alpha
+        return scale * (1 - rng.random(n) * below_cap) ** (-1 / self.tail_alpha)
 
 
 # Cost per admission / visit by facility level, yuan. NHC bulletin 2023: hospital inpatient 10,316
@@ -253,8 +280,14 @@ COMPOSITION = {
 }
 COMPOSITION_CONCENTRATION = 25.0
 # High-cost special drugs (targeted / immuno-oncology on the "dual channel" list): rare and large.
-SPECIAL_DRUG_SHARE = {(CareType.INPATIENT, 1): 0.001, (CareType.INPATIENT, 2): 0.008, (CareType.INPATIENT, 3): 0.03,
-                      (CareType.OUTPATIENT, 1): 0.0, (CareType.OUTPATIENT, 2): 0.001, (CareType.OUTPATIENT, 3): 0.004}  # fmt: skip
+SPECIAL_DRUG_SHARE = {
+    (CareType.INPATIENT, 1): 0.001,
+    (CareType.INPATIENT, 2): 0.008,
+    (CareType.INPATIENT, 3): 0.03,
+    (CareType.OUTPATIENT, 1): 0.0,
+    (CareType.OUTPATIENT, 2): 0.001,
+    (CareType.OUTPATIENT, 3): 0.004,
+}
 SPECIAL_DRUG_COST = {
     CareType.INPATIENT: CostModel(35_000.0, 0.8, 0.0, 3.0, 3.0, 500_000.0),
     CareType.OUTPATIENT: CostModel(12_000.0, 0.7, 0.0, 3.0, 3.0, 200_000.0),
@@ -264,19 +297,49 @@ OUT_OF_AREA_SHARE = {CareType.INPATIENT: 0.06, CareType.OUTPATIENT: 0.01}
 
 # --- diagnoses (ICD-10): weights by care type and age band (child <15, adult 15-59, elderly 60+) -----
 INPATIENT_DIAGNOSES = (
-    ("J18.9", (30, 8, 10)), ("A09", (15, 2, 1)), ("J20.9", (15, 3, 3)), ("K35.8", (6, 6, 1)),
-    ("S72.0", (0, 1, 5)), ("S82.2", (2, 4, 2)), ("K80.2", (0, 6, 5)), ("I63.9", (0, 6, 14)),
-    ("I25.1", (0, 5, 10)), ("I50.9", (0, 1, 6)), ("I10", (0, 5, 6)), ("E11.9", (0, 5, 6)),
-    ("J44.1", (0, 1, 8)), ("N18.5", (0, 2, 3)), ("C34.9", (0, 2, 4)), ("C50.9", (0, 2, 1)),
-    ("C16.9", (0, 1, 2)), ("C18.9", (0, 1, 2)), ("C22.0", (0, 1, 2)), ("M17.9", (0, 2, 4)),
-    ("N40", (0, 0, 3)), ("H25.9", (0, 1, 5)), ("G40.9", (4, 1, 1)), ("F20.9", (0, 3, 1)),
-)  # fmt: skip
+    ("J18.9", (30, 8, 10)),
+    ("A09", (15, 2, 1)),
+    ("J20.9", (15, 3, 3)),
+    ("K35.8", (6, 6, 1)),
+    ("S72.0", (0, 1, 5)),
+    ("S82.2", (2, 4, 2)),
+    ("K80.2", (0, 6, 5)),
+    ("I63.9", (0, 6, 14)),
+    ("I25.1", (0, 5, 10)),
+    ("I50.9", (0, 1, 6)),
+    ("I10", (0, 5, 6)),
+    ("E11.9", (0, 5, 6)),
+    ("J44.1", (0, 1, 8)),
+    ("N18.5", (0, 2, 3)),
+    ("C34.9", (0, 2, 4)),
+    ("C50.9", (0, 2, 1)),
+    ("C16.9", (0, 1, 2)),
+    ("C18.9", (0, 1, 2)),
+    ("C22.0", (0, 1, 2)),
+    ("M17.9", (0, 2, 4)),
+    ("N40", (0, 0, 3)),
+    ("H25.9", (0, 1, 5)),
+    ("G40.9", (4, 1, 1)),
+    ("F20.9", (0, 3, 1)),
+)
 OUTPATIENT_DIAGNOSES = (
-    ("J06.9", (40, 15, 8)), ("J02.9", (10, 8, 4)), ("A09", (10, 3, 2)), ("K29.7", (1, 8, 6)),
-    ("I10", (0, 10, 25)), ("E11.9", (0, 6, 14)), ("M54.5", (0, 8, 7)), ("L30.9", (6, 5, 3)),
-    ("H10.9", (5, 3, 2)), ("K02.9", (8, 5, 3)), ("Z00.0", (8, 6, 4)), ("J45.9", (4, 2, 2)),
-    ("I25.1", (0, 2, 6)), ("N39.0", (1, 4, 3)), ("F41.9", (0, 3, 1)), ("M17.9", (0, 2, 5)),
-)  # fmt: skip
+    ("J06.9", (40, 15, 8)),
+    ("J02.9", (10, 8, 4)),
+    ("A09", (10, 3, 2)),
+    ("K29.7", (1, 8, 6)),
+    ("I10", (0, 10, 25)),
+    ("E11.9", (0, 6, 14)),
+    ("M54.5", (0, 8, 7)),
+    ("L30.9", (6, 5, 3)),
+    ("H10.9", (5, 3, 2)),
+    ("K02.9", (8, 5, 3)),
+    ("Z00.0", (8, 6, 4)),
+    ("J45.9", (4, 2, 2)),
+    ("I25.1", (0, 2, 6)),
+    ("N39.0", (1, 4, 3)),
+    ("F41.9", (0, 3, 1)),
+    ("M17.9", (0, 2, 5)),
+)
 ONCOLOGY_DIAGNOSES = ("C34.9", "C50.9", "C16.9", "C18.9", "C22.0", "C91.0")
 CHILD_UNTIL, ELDERLY_FROM = 15, 60
 
@@ -434,8 +497,9 @@ def _costs(rng: Rng, models: dict[int, CostModel], level: IntArray) -> FloatArra
     return cost
 
 
-def _bills(rng: Rng, care: CareType, owner: IntArray, people: _People, level: IntArray, cost: FloatArray,
-           diagnosis: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+def _bills(
+    rng: Rng, care: CareType, owner: IntArray, people: _People, level: IntArray, cost: FloatArray, diagnosis: np.ndarray
+) -> dict[str, np.ndarray]:
     amounts = _amounts(rng, care, level, cost)
     oncology = amounts["special_drugs"] > 0
     diagnosis[oncology] = rng.choice(np.array(ONCOLOGY_DIAGNOSES, dtype=object), size=int(oncology.sum()))
@@ -477,8 +541,9 @@ def _claims(rng: Rng, people: _People, person_ids: pl.Series, year: int, region:
     return _claims_frame(rng, bills, person_ids, year, region)
 
 
-def _claims_frame(rng: Rng, bills: dict[str, np.ndarray], person_ids: pl.Series, year: int,
-                  region: str) -> pl.DataFrame:  # fmt: skip
+def _claims_frame(
+    rng: Rng, bills: dict[str, np.ndarray], person_ids: pl.Series, year: int, region: str
+) -> pl.DataFrame:
     n = len(bills["owner"])
     start = np.datetime64(f"{year}-01-01", "D")
     days_in_year = int((np.datetime64(f"{year + 1}-01-01", "D") - start).astype(np.int64))
@@ -507,19 +572,29 @@ def _claims_frame(rng: Rng, bills: dict[str, np.ndarray], person_ids: pl.Series,
 
 PERSONS_SCHEMA = pl.Schema(
     {
-        "person_id": pl.String, "birth_date": pl.Date, "sex": pl.String, "region": pl.String,
-        "scheme": pl.String, "assistance_category": pl.String, "huiminbao": pl.Boolean,
-        "pre_existing": pl.Boolean, "annual_income": pl.Int64,
+        "person_id": pl.String,
+        "birth_date": pl.Date,
+        "sex": pl.String,
+        "region": pl.String,
+        "scheme": pl.String,
+        "assistance_category": pl.String,
+        "huiminbao": pl.Boolean,
+        "pre_existing": pl.Boolean,
+        "annual_income": pl.Int64,
     }
-)  # fmt: skip
+)
 CLAIMS_SCHEMA = pl.Schema(
     {
-        "claim_id": pl.String, "person_id": pl.String, "service_date": pl.Date, "region": pl.String,
-        "facility_level": pl.Int8, "care_type": pl.String,
+        "claim_id": pl.String,
+        "person_id": pl.String,
+        "service_date": pl.Date,
+        "region": pl.String,
+        "facility_level": pl.Int8,
+        "care_type": pl.String,
         **{name: pl.Int64 for name in CLAIM_AMOUNTS.values()},
         "diagnosis": pl.String,
     }
-)  # fmt: skip
+)
 
 
 def synthesize_block(block: int, people: int, year: int, seed: int, region: str = DEFAULT_REGION) -> City:
