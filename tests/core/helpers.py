@@ -68,19 +68,18 @@ def persons_frame(persons: list[Person]) -> pl.DataFrame:
 def claims_frame(claims: list[Claim]) -> pl.DataFrame:
     return pl.DataFrame(
         {
-            "claim_id": [c.claim_id for c in claims],
-            "person_id": [c.person_id for c in claims],
+            "claim_id": pl.Series([c.claim_id for c in claims], dtype=pl.String),
+            "person_id": pl.Series([c.person_id for c in claims], dtype=pl.String),
             "service_date": pl.Series([c.service_date for c in claims], dtype=pl.Date),
-            "region": [c.region for c in claims],
+            "region": pl.Series([c.region for c in claims], dtype=pl.String),
             "facility_level": pl.Series([c.facility_level for c in claims], dtype=pl.Int8),
-            "care_type": [c.care_type.value for c in claims],
+            "care_type": pl.Series([c.care_type.value for c in claims], dtype=pl.String),
             "class_a": pl.Series([c.class_a for c in claims], dtype=pl.Int64),
             "class_b": pl.Series([c.class_b for c in claims], dtype=pl.Int64),
             "self_pay": pl.Series([c.self_pay for c in claims], dtype=pl.Int64),
             "special_drugs": pl.Series([c.special_drugs for c in claims], dtype=pl.Int64),
-            "diagnosis": [c.diagnosis for c in claims],
-        },
-        schema_overrides={"person_id": pl.String, "claim_id": pl.String, "region": pl.String},
+            "diagnosis": pl.Series([c.diagnosis for c in claims], dtype=pl.String),
+        }
     )
 
 

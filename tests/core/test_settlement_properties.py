@@ -1,0 +1,82 @@
+"""Invariants of settlement, on the reference city and on random schemes within the anatomy."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.core.helpers import claims_frame, persons_frame
+from tests.core.strategies import populations, schemes
+from yibao.core.model import Claim, Person
+from yibao.core.scalar import Settlement, settle_claims
+from yibao.core.scheme import Parameter, Scheme
+from yibao.schemes import load_scheme
+from yibao.tables import settle_frame
+
+CITY = load_scheme("reference-city")
+REFORMED = load_scheme("reference-city", ["si-threshold-halved"])
+PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _largest_cap(param: Parameter[Any] | None) -> int | None:
+    """The largest value a cap can take (None: some claims have no cap)."""
+    if param is None:
+        return None
+    values = [v for _, table in param.values for v in table.values()]
+    return None if any(v is None for v in values) else max(values)
+
+
+def check_invariants(scheme: Scheme, people: list[Person], bills: list[Claim]) -> list[Settlement]:
+    settled = settle_claims(scheme, {p.person_id: p for p in people}, bills)
+    part_paid: dict[tuple[str, int, str, str], int] = defaultdict(int)
+    for claim, s in zip(bills, settled, strict=True):
+        assert s.claim_id == claim.claim_id
+        payments = [layer.paid for layer in s.layers]
+        assert all(p >= 0 for p in payments)
+        assert s.out_of_pocket >= 0
+        assert sum(payments) + s.out_of_pocket == claim.total
+        for layer in s.layers:
+            assert layer.paid == sum(r.paid for r in layer.parts)
+            for r in layer.parts:
+                part_paid[(claim.person_id, claim.service_date.year, r.layer_id, r.part_id)] += r.paid
+    for (_, _, layer_id, part_id), paid in part_paid.items():
+        part = next(p for p in scheme.layer(layer_id).parts if p.id == part_id)
+        cap = _largest_cap(part.cap)
+        if cap is not None:
+            assert paid <= cap, (layer_id, part_id, paid, cap)
+
+    # the batch path gives the same fen on every claim
+    batch = settle_frame(scheme, persons_frame(people), claims_frame(bills), "batch")
+    for s, row in zip(settled, batch.iter_rows(named=True), strict=True):
+        assert row["claim_id"] == s.claim_id
+        assert [row[f"paid_{layer.layer_id}"] for layer in s.layers] == [layer.paid for layer in s.layers]
+        assert row["out_of_pocket"] == s.out_of_pocket
+    return settled
+
+
+@PROPERTY
+@given(populations(), st.randoms(use_true_random=False))
+def test_reference_city_invariants_and_order_independence(population: Any, random: Any) -> None:
+    people, bills = population
+    for scheme in (CITY, REFORMED):
+        settled = check_invariants(scheme, people, bills)
+        shuffled = list(bills)
+        random.shuffle(shuffled)
+        again = {s.claim_id: s for s in settle_claims(scheme, {p.person_id: p for p in people}, shuffled)}
+        for s in settled:
+            assert [layer.paid for layer in again[s.claim_id].layers] == [layer.paid for layer in s.layers]
+
+
+@PROPERTY
+@given(schemes(), populations(), st.randoms(use_true_random=False))
+def test_random_schemes_batch_equals_scalar_and_money_is_conserved(scheme: Scheme, population: Any, random: Any) -> None:
+    people, bills = population
+    settled = check_invariants(scheme, people, bills)
+    shuffled = list(bills)
+    random.shuffle(shuffled)
+    again = {s.claim_id: s for s in settle_claims(scheme, {p.person_id: p for p in people}, shuffled)}
+    for s in settled:
+        assert again[s.claim_id].out_of_pocket == s.out_of_pocket
