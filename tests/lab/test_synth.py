@@ -7,6 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from yibao.cli.main import app
@@ -21,7 +23,8 @@ from yibao.lab.synth import (
     write_city,
     write_synthetic_city,
 )
-from yibao.tables import CLAIM_AMOUNTS, CLAIM_COLUMNS, PERSON_COLUMNS, read_claims, read_persons
+from yibao.schemes import load_scheme
+from yibao.tables import CLAIM_AMOUNTS, CLAIM_COLUMNS, PERSON_COLUMNS, read_claims, read_persons, settle_frame
 
 YEAR = 2024
 AMOUNTS = list(CLAIM_AMOUNTS.values())
@@ -89,6 +92,41 @@ def test_ages_run_from_newborn_to_99_on_new_year() -> None:
     ages = _age(synthesize(20_000, YEAR, seed=5).persons)
     assert ages.min() == 0
     assert ages.max() <= 99
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    people=st.integers(min_value=1, max_value=400),
+    year=st.sampled_from([2023, 2024, 2100]),
+    seed=st.integers(min_value=0, max_value=2**63),
+)
+def test_any_city_is_well_formed(people: int, year: int, seed: int) -> None:
+    city = synthesize(people, year, seed)
+    c = city.claims
+    assert city.persons.height == people
+    assert c["claim_id"].is_unique().all()
+    assert c["person_id"].is_in(city.persons["person_id"].implode()).all()
+    if c.height:
+        assert c["service_date"].dt.year().unique().to_list() == [year]
+        assert all((c[name] >= 0).all() for name in AMOUNTS)
+    assert (city.persons["birth_date"] <= date(year, 1, 1)).all()
+
+
+def test_every_day_of_a_leap_year_can_be_a_service_date(city: City) -> None:
+    days = city.claims["service_date"]
+    assert days.n_unique() == 366
+    assert date(YEAR, 2, 29) in days.to_list()
+
+
+def test_a_synthetic_city_settles_the_same_on_both_paths() -> None:
+    """The synthetic bills through reference-city: batch path equal to the scalar reference, to the fen."""
+    city = synthesize(600, YEAR, seed=21)
+    scheme = load_scheme("reference-city")
+    batch = settle_frame(scheme, city.persons, city.claims, "batch")
+    scalar = settle_frame(scheme, city.persons, city.claims, "scalar")
+    assert batch.equals(scalar)
+    assert (batch["out_of_pocket"] >= 0).all()
+    assert batch["paid_basic"].sum() > 0
 
 
 # --- determinism and chunking -------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -86,7 +87,8 @@ def _age_weights() -> FloatArray:
         weights[group * 5 : group * 5 + 5] = share / 5
     oldest = OLDEST_DECAY ** np.arange(MAX_AGE + 1 - 85)
     weights[85:] = AGE_GROUP_SHARES[-1] * oldest / oldest.sum()
-    return weights / weights.sum()
+    normalised: FloatArray = weights / weights.sum()
+    return normalised
 
 
 AGE_WEIGHTS = _age_weights()
@@ -247,7 +249,8 @@ class CostModel:
         """Inverse CDF of the Pareto law conditioned on staying below the cap: no lump of bills at the cap."""
         scale = self.tail_start * self.mean
         below_cap = 1 - (scale / self.cap) ** self.tail_alpha
-        return scale * (1 - rng.random(n) * below_cap) ** (-1 / self.tail_alpha)
+        tail: FloatArray = scale * (1 - rng.random(n) * below_cap) ** (-1 / self.tail_alpha)
+        return tail
 
 
 # Cost per admission / visit by facility level, yuan. NHC bulletin 2023: hospital inpatient 10,316
@@ -369,7 +372,8 @@ def _pick(rng: Rng, probabilities: FloatArray) -> IntArray:
     """One category per row from a rows x categories matrix of probabilities."""
     cumulative = np.cumsum(probabilities, axis=1)
     u = rng.random(len(probabilities)) * cumulative[:, -1]
-    return (u[:, None] >= cumulative).sum(axis=1)
+    chosen: IntArray = (u[:, None] >= cumulative).sum(axis=1)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -414,7 +418,8 @@ def _incomes(rng: Rng, scheme: IntArray, category: IntArray) -> IntArray:
         poor = category == CATEGORIES.index(category_value)
         mean, sigma = np.where(poor, m, mean), np.where(poor, s, sigma)
     yuan = rng.lognormal(np.log(mean) - sigma**2 / 2, sigma)
-    return np.rint(yuan).astype(np.int64) * 100
+    fen: IntArray = np.rint(yuan).astype(np.int64) * 100
+    return fen
 
 
 def _birth_dates(rng: Rng, age: IntArray, year: int) -> IntArray:
@@ -666,7 +671,7 @@ class _TableWriter:
         self.final, self.fmt = final, fmt
         self.tmp = final.with_name(f".{final.name}.{os.getpid()}.partial")
         self.tmp.unlink(missing_ok=True)
-        self._parquet: object | None = None
+        self._parquet: Any = None  # pyarrow.parquet.ParquetWriter (pyarrow ships no type hints)
         self._started = False
 
     def write(self, frame: pl.DataFrame) -> None:
@@ -674,22 +679,22 @@ class _TableWriter:
             with self.tmp.open("a", encoding="utf-8", newline="") as handle:
                 frame.write_csv(handle, include_header=not self._started)
         else:
-            import pyarrow.parquet as pq
+            import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
             table = frame.to_arrow()
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
-            self._parquet.write_table(table)  # type: ignore[attr-defined]
+            self._parquet.write_table(table)
         self._started = True
 
     def commit(self) -> None:
         if self._parquet is not None:
-            self._parquet.close()  # type: ignore[attr-defined]
+            self._parquet.close()
         self.tmp.replace(self.final)
 
     def abort(self) -> None:
         if self._parquet is not None:
-            self._parquet.close()  # type: ignore[attr-defined]
+            self._parquet.close()
         self.tmp.unlink(missing_ok=True)
 
 
