@@ -1,0 +1,102 @@
+"""`yibao serve`, `yibao db ...`, `yibao ledger ...`: the operations service from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="YIBAO_DATABASE_URL", help="SQLAlchemy URL; default a SQLite file yibao.sqlite3 here"),
+]
+
+db_app = typer.Typer(help="The operations store: migrations.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(db_app, name="db")
+    app.add_typer(ledger_app, name="ledger")
+
+
+def serve(
+    database_url: DatabaseUrl = None,
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Run the operations HTTP API (creates and migrates the database; prints the first admin's password once)."""
+    import uvicorn
+
+    from yibao.ops.api import create_app
+    from yibao.ops.auth import first_admin
+    from yibao.ops.migrate import upgrade
+    from yibao.ops.store import Store, make_engine
+
+    console = Console()
+    engine = make_engine(database_url)
+    upgrade(engine)
+    store = Store(engine)
+    with store.transaction() as session:
+        credentials = first_admin(session)
+    console.print(f"database  {engine.url.render_as_string(hide_password=True)}")
+    if credentials is not None:
+        console.print(f"first run: admin user [bold]{credentials[0]}[/] password [bold]{credentials[1]}[/] (shown once)")
+    console.print(f"serving   http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    database_url: DatabaseUrl = None,
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+) -> None:
+    """Create or migrate the database to the latest schema."""
+    from yibao.ops.migrate import current, upgrade
+    from yibao.ops.store import make_engine
+
+    engine = make_engine(database_url)
+    upgrade(engine, revision)
+    Console().print(f"{engine.url.render_as_string(hide_password=True)} at revision {current(engine)}")
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """Show the database's schema revision."""
+    from yibao.ops.migrate import current
+    from yibao.ops.store import make_engine
+
+    Console().print(current(make_engine(database_url)) or "empty (run `yibao db upgrade`)")
+
+
+@ledger_app.command("trial-balance")
+def trial_balance(
+    database_url: DatabaseUrl = None,
+    region: Annotated[str | None, typer.Option(help="only this region")] = None,
+    year: Annotated[int | None, typer.Option(help="only this year")] = None,
+) -> None:
+    """Debit and credit per account, derived from the postings; exits 1 if anything does not balance."""
+    from yibao.core.money import format_yuan
+    from yibao.ops import ledger
+    from yibao.ops.store import Store
+
+    store = Store.open(database_url)
+    with store.transaction() as session:
+        tb = ledger.trial_balance(session, region=region, year=year)
+        broken = ledger.unbalanced_entries(session)
+    table = Table(title="Trial balance (yuan)")
+    for column in ("account", "debit", "credit", "balance"):
+        table.add_column(column, justify="left" if column == "account" else "right")
+    for row in tb.rows:
+        table.add_row(row.account, format_yuan(row.debit), format_yuan(row.credit), format_yuan(row.balance))
+    table.add_section()
+    table.add_row("total", format_yuan(tb.total_debit), format_yuan(tb.total_credit), format_yuan(tb.total_debit - tb.total_credit))
+    console = Console()
+    console.print(table)
+    if broken or not tb.balanced:
+        console.print(f"[bold red]NOT BALANCED[/]: entries {broken}")
+        raise typer.Exit(1)
+    console.print("balanced")
