@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "yibao.cli.settle",
     "yibao.cli.demo",
     "yibao.cli.synth",
+    "yibao.cli.lab",
     "yibao.cli.ops",
 )
 

@@ -167,7 +167,11 @@ def change_text(unit: Unit, change: Value) -> str:
     if change is None:
         return "—"
     if unit is Unit.SHARE:
-        return f"{float(change) * 100:+.2f} pp"
+        points = float(change) * 100
+        if points == 0:
+            return "0.00 pp"
+        # a change too small for two decimals keeps its sign and shows a third decimal, never "-0.00"
+        return f"{points:+.2f} pp" if abs(points) >= 0.005 else f"{points:+.3f} pp"
     sign = "+" if change > 0 else ""
     return sign + value_text(unit, change)
 

@@ -37,7 +37,7 @@ from yibao.lab.metrics import ALL, CHE_THRESHOLDS_PCT, OUT_OF_POCKET, QUINTILES,
 
 OOP_COLOUR = "#aab4be"
 SCENARIO_COLOURS = ("#1b3a57", "#e07b39", "#3a9d5d", "#8e6bbf", "#c0392b", "#d4a017")
-REFORM_HATCHES = ("", "//", "..", "xx", "\\\\")
+CHE_COLOURS = ("#e6a29b", "#922b21")  # mild and severe catastrophic spending
 QUINTILE_NAMES = [f"Q{q}" for q in range(1, QUINTILES + 1)]
 SCHEME_NAMES = {"urrbmi": "URRBMI\nresidents", "uebmi_employee": "UEBMI\nemployees", "uebmi_retiree": "UEBMI\nretirees"}
 
@@ -293,12 +293,14 @@ def chart_benefit(scenarios: Sequence[Scenario]) -> str:
     series = scenario_series(scenarios, lambda s: [s.value("benefit.share", q) for q in QUINTILE_NAMES], 0.01)
     grouped_bars(ax, names, series, "{:.1f}")
     population = scenarios[0].metrics.benefit_incidence["population_share"].to_list()
-    ax.scatter(
-        np.arange(len(population)),
+    x = np.arange(len(population))
+    ax.hlines(
         [p * 100 for p in population],
-        marker="_",
-        s=900,
-        color="#c0392b",
+        x - 0.42,
+        x + 0.42,
+        colors="#c0392b",
+        linestyles="--",
+        linewidth=1.2,
         zorder=3,
         label="Population share",
     )
@@ -333,13 +335,16 @@ def chart_deltas(baseline: Scenario, reform: Scenario, scenarios: Sequence[Scena
     series = []
     for i, t in enumerate(CHE_THRESHOLDS_PCT):
         points = [(_num(reform.value(f"che.{t}", g)) - _num(baseline.value(f"che.{t}", g))) * 100 for g in groups]
-        series.append((f"> {t}% of income", points, SCENARIO_COLOURS[(i + 2) % len(SCENARIO_COLOURS)], ""))
+        series.append((f"> {t}% of income", points, CHE_COLOURS[i % len(CHE_COLOURS)], ""))
     grouped_bars(right, ["Q1", "Q2", "Q3", "Q4", "Q5", "All"], series, "{:+.2f}", skip_zero=True)
     right.axhline(0, color="#1d2733", linewidth=0.8)
+    low, high = right.get_ylim()
+    pad = max(high - low, 0.01) * 0.2  # room above and below zero for labels, whichever way the change goes
+    right.set_ylim(min(low, -pad) - pad, max(high, pad) + pad)
     right.set_ylabel("Change (percentage points)")
     right.set_xlabel("Income quintile")
     right.set_title("Change in catastrophic spending", fontsize=10)
-    right.legend(frameon=False, fontsize=8, title="Out of pocket", title_fontsize=8)
+    right.legend(frameon=False, fontsize=8, title="Out of pocket", title_fontsize=8, loc="best")
     for ax in (left, right):
         ax.spines[["top", "right"]].set_visible(False)
     fig.suptitle(f"{reform.title} against the baseline")
@@ -437,7 +442,7 @@ def che_table(scenarios: Sequence[Scenario]) -> str:
         if r is None:
             continue
         income = f"{value_text(Unit.YUAN, r['lowest_income'])} – {value_text(Unit.YUAN, r['highest_income'])}"
-        row = [group, income, r["person_years"], r["zero_income"]]
+        row = [group, income, value_text(Unit.COUNT, r["person_years"]), value_text(Unit.COUNT, r["zero_income"])]
         for s in scenarios:
             row += [value_text(Unit.SHARE, s.value(f"che.{t}", group)) for t in CHE_THRESHOLDS_PCT]
         rows.append(row)

@@ -20,7 +20,6 @@ from yibao.lab.metrics import compute, layer_enrollees
 from yibao.lab.report import (
     ReportFiles,
     Scenario,
-    comparison_headers,
     figure_row,
     headline_keys,
     row_label,
@@ -97,8 +96,10 @@ def run_lab(
 
 def summary_table(scenarios: Sequence[Scenario]) -> Table:
     """The main figures, baseline against each reform, as a Rich table (for `make demo` and the CLI)."""
-    table = Table(title="Policy lab: baseline against reform", title_justify="left")
-    for i, header in enumerate(comparison_headers("Figure", scenarios)):
+    caption = "; ".join(f"{s.name}: {s.title}" for s in scenarios)
+    table = Table(title="Policy lab: baseline against reform", title_justify="left", caption=caption)
+    headers = ["Figure", *[s.name for s in scenarios], *[f"change: {s.name}" for s in scenarios[1:]]]
+    for i, header in enumerate(headers):
         table.add_column(header, justify="left" if i == 0 else "right", overflow="fold")
     for metric, group in headline_keys(scenarios):
         unit, values, changes = figure_row(scenarios, metric, group)
