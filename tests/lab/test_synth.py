@@ -208,10 +208,23 @@ def test_cli_writes_both_formats(tmp_path: Path) -> None:
         assert read_claims(out / f"claims.{fmt}", persons).height > 300
 
 
-def test_bad_arguments_are_refused_with_a_stable_code() -> None:
+@pytest.mark.parametrize(
+    ("people", "year", "seed", "region"),
+    [(0, YEAR, 1, "reference-city"), (10, 1800, 1, "reference-city"), (10, YEAR, -1, "reference-city"),
+     (10, YEAR, 1, " ")],
+)  # fmt: skip
+def test_bad_arguments_are_refused_with_a_stable_code(people: int, year: int, seed: int, region: str) -> None:
     with pytest.raises(SynthError) as caught:
-        synthesize(0, YEAR, seed=1)
+        synthesize(people, year, seed, region)
     assert caught.value.code == "synth.invalid"
+
+
+def test_out_of_area_bills_are_elsewhere_than_the_home_region() -> None:
+    city = synthesize(3_000, YEAR, seed=2, region="beijing")
+    assert (city.persons["region"] == "beijing").all()
+    away = city.claims.filter(pl.col("region") != "beijing")
+    assert away.height > 0
+    assert set(away["region"].unique()) <= {"provincial-capital", "neighbour-city", "shanghai", "guangzhou"}
 
 
 # --- calibration bands (docs/synth.md gives the sources) -------------------------------------------

@@ -24,8 +24,8 @@ def register(app: typer.Typer) -> None:
 
 def synth(
     people: Annotated[int, typer.Option(min=1, help="Number of persons in the city.")],
-    year: Annotated[int, typer.Option(help="Calendar year of the bills.")],
     out: Annotated[Path, typer.Option(help="Output directory: persons.<fmt> and claims.<fmt> are written there.")],
+    year: Annotated[int, typer.Option(help="Calendar year of the bills.")] = 2024,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; the same seed gives identical files.")] = 0,
     format: Annotated[FormatChoice, typer.Option("--format", help="parquet (decimal amounts) or csv.")] = (
         FormatChoice.parquet

@@ -553,13 +553,14 @@ def _claims_frame(
     start = np.datetime64(f"{year}-01-01", "D")
     days_in_year = int((np.datetime64(f"{year + 1}-01-01", "D") - start).astype(np.int64))
     day = start.astype(np.int64) + rng.integers(0, days_in_year, n)
-    away = rng.choice(len(OTHER_REGIONS), size=n)
+    elsewhere = [other for other in OTHER_REGIONS if other != region]
+    away = rng.choice(len(elsewhere), size=n)
     # claim ids count each person's bills in date order, so id order agrees with the settlement order
     order = np.lexsort((bills["care"], day, bills["owner"]))
     owner = bills["owner"][order]
     sequence = np.arange(n) - np.searchsorted(owner, owner, side="left") + 1
     owner_ids = person_ids.gather(owner)
-    regions = np.array([region, *OTHER_REGIONS], dtype=object)
+    regions = np.array([region, *elsewhere], dtype=object)
     return pl.DataFrame(
         {
             "claim_id": owner_ids + "-" + pl.Series(sequence, dtype=pl.Int64).cast(pl.String).str.zfill(3),
@@ -625,7 +626,9 @@ class SynthError(YibaoError):
         super().__init__(message, code=code)
 
 
-def _check_arguments(people: int, year: int, seed: int) -> None:
+def _check_arguments(people: int, year: int, seed: int, region: str) -> None:
+    if not region.strip() or region != region.strip():
+        raise SynthError(f"the region code must be a non-empty text without surrounding spaces, not {region!r}")
     if people < 1:
         raise SynthError(f"a city needs at least one person, not {people}")
     if not 1900 <= year <= 2200:
@@ -640,7 +643,7 @@ def block_count(people: int) -> int:
 
 def iter_city(people: int, year: int, seed: int, region: str = DEFAULT_REGION) -> Iterator[City]:
     """The city block by block (bounded memory), in person order."""
-    _check_arguments(people, year, seed)
+    _check_arguments(people, year, seed, region)
     for block in range(block_count(people)):
         yield synthesize_block(block, people, year, seed, region)
 
