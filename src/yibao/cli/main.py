@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "yibao.cli.synth",
     "yibao.cli.lab",
     "yibao.cli.ops",
+    "yibao.cli.mutual_aid",
 )
 
 

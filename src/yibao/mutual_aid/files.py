@@ -87,7 +87,8 @@ def read_cases(path: Path, plan: Plan) -> list[ApprovedCase]:
             age = int(cell["age"])
         except (MoneyFormatError, ValueError) as exc:
             raise InputError(str(exc), file=str(path), line=line, code="mutual_aid.bad_case") from None
-        cases.append(ApprovedCase(cell["case_id"], cell["member_name"], age, illness.code, illness.name, diagnosed, aid))
+        cases.append(ApprovedCase(cell["case_id"], cell["member_name"], age, cell["illness_code"].upper(), illness.name,
+                                  diagnosed, aid))
     ids = [c.case_id for c in cases]
     if len(set(ids)) != len(ids):
         raise InputError("a case_id appears twice", file=str(path), column="case_id", code="mutual_aid.duplicate_case")
@@ -172,19 +173,20 @@ FEN_FIELDS = frozenset({
 })  # fmt: skip
 
 
-def _signed_fen(text: str) -> int:
+def parse_signed_yuan(text: str) -> int:
+    """Yuan text with an optional minus sign -> fen: carried surpluses may be negative ('-12.30' -> -1230)."""
     return -parse_yuan(text[1:]) if text.startswith("-") else parse_yuan(text)
 
 
 def summary_from_record(record: dict[str, Any]) -> ApportionmentSummary:
     values = dict(record)
     for key in FEN_FIELDS:
-        values[key] = _signed_fen(str(values[key]))
+        values[key] = parse_signed_yuan(str(values[key]))
     for key in ("notice_date", "deduction_date"):
         values[key] = dt.date.fromisoformat(values[key])
     values["cohorts"] = tuple(
         Cohort(dt.date.fromisoformat(c["pays_from"]) if c["pays_from"] else None, int(c["members"]),
-               _signed_fen(c["charge"]))
+               parse_signed_yuan(c["charge"]))
         for c in values.get("cohorts", [])
     )
     summary = ApportionmentSummary(**values)

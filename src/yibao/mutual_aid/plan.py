@@ -265,6 +265,13 @@ def plan_path(name_or_path: str | Path) -> Path:
     )
 
 
+def plan_variants(name_or_path: str | Path) -> list[str]:
+    """Names of the variants a plan file defines (e.g. ['senior'])."""
+    raw = read_yaml(plan_path(name_or_path))
+    variants = raw.get("variants") if isinstance(raw, dict) else None
+    return sorted(variants) if isinstance(variants, dict) else []
+
+
 def builtin_plans() -> list[str]:
     return sorted(p.stem for p in PLANS_DIR.glob("*.yaml"))
 
