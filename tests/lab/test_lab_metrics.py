@@ -163,8 +163,13 @@ def test_deltas_of_a_layer_only_one_side_has() -> None:
     base = figures(metrics.compute(persons(), settled(), LAYERS))
     new = figures(metrics.compute(persons(), settled().drop("paid_serious_illness"), ("basic",)))
     found = {(d.metric, d.group): d for d in deltas(base, new)}
-    assert found[("payment.amount", "serious_illness")].reform is None
-    assert found[("payment.amount", "serious_illness")].change is None
+    # a removed layer pays nothing: its payment figures become 0 ...
+    assert found[("payment.amount", "serious_illness")].reform == 0
+    assert found[("payment.amount", "serious_illness")].change == -fen(10_000)
+    # ... other figures of it are undefined
+    assert found[("benefit.share", "Q4")].reform == pytest.approx(30_000 / 36_560)
+    assert found[("outlay.per_capita", "serious_illness")].reform is None
+    assert found[("outlay.per_capita", "serious_illness")].change is None
 
 
 @settings(max_examples=40, deadline=None)

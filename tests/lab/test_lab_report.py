@@ -193,3 +193,31 @@ def test_cli_lab_run_prints_where_the_report_is(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "report.html" in result.output.replace("\n", "")
     assert (out / "report.html").exists() and (out / "figures.json").exists()
+
+
+def test_several_reforms_and_a_removed_layer(tmp_path: Path) -> None:
+    no_huiminbao = tmp_path / "no-huiminbao.yaml"
+    no_huiminbao.write_text(
+        "reform: no-huiminbao\ntitle: {en: Without Huiminbao, zh: 无惠民保}\nchanges:\n  - remove_layer: huiminbao\n",
+        encoding="utf-8",
+    )
+    reforms = ["si-threshold-halved", str(no_huiminbao), "si-threshold-halved"]
+    run = run_lab("reference-city", reforms, persons(), city_claims(), tmp_path / "out")
+    assert [s.name for s in run.scenarios] == [
+        "baseline",
+        "si-threshold-halved",
+        "no-huiminbao",
+        "si-threshold-halved-2",
+    ]
+    without = run.scenarios[2]
+    assert without.metrics.layer_ids == ("basic", "serious_illness", "assistance")
+    assert without.value("payment.amount", "huiminbao") == 0  # a removed layer pays nothing
+    assert without.value("payment.amount", "out_of_pocket") >= run.scenarios[0].value("payment.amount", "out_of_pocket")
+    page = run.report.read_text(encoding="utf-8")
+    assert page.count("<svg") == 5 + 3  # one deltas chart per reform
+    with run.files.deltas_csv.open(encoding="utf-8") as f:
+        gone = [r for r in csv.DictReader(f) if r["reform"] == "no-huiminbao" and r["group"] == "huiminbao"]
+    paid = next(r for r in gone if r["metric"] == "payment.amount")
+    assert paid["reform_value"] == "0.00" and paid["change"] == "-" + paid["baseline"]
+    per_enrollee = next(r for r in gone if r["metric"] == "outlay.per_enrollee")
+    assert per_enrollee["reform_value"] == "" and per_enrollee["change"] == ""

@@ -116,6 +116,11 @@ def figures(m: LabMetrics) -> list[Figure]:
     return out
 
 
+# A layer a scenario does not have (a reform removed it) pays nothing there: its payment figures are 0,
+# so the change shows where the money went. Other figures of an absent layer stay undefined.
+ZERO_WHEN_ABSENT: dict[str, Value] = {"payment.amount": 0, "payment.share": 0.0}
+
+
 def _change(unit: Unit, baseline: Value, reform: Value) -> Value:
     if baseline is None or reform is None:
         return None
@@ -133,8 +138,8 @@ def deltas(baseline: Sequence[Figure], reform: Sequence[Figure]) -> list[Delta]:
     for key in keys:
         b, r = base.get(key), new.get(key)
         unit = (b or r).unit  # type: ignore[union-attr]
-        bv = b.value if b else None
-        rv = r.value if r else None
+        bv = b.value if b else ZERO_WHEN_ABSENT.get(key[0])
+        rv = r.value if r else ZERO_WHEN_ABSENT.get(key[0])
         change = _change(unit, bv, rv)
         relative = None if change is None or not bv else float(change) / float(bv)
         out.append(Delta(key[0], key[1], unit, bv, rv, change, relative))
@@ -180,7 +185,7 @@ def figure_value(items: Sequence[Figure], metric: str, group: str = ALL) -> Valu
     for f in items:
         if f.metric == metric and f.group == group:
             return f.value
-    return None
+    return ZERO_WHEN_ABSENT.get(metric)
 
 
 def label(metric: str) -> str:

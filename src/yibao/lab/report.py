@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -198,7 +199,7 @@ def chart_payment_stack(scenarios: Sequence[Scenario]) -> str:
             color="white" if layer != OUT_OF_POCKET else "#1d2733",
         )
         bottom += amounts
-    ax.set_xticks(x, [s.title for s in scenarios])
+    ax.set_xticks(x, [textwrap.fill(s.title, 24) for s in scenarios])
     ax.set_ylabel(f"Spending ({unit})")
     ax.set_title("Who pays the year's medical bills: payments by layer and out of pocket")
     ax.legend(title="Payer (in payment order)", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
