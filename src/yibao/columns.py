@@ -11,8 +11,11 @@ from yibao.core.scheme import DIMENSION_KEYS, Dimension
 
 
 def _codes(series: pl.Series, dim: Dimension) -> np.ndarray:
-    mapping = {key: i for i, key in enumerate(DIMENSION_KEYS[dim])}
-    return series.replace_strict(mapping, return_dtype=pl.Int8).to_numpy()
+    """Key code = index into DIMENSION_KEYS[dim] (values were validated on reading)."""
+    codes = pl.repeat(0, len(series), dtype=pl.Int8, eager=True)
+    for i, key in enumerate(DIMENSION_KEYS[dim][1:], start=1):
+        codes = codes + (series == key).cast(pl.Int8) * i
+    return codes.to_numpy()
 
 
 def _flag_codes(series: pl.Series) -> np.ndarray:
@@ -42,6 +45,21 @@ def joined_claims(persons: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
     return joined
 
 
+def canonical_order(joined: pl.DataFrame) -> np.ndarray:
+    """Order by person, service date, then claim id; claim ids are compared only where the first two tie."""
+    key = joined.select((pl.col("_person") * 1_000_000 + pl.col("service_date").cast(pl.Int64)).alias("k"))["k"]
+    order = key.arg_sort().to_numpy().astype(np.int64)  # stable
+    ordered = key.to_numpy()[order]
+    ties = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if len(ties) == 0:
+        return order
+    tied_positions = np.unique(np.concatenate([ties, ties + 1]))
+    rows = order[tied_positions]
+    tied = pl.DataFrame({"k": ordered[tied_positions], "claim_id": joined["claim_id"].gather(rows), "row": rows})
+    order[tied_positions] = tied.sort(["k", "claim_id"])["row"].to_numpy()
+    return order
+
+
 def claim_columns(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimColumns:
     joined = joined_claims(persons, claims)
     service, birth = pl.col("service_date"), pl.col("_birth")
@@ -57,7 +75,7 @@ def claim_columns(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimColumns:
         (pl.col("region") != pl.col("_home")).alias("out_of_area"),
         (pl.col("facility_level").cast(pl.Int8) - 1).alias("level_code"),
     )
-    order = joined.select(pl.arg_sort_by(["_person", "service_date", "claim_id"])).to_series().to_numpy()
+    order = canonical_order(joined)
     keys = {
         Dimension.FACILITY_LEVEL: derived["level_code"].to_numpy(),
         Dimension.CARE_TYPE: _codes(joined["care_type"], Dimension.CARE_TYPE),

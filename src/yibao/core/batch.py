@@ -118,6 +118,8 @@ class _Lookup:
 
     def epochs(self, param: Parameter[Any]) -> I64:
         dates = np.array(param.dates(), dtype="datetime64[D]")
+        if len(dates) == 1 and (len(self.days) == 0 or self.days.min() >= dates[0]):
+            return np.zeros(len(self.days), dtype=np.int64)
         idx = np.searchsorted(dates, self.days, side="right") - 1
         if len(idx) and idx.min() < 0:
             bad = self.days[int(np.argmin(idx))]
@@ -166,8 +168,8 @@ class _Lookup:
 def condition_mask(cond: Condition, keys: Mapping[Dimension, npt.NDArray[np.int8]], age: I64) -> Bool:
     mask = np.ones(len(age), dtype=np.bool_)
     for dim, allowed in cond.keys.items():
-        codes = [i for i, key in enumerate(DIMENSION_KEYS[dim]) if key in allowed]
-        mask &= np.isin(keys[dim], np.array(codes, dtype=np.int8))
+        table = np.array([key in allowed for key in DIMENSION_KEYS[dim]], dtype=np.bool_)
+        mask &= table[keys[dim]]
     if cond.min_age is not None:
         mask &= age >= cond.min_age
     if cond.max_age is not None:
