@@ -106,11 +106,8 @@ def main() -> None:
 
     # floor over the same columns
     cols = claim_columns(persons, claims)
-    t_floor, _ = best(
-        lambda: floor(cols.person, cols.day, [cols.class_a, cols.class_b, cols.self_pay, cols.special_drugs], len(scheme.layers)),
-        args.repeat,
-    )
-    del cols
+    amounts = [cols.class_a, cols.class_b, cols.self_pay, cols.special_drugs]
+    t_floor, _ = best(lambda: floor(cols.person, cols.day, amounts, len(scheme.layers)), args.repeat)
 
     # scalar path on a sample of whole persons
     sample_people = claims["person_id"].unique(maintain_order=True).head(max(int(args.scalar_sample / CLAIMS_PER_PERSON), 1))
