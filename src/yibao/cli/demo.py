@@ -1,4 +1,9 @@
-"""`yibao demo`: the main job on the embedded defaults."""
+"""`yibao demo`: the main job on the embedded defaults.
+
+A synthetic city of 200,000 people and a year of its bills, settled one-stop under
+`reference-city` and under the bundled reform (serious-illness threshold halved,
+rates +10 points); a summary table in the terminal and the policy lab report on disk.
+"""
 
 from __future__ import annotations
 
@@ -7,47 +12,78 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+SCHEME = "reference-city"
+REFORM = "si-threshold-halved"
+EXAMPLES = Path(__file__).resolve().parent.parent / "schemes" / "builtin" / SCHEME / "examples"
 
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "schemes" / "builtin" / "reference-city" / "examples"
-
-
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path("demo-out"),
+    out: Annotated[Path, typer.Option(help="Folder for the demo's city, settlement and report.")] = Path("demo-out"),
+    people: Annotated[int, typer.Option(help="People in the synthetic city.")] = 200_000,
+    year: Annotated[int, typer.Option(help="Year of the bills.")] = 2024,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic city.")] = 2024,
 ) -> None:
-    """Settle the reference city's example bills and print what each layer paid."""
-    from yibao.api import explain_from_frames
-    from yibao.core.money import format_yuan
+    """Synthesise a city, settle a year under reference-city and a reform, print a summary, write the report."""
+    from yibao.lab.run import print_summary, run_lab
+    from yibao.lab.synth import block_count, write_synthetic_city
     from yibao.schemes import load_scheme
     from yibao.tables import read_claims, read_persons, settle_frame, settlement_output, write_table
 
     console = Console()
-    scheme = load_scheme("reference-city")
-    persons = read_persons(EXAMPLES / "persons.csv")
-    claims = read_claims(EXAMPLES / "claims.csv", persons, scheme)
-    settled = settle_frame(scheme, persons, claims).join(
-        persons.select("person_id", "scheme", "assistance_category"), on="person_id", how="left", maintain_order="left"
+    _examples(console)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"synthesising {people:,} people", total=block_count(people))
+        files = write_synthetic_city(
+            people, year, seed, out / "city", on_block=lambda _: progress.advance(task)
+        )
+        step = progress.add_task("settling baseline and reform", total=4)
+        scheme = load_scheme(SCHEME)
+        persons = read_persons(files.persons)
+        claims = read_claims(files.claims, persons, scheme)
+        progress.advance(step)
+        write_table(settlement_output(scheme, settle_frame(scheme, persons, claims)), out / "settlement.parquet")
+        run = run_lab(SCHEME, [REFORM], persons, claims, out / "report", on_settled=lambda _: progress.advance(step))
+        progress.advance(step)
+    console.print(
+        f"\nA synthetic city of {files.people:,} people with {files.claim_count:,} bills in {year} "
+        f"(seed {seed}), settled through {' → '.join(scheme.layer_ids)}."
     )
-    table = Table(title=f"{scheme.title.en} ({scheme.title.zh}) — one-stop settlement of the example bills (yuan)")
-    for col in ("claim", "person", "scheme / category", "level", "care", "total"):
-        table.add_column(col, justify="right" if col == "total" else "left")
-    for layer in scheme.layers:
-        table.add_column(f"{layer.name.en}\n{layer.name.zh}", justify="right")
-    table.add_column("out of pocket\n个人负担", justify="right")
+    print_summary(run, console)
+    console.print(
+        f"Settled claims: {(out / 'settlement.parquet').resolve()}\n"
+        f"Try: yibao settle --scheme {SCHEME} --persons {files.persons} --claims {files.claims} "
+        f"--out out.csv --explain <claim_id> --lang zh"
+    )
+
+
+def _examples(console: Console) -> None:
+    """The bundled example bills of the reference city, settled one by one through every layer."""
+    from yibao.core.money import format_yuan
+    from yibao.schemes import load_scheme
+    from yibao.tables import read_claims, read_persons, settle_frame
+
+    scheme = load_scheme(SCHEME)
+    persons = read_persons(EXAMPLES / "persons.csv")
+    settled = settle_frame(scheme, persons, read_claims(EXAMPLES / "claims.csv", persons, scheme))
+    table = Table(title=f"{scheme.title.en} ({scheme.title.zh}): example bills settled one-stop (yuan)", title_justify="left")
+    table.add_column("claim")
+    table.add_column("total", justify="right")
+    short = {"basic": "basic", "serious_illness": "serious ill.", "assistance": "assistance", "huiminbao": "Huiminbao"}
+    for layer_id in scheme.layer_ids:
+        table.add_column(short.get(layer_id, layer_id), justify="right")
+    table.add_column("out of pocket", justify="right")
     for row in settled.iter_rows(named=True):
         table.add_row(
-            row["claim_id"], row["person_id"], f"{row['scheme']} / {row['assistance_category']}",
-            str(row["facility_level"]), row["care_type"], format_yuan(row["total"]),
+            row["claim_id"], format_yuan(row["total"]),
             *[format_yuan(row[f"paid_{layer_id}"]) for layer_id in scheme.layer_ids],
             format_yuan(row["out_of_pocket"]),
         )  # fmt: skip
     console.print(table)
-    out.mkdir(parents=True, exist_ok=True)
-    write_table(settlement_output(scheme, settled), out / "example-settlement.csv")
-    console.print(explain_from_frames(scheme, persons, claims, "B0003", "en").text())
-    console.print(f"\nWritten: {out / 'example-settlement.csv'}   (explain any claim: yibao settle --explain ID ...)")
