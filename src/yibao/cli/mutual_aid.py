@@ -43,7 +43,8 @@ def plans() -> None:
     from yibao.mutual_aid.plan import builtin_plans, load_plan, plan_variants
 
     table = Table(title="Built-in mutual-aid plans")
-    for col in ("plan", "ages", "waiting", "payouts (yuan)", "fee", "caps (case / year)", "notice → deduction"):
+    table.add_column("plan", no_wrap=True, min_width=22)
+    for col in ("ages", "waiting", "payouts (yuan)", "fee", "caps (case / year)", "notice → deduction"):
         table.add_column(col)
     for name in builtin_plans():
         for plan in [load_plan(name)] + [load_plan(name, v) for v in plan_variants(name)]:

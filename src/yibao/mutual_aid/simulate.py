@@ -214,6 +214,9 @@ class _Pool:
             if hi >= lo:
                 mix[lo : hi + 1] += share / (hi - lo + 1)
         mix[top + 1 :] = 0.0  # a lower age limit turns the older away; it does not bring more young
+        if mix.sum() == 0:  # a plan for ages the mix does not cover (the senior plan): even over its ages
+            mix[min_years : top + 1] = 1.0 / (top + 1 - min_years)
+            return mix
         return mix / sum(self.a.join_age_mix)
 
     def _age_range_mix(self, lo: int, hi: int) -> F64:
@@ -227,11 +230,15 @@ class _Pool:
     def protected_mask(self) -> npt.NDArray[np.bool_]:
         return np.arange(self.n.shape[3]) >= self.waiting_months
 
-    def diagnose(self, scale: float, rng: np.random.Generator | None) -> tuple[F64, F64]:
-        """Expected (or drawn) diagnoses this month by age: protected cases, and waiting-period endings."""
+    def monthly_incidence(self, scale: float) -> F64:
+        """Monthly probability of a diagnosis by age, risk class and tenure (the same every month)."""
         rate = (scale / 12) * self.incidence[:, None, None, None] * self.risk[None, :, None, None] \
             * self.select[None, None, None, :]
-        expected = self.n * np.minimum(rate, 1.0)
+        return np.minimum(rate, 1.0)
+
+    def diagnose(self, rate: F64, rng: np.random.Generator | None) -> tuple[F64, F64]:
+        """Expected (or drawn) diagnoses this month by age: protected cases, and waiting-period endings."""
+        expected = self.n * rate
         drawn = rng.poisson(expected).astype(np.float64) if rng is not None else expected
         drawn = np.minimum(drawn, self.n)
         self.n -= drawn  # paid out, or ended in the waiting period with a refund: either way they leave
@@ -271,6 +278,7 @@ def simulate(
     a = assumptions
     rng = np.random.default_rng(seed) if seed is not None else None
     pool = _Pool(plan, levers, a)
+    rate = pool.monthly_incidence(calibration.incidence_scale)
     bands = len(AGE_BANDS)
     first = dt.date(start.year, start.month, 1)
     pending: list[tuple[F64, F64]] = []  # (cases by age, aid by age) waiting for approval
@@ -293,7 +301,7 @@ def simulate(
             pool.add_joiners(levers.young_inflow, pool.young_mix)
             joiners += levers.young_inflow
         protected_by_age = pool.n[..., pool.protected_mask()].sum(axis=(1, 2, 3))
-        cases, ended_in_waiting = pool.diagnose(calibration.incidence_scale, rng)
+        cases, ended_in_waiting = pool.diagnose(rate, rng)
         pending.append((cases, cases * pool.payout))
         due_cases, due_aid = pending.pop(0) if len(pending) > a.claim_lag_months else (np.zeros_like(cases),) * 2
         month_start = add_months(first, t)
@@ -365,7 +373,7 @@ def members_after_days(calibration: Calibration, a: Assumptions, days: float) ->
 # --- calibration --------------------------------------------------------------------------------------
 
 
-def _bisect(f: object, lo: float, hi: float, target: float, steps: int = 40, log: bool = True) -> float:
+def _bisect(f: object, lo: float, hi: float, target: float, steps: int = 26, log: bool = True) -> float:
     """x in [lo, hi] with f(x) ≈ target for increasing f."""
     for _ in range(steps):
         mid = math.sqrt(lo * hi) if log else (lo + hi) / 2
@@ -384,7 +392,7 @@ def calibrate(plan: Plan, assumptions: Assumptions = Assumptions()) -> Calibrati
     """
     cal = Calibration(launch_joiners=1e7, innovation=0.02, incidence_scale=0.3)
     months = 16  # Oct 2018 .. Jan 2020
-    for _ in range(4):  # the three targets interact mildly (cost drives leaving); alternate until stable
+    for _ in range(3):  # the three targets interact mildly (cost drives leaving); alternate until stable
         innovation = _bisect(
             lambda p, cal=cal: simulate(plan, dataclasses.replace(cal, innovation=p), assumptions=assumptions,
                                months=months).members_on(2019, 11),
