@@ -16,6 +16,7 @@ from tests.lab.lab_population import LAYERS, fen, persons, settled
 from yibao.lab.metrics import compute
 from yibao.lab.report import Scenario, write_report
 from yibao.lab.run import run_lab, summary_table
+from yibao.lab.synth import CLAIMS_SCHEMA  # the normalised claims frame's columns and types
 from yibao.schemes import load_scheme
 
 CHART_COUNT = 6  # payment stack, reimbursement, OOP, CHE, benefit incidence, one reform's deltas
@@ -117,20 +118,7 @@ def city_claims(n: int = 80, seed: int = 3) -> pl.DataFrame:
                 "C34",
             )
         )
-    schema = {
-        "claim_id": pl.String,
-        "person_id": pl.String,
-        "service_date": pl.Date,
-        "region": pl.String,
-        "facility_level": pl.Int8,
-        "care_type": pl.String,
-        "class_a": pl.Int64,
-        "class_b": pl.Int64,
-        "self_pay": pl.Int64,
-        "special_drugs": pl.Int64,
-        "diagnosis": pl.String,
-    }
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return pl.DataFrame(rows, schema=CLAIMS_SCHEMA, orient="row")
 
 
 def test_run_lab_settles_the_same_population_under_each_scheme(tmp_path: Path) -> None:
