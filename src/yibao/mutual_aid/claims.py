@@ -86,15 +86,16 @@ class PublicNotice:
     investigation: str
 
 
-def _move(claim: Claim, allowed: tuple[ClaimStatus, ...], to: ClaimStatus, day: dt.date, actor: str, note: str,
-          **changes: object) -> Claim:
+def _move(claim: Claim, allowed: tuple[ClaimStatus, ...], to: ClaimStatus, day: dt.date, actor: str, note: str, *,
+          findings: Findings | None = None, jury: Jury | None = None) -> Claim:
     if claim.status not in allowed:
         raise MutualAidError(
             f"claim {claim.claim_id} is {claim.status.value}; moving to {to.value} needs "
             f"{' or '.join(s.value for s in allowed)}",
             code="mutual_aid.claim_bad_transition",
         )
-    return dataclasses.replace(claim, status=to, history=(*claim.history, Step(day, actor, to, note)), **changes)
+    return dataclasses.replace(claim, status=to, history=(*claim.history, Step(day, actor, to, note)),
+                               findings=findings or claim.findings, jury=jury or claim.jury)
 
 
 def file_claim(plan: Plan, member: Member, *, claim_id: str, illness_code: str, diagnosis_date: dt.date,

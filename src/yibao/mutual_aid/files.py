@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from yibao.core.errors import InputError
 from yibao.core.money import MoneyFormatError, format_yuan, parse_yuan
@@ -46,7 +46,8 @@ def fen_array(values: pa.Array | pa.ChunkedArray, *, file: str, column: str) -> 
         raise InputError("empty amount", file=file, column=column, code="mutual_aid.bad_amount")
     kind = values.type
     if pa.types.is_integer(kind):
-        return values.to_numpy().astype(np.int64) * 100
+        whole: I64 = values.to_numpy().astype(np.int64) * 100
+        return whole
     if not pa.types.is_decimal(kind) or kind.scale > 2:
         raise InputError(f"amounts must be yuan as decimal(…, 2) or integers, not {kind}", file=file, column=column)
     as_cents = values.cast(YUAN) if (kind.scale != 2 or kind.bit_width != 128) else values

@@ -222,7 +222,8 @@ class _Pool:
     def _age_range_mix(self, lo: int, hi: int) -> F64:
         mix = np.zeros(self.max_age + 1)
         mix[lo : min(hi, self.max_age) + 1] = 1.0
-        return mix / mix.sum()
+        normalised: F64 = mix / mix.sum()
+        return normalised
 
     def add_joiners(self, count: float, age_mix: F64) -> None:
         self.n[:, :, :, 0] += count * age_mix[:, None, None] * self.risk_sens[None, :, :]
@@ -234,7 +235,8 @@ class _Pool:
         """Monthly probability of a diagnosis by age, risk class and tenure (the same every month)."""
         rate = (scale / 12) * self.incidence[:, None, None, None] * self.risk[None, :, None, None] \
             * self.select[None, None, None, :]
-        return np.minimum(rate, 1.0)
+        capped: F64 = np.minimum(rate, 1.0)
+        return capped
 
     def diagnose(self, rate: F64, rng: np.random.Generator | None) -> tuple[F64, F64]:
         """Expected (or drawn) diagnoses this month by age: protected cases, and waiting-period endings."""
