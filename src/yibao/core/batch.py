@@ -248,7 +248,7 @@ def _settle_part(
     bill_left: I64,
 ) -> I64:
     """One part over the claims that meet its condition (rows `sel`, in canonical order)."""
-    sub_keys = {dim: codes[sel] for dim, codes in keys.items()}
+    sub_keys = {dim: keys[dim][sel] for dim in _dimensions_used(part)}
     lookup = _Lookup(day[sel], sub_keys)
     start = groups.subset(sel)
     base = np.zeros(len(sel), dtype=np.int64)
@@ -288,6 +288,17 @@ def _settle_part(
         raw_paid = raw
     paid: I64 = np.minimum(raw_paid, bill_left)
     return paid
+
+
+def _dimensions_used(part: Part) -> set[Dimension]:
+    """The dimensions a part's adjustments and keyed parameters look at (only those are gathered)."""
+    used = {dim for adj in part.adjustments for dim in adj.when.keys}
+    params: list[Parameter[Any] | None] = [part.rate, part.deductible, part.cap, part.claim_cap]
+    params += [adj.points for adj in part.adjustments]
+    if part.repeat_claim is not None:
+        params.append(part.repeat_claim.factor)
+    used |= {p.by for p in params if p is not None and p.by is not None}
+    return used
 
 
 def _check_magnitude(total: I64, groups: _Groups) -> None:
