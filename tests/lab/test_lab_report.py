@@ -209,3 +209,18 @@ def test_several_reforms_and_a_removed_layer(tmp_path: Path) -> None:
     assert paid["reform_value"] == "0.00" and paid["change"] == "-" + paid["baseline"]
     per_enrollee = next(r for r in gone if r["metric"] == "outlay.per_enrollee")
     assert per_enrollee["reform_value"] == "" and per_enrollee["change"] == ""
+
+
+def test_a_year_without_claims_still_gets_a_report(tmp_path: Path) -> None:
+    scheme = load_scheme("reference-city")
+    empty = compute(persons(), settled().head(0), LAYERS)
+    files = write_report([Scenario("baseline", "Baseline", scheme, empty), Scenario("r", "R", scheme, empty)], tmp_path)
+    assert files.html.read_text(encoding="utf-8").count("<svg") == CHART_COUNT
+
+
+def test_the_output_must_be_a_folder(tmp_path: Path) -> None:
+    from yibao.core.errors import InputError
+
+    (tmp_path / "report.html").write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="folder"):
+        write_report(two_scenarios(), tmp_path / "report.html")

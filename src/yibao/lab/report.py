@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from yibao import report as html_report
+from yibao.core.errors import InputError
 from yibao.core.money import FEN_PER_YUAN
 from yibao.core.scheme import Scheme
 from yibao.lab.compare import (
@@ -682,6 +683,8 @@ def write_figures(scenarios: Sequence[Scenario], out_dir: Path) -> tuple[Path, P
 def write_report(scenarios: Sequence[Scenario], out_dir: str | Path) -> ReportFiles:
     """report.html with figures.csv, figures.json and deltas.csv beside it; the first scenario is the baseline."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: the lab writes a folder of files; give a folder, not a file", code="input.bad_output")
     out.mkdir(parents=True, exist_ok=True)
     figures_csv, figures_json, deltas_csv = write_figures(scenarios, out)
     html_path = out / "report.html"
