@@ -174,7 +174,9 @@ def simulate(
     out: Annotated[Path, typer.Option(help="HTML report to write (self-contained, charts inline).")],
     plan: PlanOption = "xianghubao-2020",
     months: Annotated[int, typer.Option(min=16, max=600, help="Months from launch (October 2018).")] = 132,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the Poisson diagnoses; the same seed gives the same run.")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        min=0, help="Draw diagnoses (Poisson) with this seed; the same seed gives the same run. Default: expected values.",
+    )] = None,
     levers: Annotated[bool, typer.Option(help="Also run the standard lever comparison.")] = True,
     fee_rate: Annotated[str | None, typer.Option(help="Lever: management fee rate, e.g. 0.06.")] = None,
     case_cap: Annotated[float | None, typer.Option(help="Lever: per-case cap, yuan per member.")] = None,

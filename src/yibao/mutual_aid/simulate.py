@@ -63,6 +63,7 @@ PUBLISHED_MEMBERS_NOV_2019 = 100_000_000
 PUBLISHED_COST_2019 = 29.17
 PUBLISHED_COST_2021 = 91.0
 PUBLISHED_MEMBERS_2021 = 75_000_000
+PUBLISHED_LAST_PERIOD_YUAN = 7.4  # per member, the last half-month period before the closure on 28 January 2022
 
 
 def incidence_by_age(max_age: int) -> F64:

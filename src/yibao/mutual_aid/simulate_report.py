@@ -10,6 +10,7 @@ from yibao.mutual_aid.simulate import (
     AGE_BANDS,
     PUBLISHED_COST_2019,
     PUBLISHED_COST_2021,
+    PUBLISHED_LAST_PERIOD_YUAN,
     PUBLISHED_MEMBERS_2021,
     PUBLISHED_MEMBERS_AFTER_7_DAYS,
     PUBLISHED_MEMBERS_NOV_2019,
@@ -40,7 +41,14 @@ def calibration_rows(base: SimulationResult) -> list[list[str]]:
         ["cost per member 2020, yuan (out of sample)", "—", _y(base.cost_per_member(2020))],
         ["cost per member 2021, yuan (out of sample)", f"~{PUBLISHED_COST_2021:.0f}", _y(base.cost_per_member(2021))],
         ["members end of 2021 (out of sample)", f"~{_m(PUBLISHED_MEMBERS_2021)}", _m(base.members_at_end(2021))],
+        ["annualised cost at the closure, January 2022 (last period 7.4 yuan per half-month)",
+         f"~{PUBLISHED_LAST_PERIOD_YUAN * 24:.0f}", _y(_annualised_on(base, 2022, 1))],
     ]
+
+
+def _annualised_on(result: SimulationResult, year: int, month: int) -> float:
+    return next((m.annualised_yuan for m in result.months if (m.start.year, m.start.month) == (year, month)),
+                float("nan"))
 
 
 def lever_rows(results: Sequence[SimulationResult]) -> list[list[str]]:
@@ -57,7 +65,8 @@ def _members_chart(results: Sequence[SimulationResult]) -> str:
         ax.plot([m.start for m in r.months], [m.members / 1e6 for m in r.months], color=PALETTE[i % len(PALETTE)],
                 lw=2.2 if i == 0 else 1.2, label=r.levers.label())
     base = results[0]
-    published = [(base.months[0].start, PUBLISHED_MEMBERS_AFTER_7_DAYS), (base.months[13].start, PUBLISHED_MEMBERS_NOV_2019)]
+    nov_2019 = next((m.start for m in base.months if (m.start.year, m.start.month) == (2019, 11)), base.months[0].start)
+    published = [(base.months[0].start, PUBLISHED_MEMBERS_AFTER_7_DAYS), (nov_2019, PUBLISHED_MEMBERS_NOV_2019)]
     ax.scatter([d for d, _ in published], [v / 1e6 for _, v in published], color="black", zorder=5,
                label="published (calibration)")
     late = next((m.start for m in base.months if (m.start.year, m.start.month) == (2021, 12)), None)
