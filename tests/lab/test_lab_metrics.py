@@ -201,3 +201,63 @@ def test_money_figures_are_integers() -> None:
     for f in figures(metrics.compute(persons(), settled(), LAYERS)):
         if f.unit is Unit.YUAN and f.value is not None:
             assert isinstance(f.value, int), f
+
+
+@st.composite
+def random_city(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A few persons with random incomes (ties and zeros likely) and claims split at random between two layers."""
+    n = draw(st.integers(1, 12))
+    base = persons().head(1)
+    people = pl.concat([base] * n).with_columns(
+        pl.Series("person_id", [f"x{i}" for i in range(n)]),
+        pl.Series(
+            "annual_income",
+            draw(st.lists(st.sampled_from([0, 50_000, 1_000_000, 3_000_000]), min_size=n, max_size=n)),
+            dtype=pl.Int64,
+        ),
+    )
+    template = settled().head(1)
+    rows = []
+    for i in range(draw(st.integers(0, 20))):
+        total = draw(st.integers(0, 5_000_000))
+        basic = draw(st.integers(0, total))
+        serious = draw(st.integers(0, total - basic))
+        rows.append(
+            template.with_columns(
+                pl.lit(f"c{i}").alias("claim_id"),
+                pl.lit(f"x{draw(st.integers(0, n - 1))}").alias("person_id"),
+                pl.lit(total, dtype=pl.Int64).alias("class_a"),
+                pl.lit(total, dtype=pl.Int64).alias("total"),
+                pl.lit(total, dtype=pl.Int64).alias("in_policy"),
+                pl.lit(basic, dtype=pl.Int64).alias("paid_basic"),
+                pl.lit(serious, dtype=pl.Int64).alias("paid_serious_illness"),
+                pl.lit(total - basic - serious, dtype=pl.Int64).alias("out_of_pocket"),
+            )
+        )
+    claims = pl.concat(rows) if rows else template.head(0)
+    return people, claims
+
+
+@settings(max_examples=25, deadline=None)
+@given(random_city())
+def test_metrics_account_for_every_fen_and_person(city: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    people, claims = city
+    m = metrics.compute(people, claims, LAYERS)
+    found = figures(m)
+    paid = figure_value(found, "payment.all_layers")
+    assert paid + figure_value(found, "payment.amount", "out_of_pocket") == figure_value(found, "spending.total")
+    assert sum(m.benefit_incidence["paid"].to_list()) == paid
+    assert sum(m.oop_histogram["person_years"].to_list()) == m.person_years == people.height
+    che = {r["group"]: r for r in m.catastrophic.iter_rows(named=True)}
+    assert sum(r["person_years"] for g, r in che.items() if g != "all") == che["all"]["person_years"]
+    # brute force: yearly OOP per person against income, in plain Python integers
+    oop = {p: 0 for p in people["person_id"]}
+    for person, amount in claims.select("person_id", "out_of_pocket").iter_rows():
+        oop[person] += amount
+    income = dict(people.select("person_id", "annual_income").iter_rows())
+    for t in (10, 25):
+        assert che["all"][f"che{t}"] == sum(100 * oop[p] > t * income[p] for p in oop)
+        assert all(r["che25"] <= r["che10"] for r in che.values())
+    stats = dict(m.oop_percentiles.iter_rows())
+    ordered = [stats[k] for k in ("P50", "P75", "P90", "P95", "P99", "P99.9", "max")]
+    assert ordered == sorted(ordered) and stats["mean"] <= stats["max"]
