@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "yibao.cli.lab",
     "yibao.cli.ops",
     "yibao.cli.mutual_aid",
+    "yibao.cli.contracts",
 )
 
 

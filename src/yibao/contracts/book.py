@@ -156,3 +156,18 @@ def book_from_settled(
         paid=per_person["_paid"].to_numpy().astype(np.int64),
         groups=tuple(groups),
     )
+
+
+def book_from_tables(
+    scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame, year: int | None = None,
+    layer_id: str = "serious_illness",
+) -> SeriousIllnessBook:  # fmt: skip
+    """Settle normalised persons and claims (the batch path) and build the book of `year` (the only year if None)."""
+    from yibao.tables import service_years, settle_frame
+
+    if year is None:
+        years = service_years(claims)
+        if len(years) != 1:
+            raise BookError(f"the claims cover the years {years}: name the contract year", code="contracts.which_year")
+        year = years[0]
+    return book_from_settled(scheme, persons, settle_frame(scheme, persons, claims), year, layer_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from yibao.contracts.model import AdminCost, Contract, CooperationMode, Corridor
+from yibao.contracts.model import DEFAULT_CONTRACTS, AdminCost, Contract, CooperationMode, Corridor
 from yibao.core.errors import SchemeError, YibaoError
 from yibao.core.money import RATE_SCALE, Fen, RatePpm
 from yibao.schemes.loader import Node, money_value, rate_value, read_yaml
@@ -176,14 +176,25 @@ def contract_path(name_or_path: str | Path) -> Path:
     )
 
 
-def load_contract(name_or_path: str | Path) -> Contract:
-    """A built-in contract by name (e.g. 'zhanjiang-insurance-contract') or a contract file."""
-    path = contract_path(name_or_path)
+def parse_contract(data: object, source: Path) -> Contract:
+    """A contract from its YAML data; every error names the file and the key path."""
     try:
-        return contract_from_node(Node(read_yaml(path), path))
+        return contract_from_node(Node(data, source))
     except SchemeError as exc:  # the YAML helpers speak of schemes; here it is a contract file
         raise ContractError(exc.message, code="contracts.invalid") from exc
 
 
+def load_contract(name_or_path: str | Path) -> Contract:
+    """A built-in contract by name (e.g. 'zhanjiang-insurance-contract') or a contract file."""
+    path = contract_path(name_or_path)
+    try:
+        data = read_yaml(path)
+    except SchemeError as exc:
+        raise ContractError(exc.message, code="contracts.invalid") from exc
+    return parse_contract(data, path)
+
+
 def load_builtin_contracts() -> list[Contract]:
-    return [load_contract(name) for name in builtin_contracts()]
+    """The built-in contract of each mode (DEFAULT_CONTRACTS order), then any other built-in file."""
+    others = [name for name in builtin_contracts() if name not in DEFAULT_CONTRACTS]
+    return [load_contract(name) for name in (*DEFAULT_CONTRACTS, *others)]

@@ -23,6 +23,9 @@ class CooperationMode(StrEnum):
     CO_INSURANCE = "co_insurance"  # 共保联办 (Pinggu): joint office, surplus and deficit shared at a ratio
 
 
+# The built-in contract of each mode, in the order reports show them.
+DEFAULT_CONTRACTS = ("jiangyin-fund-management", "zhanjiang-insurance-contract", "pinggu-co-insurance")
+
 MODE_NAMES: dict[CooperationMode, str] = {
     CooperationMode.FUND_MANAGEMENT: "fund management (Jiangyin)",
     CooperationMode.INSURANCE_CONTRACT: "insurance contract (Zhanjiang)",

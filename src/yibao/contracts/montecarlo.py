@@ -34,8 +34,8 @@ class Shocks:
 
     years: int = 2000
     seed: int = 2024
-    volume_sd: float = 0.05  # sd of the log claim-volume factor (year-to-year change in who falls seriously ill)
-    cost_sd: float = 0.04  # sd of the log cost factor (prices, technology)
+    volume_sd: float = 0.02  # sd of the log claim-volume factor (year-to-year change in who falls seriously ill)
+    cost_sd: float = 0.02  # sd of the log cost factor (prices, technology)
     cost_trend: float = 0.0  # expected cost growth from the experience year to the contract year
     claim_cut: float = 0.01  # the cut in claim cost whose saving the incentive measure follows
 
@@ -58,20 +58,26 @@ class SimulatedYears:
 
 
 def simulate(book: SeriousIllnessBook, shocks: Shocks, progress: Callable[[int], None] | None = None) -> SimulatedYears:
-    """Simulated years of the city's serious-illness payments (deterministic for `shocks.seed`)."""
+    """Simulated years of the city's serious-illness payments (deterministic for `shocks.seed`).
+
+    All shocks are drawn first, so the persons who can be paid in some year (base x the largest
+    cost factor above their deductible) are known; resampling only them, with the Poisson count
+    thinned to their share, has the same distribution as resampling everyone (the others pay 0).
+    """
     if book.persons == 0:
         raise YibaoError("the book has no person with a serious-illness base to resample", code="contracts.empty_book")
     rng = np.random.default_rng(shocks.seed)
+    z_volume, z_cost = rng.standard_normal(shocks.years), rng.standard_normal(shocks.years)
+    volume = np.exp(shocks.volume_sd * z_volume - shocks.volume_sd**2 / 2)
+    cost = (1 + shocks.cost_trend) * np.exp(shocks.cost_sd * z_cost - shocks.cost_sd**2 / 2)
+    payable = np.flatnonzero(book.payments(float(cost.max())) > 0)
     paid, claims, paid_cut = (np.zeros(shocks.years, dtype=np.int64) for _ in range(3))
     for year in range(shocks.years):
-        z_volume, z_cost = rng.standard_normal(2)
-        volume = np.exp(shocks.volume_sd * z_volume - shocks.volume_sd**2 / 2)
-        cost = (1 + shocks.cost_trend) * np.exp(shocks.cost_sd * z_cost - shocks.cost_sd**2 / 2)
-        rows = rng.integers(0, book.persons, size=rng.poisson(volume * book.persons))
-        payments = book.payments(cost, rows)
+        rows = payable[rng.integers(0, len(payable), size=rng.poisson(volume[year] * len(payable)))]
+        payments = book.payments(float(cost[year]), rows)
         paid[year] = payments.sum()
         claims[year] = book.claims_handled(payments, rows)
-        paid_cut[year] = book.payments(cost * (1 - shocks.claim_cut), rows).sum()
+        paid_cut[year] = book.payments(float(cost[year]) * (1 - shocks.claim_cut), rows).sum()
         if progress is not None:
             progress(year)
     return SimulatedYears(book.enrollees, paid, claims, paid_cut, shocks)

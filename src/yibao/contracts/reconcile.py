@@ -170,6 +170,9 @@ def ledger_entries(rec: Reconciliation) -> list[Entry]:
     """
     acc = ContractAccounts.of(rec.contract)
     name = rec.contract.name
+    shared = rec.contract.mode is CooperationMode.CO_INSURANCE
+    refund = "fund's share of the surplus" if shared else "surplus above the profit cap returned"
+    compensation = "fund's share of the deficit" if shared else "fund's share of the loss beyond the band"
     entries = [
         Entry(acc.insurer, acc.fund, rec.premium, f"{name}: premium for {rec.experience.enrollees} enrollees"),
         Entry(acc.insurer, acc.fund, rec.fee, f"{name}: management fee"),
@@ -180,8 +183,8 @@ def ledger_entries(rec: Reconciliation) -> list[Entry]:
             rec.claims_borne_by_insurer,
             f"{name}: serious-illness claims borne by the insurer",
         ),
-        Entry(acc.fund, acc.insurer, rec.surplus_refund, f"{name}: surplus above the profit cap returned"),
-        Entry(acc.insurer, acc.fund, rec.loss_compensation, f"{name}: fund's share of the loss beyond the band"),
+        Entry(acc.fund, acc.insurer, rec.surplus_refund, f"{name}: {refund}"),
+        Entry(acc.insurer, acc.fund, rec.loss_compensation, f"{name}: {compensation}"),
     ]
     return [entry for entry in entries if entry.amount != 0]
 
