@@ -168,3 +168,17 @@ def test_money_conserved_caps_respected(scenario: tuple) -> None:
         for i in range(len(cols)):
             paid_for = sum(1 for c in cases if day_number(c.diagnosis_date) >= cols.protection_start[i])
             assert result.charges[i] <= max(paid_for * plan.case_cap, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenarios())
+def test_ledger_entries_balance_and_pool_carries_the_surplus(scenario: tuple) -> None:
+    from yibao.mutual_aid.postings import PoolAccount, period_entries, pool_movement
+
+    plan, cols, cases, surplus = scenario
+    s = apportion_period(plan, PERIOD, cases, cols, surplus_in=surplus).summary
+    entries = period_entries(s, cases)
+    assert all(e.balanced() for e in entries) and len(entries) == 3
+    assert pool_movement(entries) == s.surplus_out - s.surplus_in
+    payable = [line for e in entries for line in e.lines if line.account is PoolAccount.BENEFICIARY_PAYABLE]
+    assert [line.sub for line in payable] == [c.case_id for c in cases]
