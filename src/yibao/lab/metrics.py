@@ -35,8 +35,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from yibao import tables
 from yibao.core.money import round_half_up_div
 from yibao.core.scheme import Condition, Dimension, Scheme
+from yibao.tables import paid_column
 
 QUINTILES = 5
 CHE_THRESHOLDS_PCT = (10, 25)
@@ -48,14 +50,10 @@ OUT_OF_POCKET = "out_of_pocket"
 MONEY = ("total", "class_a", "class_b", "self_pay", "special_drugs", "preselfpay", "in_policy")
 
 
-def paid_col(layer_id: str) -> str:
-    return f"paid_{layer_id}"
-
-
 def _paid_sum(layer_ids: Sequence[str]) -> pl.Expr:
     if not layer_ids:
         return pl.lit(0, dtype=pl.Int64)
-    return pl.sum_horizontal([pl.col(paid_col(layer)) for layer in layer_ids]).cast(pl.Int64)
+    return pl.sum_horizontal([pl.col(paid_column(layer)) for layer in layer_ids]).cast(pl.Int64)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -77,13 +75,14 @@ def income_quintiles(persons: pl.DataFrame) -> pl.DataFrame:
 
 
 def service_years(settled: pl.DataFrame) -> list[int | None]:
-    years: list[int | None] = settled["service_date"].dt.year().unique().sort().to_list()
+    """The calendar years of the claims; one unnamed year when there are none (so everyone still counts)."""
+    years: list[int | None] = list(tables.service_years(settled))
     return years or [None]
 
 
 def person_years(persons: pl.DataFrame, settled: pl.DataFrame, layer_ids: Sequence[str]) -> pl.DataFrame:
     """One row per person and year: scheme, income, quintile, total, paid (all layers), per layer, OOP."""
-    money = ["total", *[paid_col(layer) for layer in layer_ids], OUT_OF_POCKET]
+    money = ["total", *[paid_column(layer) for layer in layer_ids], OUT_OF_POCKET]
     yearly = (
         settled.with_columns(pl.col("service_date").dt.year().alias("year"), _paid_sum(layer_ids).alias("paid"))
         .group_by("person_id", "year")
@@ -111,7 +110,7 @@ def spending(settled: pl.DataFrame) -> dict[str, int]:
 def payments_by_layer(settled: pl.DataFrame, layer_ids: Sequence[str]) -> pl.DataFrame:
     """payer (each layer in payment order, then out_of_pocket), amount (fen), share of total spending."""
     payers = [*layer_ids, OUT_OF_POCKET]
-    columns = [paid_col(layer) for layer in layer_ids] + [OUT_OF_POCKET]
+    columns = [paid_column(layer) for layer in layer_ids] + [OUT_OF_POCKET]
     sums = settled.select([pl.col(c).sum().cast(pl.Int64) for c in columns]).row(0)
     total = spending(settled)["total"]
     amounts = [int(s or 0) for s in sums]
@@ -132,7 +131,7 @@ def reimbursement(persons: pl.DataFrame, settled: pl.DataFrame, layer_ids: Seque
     Columns: dimension (all|scheme|facility_level|care_type), group, claims, total, in_policy, paid,
     paid_<layer> per layer (fen), rate_total, rate_in_policy (paid ÷ total, paid ÷ in-policy).
     """
-    layer_cols = [paid_col(layer) for layer in layer_ids]
+    layer_cols = [paid_column(layer) for layer in layer_ids]
     frame = settled.join(persons.select("person_id", "scheme"), on="person_id", how="left").with_columns(
         _paid_sum(layer_ids).alias("paid"),
         pl.col("facility_level").cast(pl.String),
@@ -253,7 +252,7 @@ def catastrophic(years: pl.DataFrame) -> pl.DataFrame:
 
 def benefit_incidence(years: pl.DataFrame, layer_ids: Sequence[str]) -> pl.DataFrame:
     """Share of all payments (and of each layer's) received by each income quintile, with population share."""
-    layer_cols = [paid_col(layer) for layer in layer_ids]
+    layer_cols = [paid_column(layer) for layer in layer_ids]
     frame = years.with_columns(("Q" + pl.col("quintile").cast(pl.String)).alias("group"))
     grouped = (
         frame.group_by("group")

@@ -11,7 +11,7 @@ import csv
 import json
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ OOP_COLOUR = "#aab4be"
 SCENARIO_COLOURS = ("#1b3a57", "#e07b39", "#3a9d5d", "#8e6bbf", "#c0392b", "#d4a017")
 CHE_COLOURS = ("#e6a29b", "#922b21")  # mild and severe catastrophic spending
 QUINTILE_NAMES = [f"Q{q}" for q in range(1, QUINTILES + 1)]
+Series = tuple[str, Sequence[float], str]  # label, values, colour
 SCHEME_NAMES = {"urrbmi": "URRBMI\nresidents", "uebmi_employee": "UEBMI\nemployees", "uebmi_retiree": "UEBMI\nretirees"}
 
 
@@ -68,10 +69,9 @@ class ReportFiles:
     figures_csv: Path
     figures_json: Path
     deltas_csv: Path
-    extra: tuple[Path, ...] = field(default=())
 
     def all(self) -> list[Path]:
-        return [self.html, self.figures_csv, self.figures_json, self.deltas_csv, *self.extra]
+        return [self.html, self.figures_csv, self.figures_json, self.deltas_csv]
 
 
 # --- helpers shared by the charts ------------------------------------------------------------------------
@@ -119,25 +119,24 @@ def _num(value: Any) -> float:
 def grouped_bars(
     ax: Any,
     categories: Sequence[str],
-    series: Sequence[tuple[str, Sequence[float], str, str]],
+    series: Sequence[Series],
     value_format: str,
     skip_zero: bool = False,
 ) -> None:
-    """Bars per category, one per series (label, values, colour, hatch), each labelled with its value.
+    """Bars per category, one per series (label, values, colour), each labelled with its value.
 
     With many bars the labels stand upright so they do not run into each other.
     """
     x = np.arange(len(categories))
     width = 0.8 / max(len(series), 1)
     upright = len(categories) * len(series) > 8
-    for i, (name, values, colour, hatch) in enumerate(series):
+    for i, (name, values, colour) in enumerate(series):
         bars = ax.bar(
             x + (i - (len(series) - 1) / 2) * width,
             values,
             width,
             label=name,
             color=colour,
-            hatch=hatch,
             edgecolor="white",
             linewidth=0.5,
         )
@@ -162,11 +161,9 @@ def figure_legend(fig: Any, ax: Any, top: float = 0.86) -> None:
     fig.tight_layout(rect=(0, 0, 1, top))
 
 
-def scenario_series(
-    scenarios: Sequence[Scenario], values: Any, scale: float = 1.0
-) -> list[tuple[str, list[float], str, str]]:
+def scenario_series(scenarios: Sequence[Scenario], values: Any, scale: float = 1.0) -> list[Series]:
     return [
-        (s.title, [_num(v) / scale for v in values(s)], SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)], "")
+        (s.title, [_num(v) / scale for v in values(s)], SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)])
         for i, s in enumerate(scenarios)
     ]
 
@@ -334,10 +331,10 @@ def chart_deltas(baseline: Scenario, reform: Scenario, scenarios: Sequence[Scena
     left.set_title("Change in who pays", fontsize=10)
     left.margins(x=0.25)
     groups = [*QUINTILE_NAMES, ALL]
-    series = []
+    series: list[Series] = []
     for i, t in enumerate(CHE_THRESHOLDS_PCT):
         points = [(_num(reform.value(f"che.{t}", g)) - _num(baseline.value(f"che.{t}", g))) * 100 for g in groups]
-        series.append((f"> {t}% of income", points, CHE_COLOURS[i % len(CHE_COLOURS)], ""))
+        series.append((f"> {t}% of income", points, CHE_COLOURS[i % len(CHE_COLOURS)]))
     grouped_bars(right, ["Q1", "Q2", "Q3", "Q4", "Q5", "All"], series, "{:+.2f}", skip_zero=True)
     right.axhline(0, color="#1d2733", linewidth=0.8)
     low, high = right.get_ylim()
