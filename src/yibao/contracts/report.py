@@ -196,7 +196,7 @@ def html_report(st: Study, city: str) -> str:
         ["efficiency: staff per 10k claims", *(f"{e.staff_per_10k_claims:g}" for e in evs)],
         ["efficiency: staff for the mean claims", *(f"{e.staff:.1f}" for e in evs)],
         ["insurer expected margin", *(_pct(e.expected_margin) for e in evs)],
-        ["P(margin in [0, low-profit cap]) (保本微利)", *(_pct(e.p_low_profit) for e in evs)],
+        ["P(margin in [0, low-profit cap]): breakeven and low profit", *(_pct(e.p_low_profit) for e in evs)],
         ["premium / fee per enrollee (yuan)", *(f"{format_yuan(e.contract.premium_per_enrollee)} / {format_yuan(e.contract.fee_per_enrollee)}" for e in evs)],
     ]  # fmt: skip
     side = report.table(["measure", *(MODE_NAMES[e.contract.mode] for e in evs)], side_rows)
