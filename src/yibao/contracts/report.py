@@ -12,7 +12,7 @@ from yibao import report
 from yibao.contracts.evaluation import SEED_RANKING, Study, dimension_drivers
 from yibao.contracts.model import MODE_NAMES, Contract
 from yibao.contracts.montecarlo import DIMENSIONS, Evaluation, results
-from yibao.core.money import RatePpm, format_rate, format_yuan
+from yibao.core.money import RATE_SCALE, RatePpm, format_rate, format_yuan
 
 EVALUATION_COLUMNS = (
     "contract", "mode", "premium_per_enrollee", "fee_per_enrollee",
@@ -90,19 +90,28 @@ def year_rows(st: Study) -> tuple[list[str], list[list[object]]]:
 
 
 def _distribution_chart(evaluations: Sequence[Evaluation], enrollees: int) -> str:
-    fig, ax = report.new_figure(7.5, 3.8)
+    import matplotlib.pyplot as plt
+
     per_enrollee = [e.profit / max(enrollees, 1) for e in evaluations]
     low = min(float(p.min()) for p in per_enrollee)
     high = max(float(p.max()) for p in per_enrollee)
-    bins = np.linspace(low, high if high > low else low + 1, 60)
-    for i, (e, values) in enumerate(zip(evaluations, per_enrollee, strict=True)):
-        ax.hist(values, bins=bins, alpha=0.55, color=report.PALETTE[i], label=MODE_NAMES[e.contract.mode])
-    ax.axvline(0, color="#333", linewidth=0.8)
-    ax.set_xlabel("insurer's yearly result, yuan per enrollee")
-    ax.set_ylabel("simulated years")
-    ax.legend(frameon=False, fontsize=8)
+    bins = np.linspace(low, high if high > low else low + 1, 70)
+    fig, axes = plt.subplots(len(evaluations), 1, figsize=(7.5, 1.5 + 1.3 * len(evaluations)), sharex=True)
+    for i, (ax, e, values) in enumerate(zip(np.atleast_1d(axes), evaluations, per_enrollee, strict=True)):
+        revenue = (e.contract.premium_per_enrollee + e.contract.fee_per_enrollee) / 100
+        cap = e.contract.low_profit_cap / RATE_SCALE
+        ax.axvspan(0, cap * revenue, color="#3a9d5d", alpha=0.12, linewidth=0)
+        ax.hist(values, bins=bins, color=report.PALETTE[i])
+        ax.axvline(0, color="#333", linewidth=0.8)
+        ax.set_title(MODE_NAMES[e.contract.mode], fontsize=9, loc="left")
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_ylabel("years", fontsize=8)
+    np.atleast_1d(axes)[-1].set_xlabel("insurer's yearly result, yuan per enrollee")
+    fig.tight_layout()
     return report.figure(
-        fig, "Distribution of the insurer's result per mode over the simulated years (premiums as evaluated)."
+        fig,
+        "Distribution of the insurer's result per mode over the simulated years (premiums as evaluated); "
+        "the green band is a margin in [0, low-profit cap] of the contract's revenue.",
     )
 
 
