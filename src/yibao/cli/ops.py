@@ -27,6 +27,7 @@ def serve(
     database_url: DatabaseUrl = None,
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes (PostgreSQL; SQLite serialises writers anyway)")] = 1,
 ) -> None:
     """Run the operations HTTP API (creates and migrates the database; prints the first admin's password once)."""
     import uvicorn
@@ -46,6 +47,15 @@ def serve(
     if credentials is not None:
         console.print(f"first run: admin user [bold]{credentials[0]}[/] password [bold]{credentials[1]}[/] (shown once)")
     console.print(f"serving   http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if workers > 1:
+        import os
+
+        os.environ["YIBAO_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
+        engine.dispose()
+        uvicorn.run(
+            "yibao.ops.api:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="warning"
+        )
+        return
     uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
 
 

@@ -29,12 +29,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Never copied into the log: password hashes (secret) and claim explanations (rendered from the split, large).
+NOT_LOGGED = frozenset({"password_hash", "explanation"})
+
+
 def snapshot(row: Base | None) -> dict[str, Any] | None:
-    """A row's columns as plain JSON data (password hashes are never copied into the log)."""
+    """A row's columns as plain JSON data."""
     if row is None:
         return None
     columns = inspect(row).mapper.column_attrs
-    return {c.key: _plain(getattr(row, c.key)) for c in columns if c.key != "password_hash"}
+    return {c.key: _plain(getattr(row, c.key)) for c in columns if c.key not in NOT_LOGGED}
 
 
 def record(

@@ -45,17 +45,34 @@ def scheme_named(name: str) -> Scheme:
 
 
 def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
-    """The person-year's accumulator row, created if missing, locked until the transaction ends."""
-    values = {"person_id": person_id, "year": year, "data": {"year": year}, "claims": 0}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(AccumulatorRow).values(**values).on_conflict_do_nothing())
+    """The person-year's accumulator row (enrolment creates it; made here if missing), locked until the
+    transaction ends."""
     query = (
         select(AccumulatorRow)
         .where(AccumulatorRow.person_id == person_id, AccumulatorRow.year == year)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    found = session.execute(query).scalar_one_or_none()
+    if found is not None:
+        return found
+    registry.person(session, person_id)
+    values = {"person_id": person_id, "year": year, "data": {"year": year}, "claims": 0}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(AccumulatorRow).values(**values).on_conflict_do_nothing())
     return session.execute(query).scalar_one()
+
+
+def _position(service_date: date, claim_id: str) -> list[str]:
+    """A claim's place in canonical order within its person-year (kept in the accumulator row as `last`)."""
+    return [service_date.isoformat(), claim_id]
+
+
+def _remember(acc: YearAccumulators, last: list[str] | None) -> dict[str, Any]:
+    data = acc.to_dict()
+    if last is not None:
+        data["last"] = last
+    return data
 
 
 def core_claim(row: ClaimRow) -> Claim:
@@ -106,58 +123,45 @@ def _store(row: ClaimRow, settlement: Settlement, scheme: Scheme) -> None:
     row.explanation = {lang: explain(settlement, scheme, lang).to_dict() for lang in ("en", "zh")}
 
 
-def _is_late(session: Session, row: ClaimRow) -> bool:
-    """Is a settled claim of this person-year ordered after `row`?"""
-    year = row.service_date.year
-    later = session.execute(
-        select(ClaimRow.id).where(
-            ClaimRow.person_id == row.person_id,
-            ClaimRow.status == "settled",
-            ClaimRow.service_date <= date(year, 12, 31),
-            ClaimRow.id != row.id,
-            or_(
-                ClaimRow.service_date > row.service_date,
-                and_(ClaimRow.service_date == row.service_date, ClaimRow.claim_id > row.claim_id),
-            ),
-        ).limit(1)
-    ).first()
-    return later is not None
-
-
 def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> ClaimRow:
     """Settle a facility's bill (or return the claim an earlier submission with this key created)."""
-    facility = registry.facility(session, facility_id)
-    who = registry.person(session, data.person_id)
-    year = data.service_date.year
-    acc_row = lock_year(session, who.person_id, year)
-    earlier = session.execute(
-        select(ClaimRow).where(ClaimRow.facility_id == facility.id, ClaimRow.idempotency_key == idempotency_key)
-    ).scalar_one_or_none()
-    if earlier is not None:
-        if not _same_request(earlier, data):
-            raise Conflict("this idempotency key was used for a different bill", code="claim.idempotency_key_reused")
-        return earlier
-    if session.execute(select(ClaimRow.id).where(ClaimRow.claim_id == data.claim_id)).first() is not None:
+    acc_row = lock_year(session, data.person_id, data.service_date.year)
+    clashes = session.execute(
+        select(ClaimRow).where(
+            or_(
+                and_(ClaimRow.facility_id == facility_id, ClaimRow.idempotency_key == idempotency_key),
+                ClaimRow.claim_id == data.claim_id,
+            )
+        )
+    ).scalars().all()
+    for earlier in clashes:
+        if earlier.facility_id == facility_id and earlier.idempotency_key == idempotency_key:
+            if not _same_request(earlier, data):
+                raise Conflict("this idempotency key was used for a different bill", code="claim.idempotency_key_reused")
+            return earlier
+    if clashes:
         raise Conflict(f"claim {data.claim_id} exists", code="claim.exists")
-    person = registry.core_person(session, who, data.service_date)
-    scheme = scheme_named(registry.region(session, who.region).scheme_name)
+    who = registry.insured(session, data.person_id, data.service_date)
+    scheme = scheme_named(who.scheme_name)
     row = ClaimRow(
-        claim_id=data.claim_id, facility_id=facility.id, idempotency_key=idempotency_key, person_id=who.person_id,
+        claim_id=data.claim_id, facility_id=facility_id, idempotency_key=idempotency_key, person_id=data.person_id,
         region=data.region, status="settled", scheme_name=scheme.name, split={}, out_of_pocket=0, explanation={},
         submitted_at=utcnow(), **_bill(data),
     )
     session.add(row)
-    session.flush()
-    if _is_late(session, row):
-        _resettle_year(session, actor, scheme, who, acc_row)
+    position = _position(data.service_date, data.claim_id)
+    last = acc_row.data.get("last")
+    if last is not None and position < list(last):  # a late claim: earlier than one already settled
+        session.flush()
+        _resettle_year(session, actor, scheme, who.row, acc_row)
     else:
-        settlement = settle_claim(scheme, person, core_claim(row), YearAccumulators.from_dict(acc_row.data))
+        settlement = settle_claim(scheme, who.person, core_claim(row), YearAccumulators.from_dict(acc_row.data))
         _store(row, settlement, scheme)
-        _post_difference(session, actor, scheme, row, who.region, {}, row.split, "claim")
-        acc_row.data = settlement.accumulators.to_dict()
+        _post_difference(session, actor, scheme, row, who.row.region, {}, row.split, "claim")
+        acc_row.data = _remember(settlement.accumulators, position)
     acc_row.claims += 1
-    session.flush()
     audit.record(session, actor, "claim.settled", "claim", row.claim_id, None, audit.snapshot(row))
+    session.flush()
     return row
 
 
@@ -173,7 +177,9 @@ def _resettle_year(session: Session, actor: Actor, scheme: Scheme, who: PersonRo
         )
     ).scalars().all()
     acc = YearAccumulators(year=year)
+    last: list[str] | None = None
     for row in sorted(rows, key=lambda r: canonical_key(core_claim(r))):
+        last = _position(row.service_date, row.claim_id)
         settlement = settle_claim(scheme, registry.core_person(session, who, row.service_date), core_claim(row), acc)
         acc = settlement.accumulators
         old = dict(row.split)
@@ -186,7 +192,7 @@ def _resettle_year(session: Session, actor: Actor, scheme: Scheme, who: PersonRo
                 audit.record(session, actor, "claim.resettled", "claim", row.claim_id, before, audit.snapshot(row))
         elif not row.explanation:
             _store(row, settlement, scheme)
-    acc_row.data = acc.to_dict()
+    acc_row.data = _remember(acc, last)
 
 
 def claim(session: Session, claim_id: str) -> ClaimRow:

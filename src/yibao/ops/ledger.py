@@ -76,20 +76,20 @@ def post(
     total = sum(line.amount for line in lines)
     if total != 0:
         raise Rejected(f"entry {reference!r} does not balance: debits − credits = {total} fen", code="ledger.unbalanced")
-    entry = JournalEntry(posted_at=utcnow(), kind=kind, reference=reference, description=description, actor=actor.name)
-    session.add(entry)
-    session.flush()
-    session.add_all(
-        Posting(
-            entry_id=entry.id,
-            account=line.account.code,
-            region=line.account.region,
-            year=line.account.year,
-            kind=line.account.kind.value,
-            amount=line.amount,
-        )
-        for line in lines
+    entry = JournalEntry(
+        posted_at=utcnow(), kind=kind, reference=reference, description=description, actor=actor.name,
+        postings=[
+            Posting(
+                account=line.account.code,
+                region=line.account.region,
+                year=line.account.year,
+                kind=line.account.kind.value,
+                amount=line.amount,
+            )
+            for line in lines
+        ],
     )
+    session.add(entry)  # written with its postings at the next flush, in the caller's transaction
     return entry
 
 

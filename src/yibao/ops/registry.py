@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
@@ -221,22 +222,55 @@ def enrolment(session: Session, person_id: str, year: int) -> Enrolment | None:
     ).scalar_one_or_none()
 
 
-def core_person(session: Session, row: PersonRow, day: date) -> Person:
-    """The rules core's view of a registered person on a service day; needs an active enrolment."""
-    cover = enrolment(session, row.person_id, day.year)
-    if cover is None or cover.status != "active":
-        raise Rejected(f"{row.person_id} has no active enrolment for {day.year}", code="enrolment.inactive")
-    return Person(
+@dataclass(frozen=True, slots=True)
+class Insured:
+    """A registered person as the rules see them on a service day, and the scheme of their region."""
+
+    row: PersonRow
+    person: Person
+    scheme_name: str
+
+
+def insured(session: Session, person_id: str, day: date) -> Insured:
+    """One query: the person, their region's scheme, the day's enrolment and assistance category.
+    Claims need an active enrolment for the year of the service day."""
+    category = (
+        select(AssistanceStatus.category)
+        .where(AssistanceStatus.person_id == PersonRow.person_id, AssistanceStatus.valid_from <= day)
+        .where(or_(AssistanceStatus.valid_to.is_(None), AssistanceStatus.valid_to >= day))
+        .order_by(AssistanceStatus.valid_from.desc(), AssistanceStatus.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(PersonRow, Region.scheme_name, Enrolment.scheme, Enrolment.status, Enrolment.huiminbao, category)
+        .join(Region, Region.code == PersonRow.region)
+        .outerjoin(Enrolment, and_(Enrolment.person_id == PersonRow.person_id, Enrolment.year == day.year))
+        .where(PersonRow.person_id == person_id)
+    )
+    found = session.execute(query).first()
+    if found is None:
+        raise NotFound(f"no person {person_id!r}", code="person.not_found")
+    row, scheme_name, scheme, status, huiminbao, assistance = found
+    if status != "active":
+        raise Rejected(f"{person_id} has no active enrolment for {day.year}", code="enrolment.inactive")
+    person = Person(
         person_id=row.person_id,
         birth_date=row.birth_date,
         sex=Sex(row.sex),
         region=row.region,
-        scheme=InsuranceScheme(cover.scheme),
-        assistance_category=assistance_on(session, row.person_id, day),
-        huiminbao=cover.huiminbao,
+        scheme=InsuranceScheme(scheme),
+        assistance_category=AssistanceCategory(assistance or AssistanceCategory.NONE.value),
+        huiminbao=bool(huiminbao),
         pre_existing=row.pre_existing,
         annual_income=row.annual_income,
     )
+    return Insured(row, person, scheme_name)
+
+
+def core_person(session: Session, row: PersonRow, day: date) -> Person:
+    """The rules core's view of a registered person on a service day; needs an active enrolment."""
+    return insured(session, row.person_id, day).person
 
 
 # --- bulk import ---

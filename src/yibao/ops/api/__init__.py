@@ -30,3 +30,8 @@ def create_app(store: Store) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app over YIBAO_DATABASE_URL (already migrated): the factory each `yibao serve --workers N` process calls."""
+    return create_app(Store.open())
