@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from yibao.core.money import Fen, apply_rate
-from yibao.mutual_aid.calendar import Period, day_number
+from yibao.mutual_aid.calendar import Period, day_number, from_day_number
 from yibao.mutual_aid.errors import MutualAidError
 from yibao.mutual_aid.plan import Plan, Rounding
 
@@ -220,7 +220,7 @@ def apportion_period(
         members_at_year_cap=at_cap,
         cohorts=tuple(
             Cohort(
-                pays_from=None if k == len(days) else dt.date(1970, 1, 1) + dt.timedelta(days=int(days[k])),
+                pays_from=None if k == len(days) else from_day_number(int(days[k])),
                 members=int(counts[k]),
                 charge=int(cohort_charge[k]),
             )

@@ -105,7 +105,13 @@ class Levers:
 
 @dataclass(frozen=True, slots=True)
 class Assumptions:
-    """Documented modelling assumptions (not calibrated). Shares are over classes low / mid / high."""
+    """Documented modelling assumptions (not calibrated). Shares are over classes low / mid / high.
+
+    Honesty note: these were set by judgement, not fitted; the leaving sensitivities β were chosen
+    knowing that Xiang Hu Bao shrank in 2020–2021, so the out-of-sample member count is a weaker
+    test than the out-of-sample cost per member (whose drivers — selection wear-off, ageing, claim
+    lag, adverse selection — were not tuned to 2020–2021).
+    """
 
     market_potential: float = 140e6  # adults reachable in Alipay who pass the credit gate and would join
     launch_decay_days: float = 3.0  # the launch campaign's pull halves in about two days
