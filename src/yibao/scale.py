@@ -55,6 +55,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             yield client
         return
     n = workers or max(os.cpu_count() or 1, 1)
+    # one core per worker process: keep Polars' own thread pool from oversubscribing the machine
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")
     with (
         LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         Client(cluster) as client,
