@@ -150,3 +150,11 @@ def test_the_default_evaluation_reproduces_the_seed() -> None:
     result = study(load_builtin_contracts(), city_book, Settings(sensitivity=False))
     assert result.reproduces_seed
     assert (city_book.payments(1.0) == city_book.paid).all()
+
+
+def test_a_book_nobody_reaches_gives_zero_claims_every_year() -> None:
+    quiet = book(["100", "200"], [0, 1])
+    sims = simulate(quiet, SMALL)
+    assert sims.claims_paid.tolist() == [0] * SMALL.years
+    evaluation = evaluate_contract(load_contract("jiangyin-fund-management"), sims)
+    assert evaluation.incentive == 0.0 and np.isnan(evaluation.admin_cost_ratio)

@@ -73,6 +73,8 @@ def simulate(book: SeriousIllnessBook, shocks: Shocks, progress: Callable[[int],
     payable = np.flatnonzero(book.payments(float(cost.max())) > 0)
     paid, claims, paid_cut = (np.zeros(shocks.years, dtype=np.int64) for _ in range(3))
     for year in range(shocks.years):
+        if len(payable) == 0:  # nobody's base reaches a deductible even at the highest cost factor
+            continue
         rows = payable[rng.integers(0, len(payable), size=rng.poisson(volume[year] * len(payable)))]
         payments = book.payments(float(cost[year]), rows)
         paid[year] = payments.sum()
@@ -156,6 +158,11 @@ class Evaluation:
     profit: F64  # the insurer's yearly results in yuan (for the distribution chart)
 
 
+def _ratio(part: float, whole: float) -> float:
+    """part / whole, NaN when nothing was paid (no claims in any simulated year)."""
+    return part / whole if whole else float("nan")
+
+
 OVERRUN_TOLERANCE = 0.05  # a fund "overrun" is an outlay more than 5% above its expected outlay
 
 
@@ -181,8 +188,10 @@ def evaluate_contract(contract: Contract, sims: SimulatedYears) -> Evaluation:
         fund_p_overrun=float((outlay > outlay.mean() * (1 + OVERRUN_TOLERANCE)).mean()),
         fund_tail5=tail_mean(fund_result),
         risk_balance=min(sd_i, sd_f) / max(sd_i, sd_f) if max(sd_i, sd_f) > 0 else 1.0,
-        admin_cost_ratio=float((r.fund_admin_cost + r.insurer_admin_cost).sum() / r.claims_paid.sum()),
-        fund_loading=float((r.fund_outlay + r.fund_admin_cost - r.claims_paid).sum() / r.claims_paid.sum()),
+        admin_cost_ratio=_ratio(float((r.fund_admin_cost + r.insurer_admin_cost).sum()), float(r.claims_paid.sum())),
+        fund_loading=_ratio(
+            float((r.fund_outlay + r.fund_admin_cost - r.claims_paid).sum()), float(r.claims_paid.sum())
+        ),
         incentive=float((r.insurer_profit_cut - r.insurer_profit).sum()) / saving if saving else 0.0,
         settlement_days=float(contract.settlement_days),
         staff_per_10k_claims=float(contract.staff_per_10k_claims),
