@@ -7,6 +7,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yibao.mutual_aid import claims, jury, membership
 from yibao.mutual_aid.calendar import day_number, period_of
@@ -60,6 +62,8 @@ def test_charges_once_per_period_and_within_year_cap() -> None:
     later = period_of(PLAN, dt.date(2020, 5, 21))
     assert code_of(membership.charge, PLAN, member, later, 188_00 - 3_50 + 1) == "mutual_aid.over_year_cap"
     member, _ = membership.charge(PLAN, member, later, 188_00 - 3_50)
+    assert code_of(membership.charge, PLAN, member, period_of(PLAN, dt.date(2020, 4, 21)), 0) \
+        == "mutual_aid.period_out_of_order"
     next_year = period_of(PLAN, dt.date(2021, 1, 7))
     member, _ = membership.charge(PLAN, member, next_year, 5_00)  # the yearly cap starts again
     assert (member.charged_this_year, member.paid_total) == (5_00, 193_00)
@@ -206,3 +210,26 @@ def test_column_wise_juror_draw() -> None:
     assert eligible.tolist() == [True, False, False, True]
     assert jury.draw_jurors(eligible, 2, seed=1).tolist() == [0, 3]
     assert code_of(jury.draw_jurors, eligible, 3, seed=1) == "mutual_aid.too_few_jurors"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 47), st.integers(0, 90_00)), max_size=40))
+def test_never_charged_twice_for_a_period_nor_past_the_year_cap(attempts: list[tuple[int, int]]) -> None:
+    from yibao.mutual_aid.calendar import periods_between
+
+    periods = periods_between(PLAN, dt.date(2020, 1, 1), dt.date(2021, 12, 31))
+    member = new_member()
+    accepted: list[tuple[str, int]] = []
+    for index, amount in attempts:
+        period = periods[index]
+        try:
+            member, events = membership.charge(PLAN, member, period, amount)
+        except MutualAidError as err:
+            assert err.code in {"mutual_aid.already_charged", "mutual_aid.over_year_cap", "mutual_aid.period_out_of_order"}
+            continue
+        accepted.append((period.key, events[0].amount))
+    keys = [key for key, _ in accepted]
+    assert len(keys) == len(set(keys))
+    for year in (2020, 2021):
+        assert sum(amount for key, amount in accepted if key.startswith(str(year))) <= PLAN.year_cap
+    assert member.paid_total == sum(amount for _, amount in accepted)

@@ -140,10 +140,16 @@ def leave(member: Member, day: dt.date) -> Transition:
 
 
 def charge(plan: Plan, member: Member, period: Period, amount: Fen) -> Transition:
-    """Deduct the member's charge for a period: once per period, never past the yearly cap."""
+    """Deduct the member's charge for a period: once per period, in period order, never past the yearly cap."""
     _require_active(member)
     if period.key in member.charged_periods:
         raise _refuse(f"member {member.member_id} was already charged for the period {period.key}", "already_charged")
+    if member.charged_periods and period.key < member.charged_periods[-1]:
+        # the yearly cap is counted forward in time; a late period would escape it
+        raise _refuse(
+            f"period {period.key} is before {member.member_id}'s last charged period {member.charged_periods[-1]}",
+            "period_out_of_order",
+        )
     year = period.deduction_date.year
     so_far = member.charged_this_year if member.charge_year == year else 0
     if amount < 0 or so_far + amount > plan.year_cap:
