@@ -79,6 +79,12 @@ def evaluation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def test_evaluate_is_deterministic_for_its_seeds(evaluation: Path, tmp_path: Path) -> None:
+    run("contracts", "evaluate", "--people", "20000", "--years", "200", "--no-sensitivity", "--out", str(tmp_path))
+    for name in ("evaluation.csv", "years.csv"):
+        assert (tmp_path / name).read_text(encoding="utf-8") == (evaluation / name).read_text(encoding="utf-8")
+
+
 def test_evaluate_writes_the_report_and_tables(evaluation: Path) -> None:
     table = rows(evaluation / "evaluation.csv")
     assert [r["mode"] for r in table] == ["fund_management", "insurance_contract", "co_insurance"]

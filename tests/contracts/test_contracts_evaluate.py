@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yibao.contracts import Contract, CooperationMode, Corridor, load_builtin_contracts, load_contract
 from yibao.contracts.book import RuleGroup, SeriousIllnessBook, book_from_tables
 from yibao.contracts.evaluation import SEED_RANKING, Settings, study
 from yibao.contracts.montecarlo import Shocks, evaluate_contract, search_price, simulate
 from yibao.core.money import RatePpm, parse_rate, parse_yuan
+from yibao.core.rules import schedule
 from yibao.core.scheme import Band
 from yibao.schemes import load_scheme
 from yibao.tables import read_claims, read_persons
@@ -158,3 +161,25 @@ def test_a_book_nobody_reaches_gives_zero_claims_every_year() -> None:
     assert sims.claims_paid.tolist() == [0] * SMALL.years
     evaluation = evaluate_contract(load_contract("jiangyin-fund-management"), sims)
     assert evaluation.incentive == 0.0 and np.isnan(evaluation.admin_cost_ratio)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 10**9), min_size=1, max_size=20),
+    st.lists(st.integers(0, 1), min_size=20, max_size=20),
+    st.floats(0.5, 2.0),
+)
+def test_book_payments_equal_the_core_schedule_person_by_person(bases: list[int], groups: list[int], k: float) -> None:
+    b = SeriousIllnessBook(
+        enrollees=len(bases),
+        base=np.array(bases, dtype=np.int64),
+        group=np.array(groups[: len(bases)], dtype=np.int64),
+        claims=np.ones(len(bases), dtype=np.int64),
+        paid=np.zeros(len(bases), dtype=np.int64),
+        groups=(NONE, POOR),
+    )
+    for base, group, paid in zip(bases, groups, b.payments(k).tolist(), strict=False):
+        rule = b.groups[group]
+        shocked = int(np.floor(base * k + 0.5))
+        expected = schedule(shocked, rule.deductible, rule.bands)
+        assert paid == (expected if rule.cap is None else min(expected, rule.cap))
