@@ -99,7 +99,7 @@ def trial_balance(
         broken = ledger.unbalanced_entries(session)
     table = Table(title="Trial balance (yuan)")
     for column in ("account", "debit", "credit", "balance"):
-        table.add_column(column, justify="left" if column == "account" else "right")
+        table.add_column(column, justify="left" if column == "account" else "right", overflow="fold")
     for row in tb.rows:
         table.add_row(row.account, format_yuan(row.debit), format_yuan(row.credit), format_yuan(row.balance))
     table.add_section()

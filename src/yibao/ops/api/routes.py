@@ -350,19 +350,22 @@ def get_explanation(
     with store_of(request).transaction() as s:
         explanation: dict[str, Any] = dict(_claim(s, who, claim_id).explanation.get(lang, {}))
     if format == "text":
-        return PlainTextResponse(_text(explanation))
+        return PlainTextResponse(_text(explanation, lang))
     return explanation
 
 
-def _text(explanation: dict[str, Any]) -> str:
+def _text(explanation: dict[str, Any], lang: Literal["en", "zh"]) -> str:
+    """The stored explanation as lines, laid out as `yibao.core.explain.Explanation.text` does."""
+    from yibao.core.explain import word
+
     lines = list(explanation.get("header", []))
     for layer in explanation.get("layers", []):
-        lines.append(f"■ {layer['title']}: {layer['paid']}")
+        lines.append(f"■ {layer['title']}: {word('layer_paid', lang)} {layer['paid']}")
         for part in layer["parts"]:
             if part["eligible"]:
                 lines.append(f"  · {part['title']}")
                 lines.extend(f"      {step}" for step in part["steps"])
-    lines.append(f"= {explanation.get('out_of_pocket', '')}")
+    lines.append(f"{word('out_of_pocket', lang)}: {explanation.get('out_of_pocket', '')}")
     return "\n".join(lines) + "\n"
 
 

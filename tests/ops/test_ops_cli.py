@@ -1,0 +1,27 @@
+"""The operations CLI: `yibao db upgrade`, `yibao db current`, `yibao ledger trial-balance`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ops_bureau import Bureau
+from typer.testing import CliRunner
+
+from yibao.cli.main import app
+from yibao.ops.store import Store, make_engine
+
+
+def test_db_upgrade_then_trial_balance(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    runner = CliRunner()
+    result = runner.invoke(app, ["db", "upgrade", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert "at revision 0001" in result.output
+    assert runner.invoke(app, ["db", "current", "--database-url", url]).output.strip() == "0001"
+    engine = make_engine(url)
+    Bureau(Store(engine)).person()  # 400 + 670 yuan of contributions posted
+    engine.dispose()
+    result = runner.invoke(app, ["ledger", "trial-balance", "--database-url", url, "--region", "reference-city"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "reference-city:2024:contribution_income:individual" in result.output
+    assert "1070.00" in result.output and "balanced" in result.output
