@@ -233,3 +233,47 @@ def test_authorisation_matrix(api: Api) -> None:
                 assert r.status_code in expected, f"{role} got {r.status_code} at {method} {path}: {r.text}"
                 assert isinstance(body, dict) and {"code", "message"} <= set(body)
                 assert api.audit_count() == audit_before, f"{role} refused at {method} {path} yet something was written"
+
+
+def test_every_mutation_is_audited_with_who_and_before_after(api: Api) -> None:
+    member = api.persons["member"]
+    steps: list[tuple[str, str, str, dict[str, Any], dict[str, str], str]] = [
+        ("officer", "POST", "/employers", {"uscc": "91110000600037341L", "name": "Works", "region": REGION}, {}, "employer.created"),
+        ("officer", "POST", "/households", {"region": REGION, "address": "1 Lane"}, {}, "household.created"),
+        ("officer", "POST", f"/persons/{member}/assistance", {"category": "dibao", "valid_from": "2024-01-01"}, {}, "assistance.created"),
+        ("officer", "POST", "/donations", {"region": REGION, "year": 2024, "amount": "100.00", "channel": "bank", "reference": "g1"}, {}, "contribution.paid"),
+        ("member", "POST", f"/persons/{member}/cards", {}, {}, "card.issued"),
+        ("facility", "POST", "/claims", {"claim_id": "A1", "person_id": member, "service_date": "2024-05-01", "region": REGION,
+                                        "facility_level": 2, "care_type": "inpatient", "amount_class_a": "20000"}, {"Idempotency-Key": "a1"}, "claim.settled"),
+        ("officer", "POST", "/claims/A1/correct", {"service_date": "2024-05-01", "facility_level": 2, "care_type": "inpatient",
+                                                  "amount_class_a": "15000"}, {}, "claim.corrected"),
+        ("officer", "POST", "/claims/A1/reverse", {}, {}, "claim.reversed"),
+    ]
+    for role, method, path, body, headers, action in steps:
+        before = api.audit_count()
+        api.call(role, method, path, ok=200 if "/claims/A1/" in path else 201, json=body, headers=headers)
+        events = api.call("auditor", "GET", "/audit", params={"limit": 5000})
+        assert len(events) > before, path
+        assert action in {e["action"] for e in events[before:]}, path
+        assert all(e["actor"] == role and e["at"] for e in events[before:]), path
+    corrected = next(e for e in api.call("auditor", "GET", "/audit", params={"entity": "claim", "entity_id": "A1"}) if e["action"] == "claim.corrected")
+    assert (corrected["before"]["class_a"], corrected["after"]["class_a"]) == (20000_00, 15000_00)
+    assert corrected["before"]["split"]["basic"] != corrected["after"]["split"]["basic"]
+
+
+def test_officers_act_only_in_their_regions(api: Api) -> None:
+    r = api.request("officer", "POST", "/persons", json={"person_id": "O1", "ric": make_ric(date(1990, 2, 2), 41), "name": "O", "region": "other-city"})
+    assert r.status_code == 403 and r.json()["code"] == "auth.out_of_scope"
+    r = api.request("officer", "GET", "/ledger/trial-balance", params={"region": "other-city"})
+    assert r.status_code == 200 and r.json()["accounts"] == []
+
+
+def test_expired_and_forged_access_tokens(api: Api) -> None:
+    import jwt
+
+    secret = api.app.state.secrets["token_secret"]
+    expired = jwt.encode({"sub": "admin", "aud": "yibao:api", "exp": 1, "role": "admin"}, secret, algorithm="HS256")
+    forged = jwt.encode({"sub": "admin", "aud": "yibao:api", "exp": 4_000_000_000, "role": "admin"}, "x" * 32, algorithm="HS256")
+    for token, code in ((expired, "auth.expired"), (forged, "auth.invalid_token")):
+        r = api.client.get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401 and r.json()["code"] == code

@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yibao.core.scheme import LayerKind
 from yibao.ops import audit, registry
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, Rejected, Unauthenticated
@@ -82,6 +83,8 @@ def add_user(session: Session, actor: Actor, data: UserIn) -> User:
         raise Rejected("a bureau officer is scoped to one or more regions", code="user.regions_missing")
     if role is Role.INSURER and data.layer is None:
         raise Rejected("an insurer user names the layer it underwrites", code="user.layer_missing")
+    if data.layer is not None and data.layer not in {k.value for k in LayerKind}:
+        raise Rejected(f"unknown layer kind {data.layer!r} (one of {', '.join(k.value for k in LayerKind)})", code="user.bad_layer")
     if data.person_id is not None:
         registry.person(session, data.person_id)
     if data.facility_id is not None:

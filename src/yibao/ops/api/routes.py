@@ -11,8 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from yibao.core.money import format_yuan, parse_yuan
+from yibao.core.scheme import LayerKind
 from yibao.ops import audit, cards, claims, contributions, ledger, registry
 from yibao.ops.api.deps import caller, check_person, check_region, require, secret, store_of
 from yibao.ops.auth import Principal, Role, add_user, login
@@ -169,10 +171,8 @@ def _ids(text: str) -> list[str]:
     return [row.get("person_id", "") for row in csv.DictReader(io.StringIO(text))]
 
 
-def _person(s: Any, who: Principal, person_id: str) -> PersonRow:
-    row = s.get(PersonRow, person_id)
-    if row is None:
-        raise NotFound(f"no person {person_id!r}", code="person.not_found")
+def _person(s: Session, who: Principal, person_id: str) -> PersonRow:
+    row = registry.person(s, person_id)
     check_person(who, person_id, row.region)
     return row
 
@@ -321,7 +321,7 @@ def post_claim(
         return claims.view(claims.submit(s, who.actor, who.facility_id, body, idempotency_key))
 
 
-def _claim(s: Any, who: Principal, claim_id: str) -> ClaimRow:
+def _claim(s: Session, who: Principal, claim_id: str) -> ClaimRow:
     row = claims.claim(s, claim_id)
     if who.role is Role.FACILITY:
         if row.facility_id != who.facility_id:
@@ -369,7 +369,7 @@ def _text(explanation: dict[str, Any], lang: Literal["en", "zh"]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _claim_for_change(s: Any, who: Principal, claim_id: str) -> None:
+def _claim_for_change(s: Session, who: Principal, claim_id: str) -> None:
     row = claims.claim(s, claim_id)
     check_region(who, registry.person(s, row.person_id).region)
 
@@ -400,9 +400,7 @@ def get_trial_balance(
     regions = list(who.regions) if who.role is Role.OFFICER else None
     kinds = None
     if who.role is Role.INSURER:
-        from yibao.core.scheme import LayerKind
-
-        kinds = [LAYER_ACCOUNT[LayerKind(who.layer)].value] if who.layer in LayerKind.__members__.values() else []
+        kinds = [LAYER_ACCOUNT[LayerKind(who.layer)].value] if who.layer is not None else []
     with store_of(request).transaction() as s:
         tb = ledger.trial_balance(s, region=region, year=year, kinds=kinds, regions=regions)
     return {
