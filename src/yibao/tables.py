@@ -176,7 +176,7 @@ def _flag(frame: pl.DataFrame, src: Source, column: str) -> pl.Series:
     return text.is_in(["true", "1"])
 
 
-def _fen(frame: pl.DataFrame, src: Source, column: str) -> pl.Series:
+def fen_column(frame: pl.DataFrame, src: Source, column: str) -> pl.Series:
     """Yuan amounts (text, decimal or integer) to exact fen; refuses negatives and more than two decimals."""
     series = frame[column]
     dtype = series.dtype
@@ -200,7 +200,7 @@ def _fen(frame: pl.DataFrame, src: Source, column: str) -> pl.Series:
     elif dtype.is_float():
         # A float column from another tool: accepted only where it is exactly a two-decimal amount.
         text = series.map_elements(lambda v: None if v is None else repr(v), return_dtype=pl.String)
-        return _fen(pl.DataFrame({column: text}), src, column)
+        return fen_column(pl.DataFrame({column: text}), src, column)
     else:
         text = _text(frame, src, column)
         ok = text.str.contains(r"^\d{1,13}(\.\d{1,2})?$")
@@ -251,7 +251,7 @@ def normalise_persons(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
             "assistance_category": _choice(frame, src, "assistance_category", [a.value for a in AssistanceCategory]),
             "huiminbao": _flag(frame, src, "huiminbao"),
             "pre_existing": _flag(frame, src, "pre_existing"),
-            "annual_income": _fen(frame, src, "annual_income"),
+            "annual_income": fen_column(frame, src, "annual_income"),
         }
     )
 
@@ -286,7 +286,7 @@ def normalise_claims(
         "care_type": _choice(frame, src, "care_type", [c.value for c in CareType]),
     }
     for contract, name in CLAIM_AMOUNTS.items():
-        columns[name] = _fen(frame, src, contract).alias(name)
+        columns[name] = fen_column(frame, src, contract).alias(name)
     columns["diagnosis"] = diagnosis
     return pl.DataFrame(columns)
 

@@ -125,7 +125,7 @@ def list_contracts() -> None:
 
 def _payments_experience(payments: Path, enrollees: int | None, layer_id: str) -> YearExperience:
     from yibao.contracts.reconcile import YearExperience
-    from yibao.tables import _fen, read_raw  # the table reader's exact yuan -> fen conversion
+    from yibao.tables import fen_column, read_raw
 
     frame, src = read_raw(payments)
     column = f"paid_{layer_id}"
@@ -135,7 +135,7 @@ def _payments_experience(payments: Path, enrollees: int | None, layer_id: str) -
         )
     if enrollees is None:
         raise InputError("--payments needs --enrollees (the residents the layer covers)", code="input.missing")
-    paid = _fen(frame, src, column)
+    paid = fen_column(frame, src, column)
     return YearExperience(enrollees=enrollees, claims_paid=int(paid.sum()), claims=int((paid > 0).sum()))
 
 
