@@ -9,41 +9,48 @@ and are identical to the single-process batch path. With no scheduler address a
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import polars as pl
 
+from yibao.columns import claim_columns
+from yibao.core.batch import I64, ClaimColumns, canonical_order, settle_columns
 from yibao.core.scheme import Scheme
 
-ROW = "_row"
+
+def person_slices(cols: ClaimColumns, partitions: int) -> list[I64]:
+    """Row numbers of each partition: consecutive runs of the canonical order, cut only between persons."""
+    order = canonical_order(cols)
+    person = cols.person[order]
+    n = len(order)
+    cuts = [0]
+    for i in range(1, partitions):
+        cut = max(int(n * i / partitions), cuts[-1])
+        while 0 < cut < n and person[cut] == person[cut - 1]:
+            cut += 1
+        cuts.append(min(cut, n))
+    cuts.append(n)
+    return [order[a:b] for a, b in itertools.pairwise(cuts) if b > a]
 
 
-def settle_partition(scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
-    """What a worker does: the batch path on one partition (claims keep their `_row` numbers)."""
-    from yibao.columns import claim_columns
-    from yibao.core.batch import settle_columns
-
-    result = settle_columns(scheme, claim_columns(persons, claims.drop(ROW)))
-    return pl.DataFrame({ROW: claims[ROW], **{k: pl.Series(k, v, dtype=pl.Int64) for k, v in result.items()}})
-
-
-def partition_by_person(
-    persons: pl.DataFrame, claims: pl.DataFrame, partitions: int
-) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
-    """Split both tables by a hash of person_id, so each person's claims stay together."""
-    part = pl.col("person_id").hash(seed=20240101) % partitions
-    people = persons.with_columns(part.alias("_part"))
-    bills = claims.with_row_index(ROW).with_columns(part.alias("_part"))
-    return [
-        (
-            people.filter(pl.col("_part") == i).drop("_part"),
-            bills.filter(pl.col("_part") == i).drop("_part"),
-        )
-        for i in range(partitions)
-    ]
+def take(cols: ClaimColumns, rows: I64) -> ClaimColumns:
+    """The columns of some rows, already in canonical order."""
+    return ClaimColumns(
+        person=cols.person[rows],
+        day=cols.day[rows],
+        age=cols.age[rows],
+        keys={dim: codes[rows] for dim, codes in cols.keys.items()},
+        class_a=cols.class_a[rows],
+        class_b=cols.class_b[rows],
+        self_pay=cols.self_pay[rows],
+        special_drugs=cols.special_drugs[rows],
+        order=np.arange(len(rows), dtype=np.int64),
+    )
 
 
 @contextmanager
@@ -77,12 +84,14 @@ def settle_dask_frame(
         with dask_client(scheduler) as own:
             return settle_dask_frame(scheme, persons, claims, client=own, partitions=partitions)
     workers = len(client.scheduler_info().get("workers", {})) or 1
-    pieces = partition_by_person(persons, claims, partitions or workers)
+    # Only NumPy columns travel to the workers: the join and the key codes are done once here.
+    cols = claim_columns(persons, claims)
+    slices = person_slices(cols, partitions or workers)
     scheme_future = client.scatter(scheme, broadcast=True)
-    futures = [client.submit(settle_partition, scheme_future, p, c, pure=False) for p, c in pieces if c.height]
-    results = client.gather(futures)
-    columns = ["total", "preselfpay", "in_policy", *[f"paid_{i}" for i in scheme.layer_ids], "out_of_pocket"]
-    if not results:
-        return claims.with_columns([pl.lit(0, dtype=pl.Int64).alias(c) for c in columns]).head(0)
-    settled = pl.concat(results).sort(ROW)
-    return claims.with_columns([settled[c] for c in columns])
+    futures = [client.submit(settle_columns, scheme_future, take(cols, rows), pure=False) for rows in slices]
+    names = ["total", "preselfpay", "in_policy", *[f"paid_{i}" for i in scheme.layer_ids], "out_of_pocket"]
+    out = {name: np.zeros(claims.height, dtype=np.int64) for name in names}
+    for rows, result in zip(slices, client.gather(futures), strict=True):
+        for name in names:
+            out[name][rows] = result[name]
+    return claims.with_columns([pl.Series(name, out[name], dtype=pl.Int64) for name in names])
