@@ -11,6 +11,7 @@ from ops_bureau import OFFICER, Bureau
 from sqlalchemy import func, select
 
 from yibao.core.errors import YibaoError
+from yibao.core.money import format_yuan
 from yibao.ops import cards, contributions, ledger, registry
 from yibao.ops.auth import ensure_secrets
 from yibao.ops.store import AuditEvent, Contribution, Posting
@@ -102,3 +103,36 @@ def test_card_verify_forged_expired_revoked(bureau: Bureau) -> None:
         assert err.value.code == "card.revoked"
     svg = cards.qr_svg(card.token)
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "<path" in svg
+
+
+def test_concurrent_payments_activate_the_enrolment_once(bureau: Bureau) -> None:
+    """Both contributions paid at the same moment, each notification delivered twice at once."""
+    import threading
+
+    pid = bureau.person(pay=False)
+    individual, subsidy = _dues(bureau, pid)
+    secret = "a-shared-secret-of-some-length!!"
+    bodies = [
+        json.dumps({"out_trade_no": c.id, "transaction_id": f"wx-{c.id}", "total_fee": format_yuan(c.amount)}).encode()
+        for c in (individual, subsidy)
+    ]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def deliver(body: bytes) -> None:
+        try:
+            barrier.wait()
+            _notify(bureau, secret, body, contributions.sign(secret, body))
+        except BaseException as exc:  # collected, asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=(b,)) for b in bodies * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with bureau.store.transaction() as s:
+        assert registry.enrolment(s, pid, 2024).status == "active"
+        assert len(ledger.entries(s, reference=f"contribution:{individual.id}")) == 1
+        assert len(ledger.entries(s, reference=f"contribution:{subsidy.id}")) == 1

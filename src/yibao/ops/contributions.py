@@ -120,12 +120,23 @@ def record_payment(
         if seen.id != contribution_id or seen.amount != amount:
             raise Conflict(f"payment reference {reference!r} was already used for another payment", code="payment.reference_reused")
         return seen
+    found = session.get(Contribution, contribution_id)
+    if found is None:
+        raise NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
+    enrolment = None
+    if found.enrolment_id is not None:
+        # lock the enrolment first: concurrent payments of its contributions then see each other's
+        enrolment = session.execute(
+            select(Enrolment).where(Enrolment.id == found.enrolment_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()
     contribution = session.execute(
         select(Contribution).where(Contribution.id == contribution_id).with_for_update()
-    ).scalar_one_or_none()
-    if contribution is None:
-        raise NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
+        .execution_options(populate_existing=True)
+    ).scalar_one()
     if contribution.status == "paid":
+        if contribution.payment_reference == reference and contribution.amount == amount:
+            return contribution  # the same notification, delivered twice at once
         raise Conflict(f"contribution {contribution_id} is already paid", code="payment.already_paid")
     if amount != contribution.amount:
         raise Rejected(
@@ -135,7 +146,6 @@ def record_payment(
     before = audit.snapshot(contribution)
     contribution.status, contribution.channel = "paid", paying.value
     contribution.payment_reference, contribution.paid_at = reference, utcnow()
-    enrolment = None if contribution.enrolment_id is None else session.get(Enrolment, contribution.enrolment_id)
     bank = Account(contribution.region, contribution.year, AccountKind.BANK, paying.value)
     ledger.post(
         session, actor, "contribution", f"contribution:{contribution.id}",
