@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -124,6 +125,18 @@ def bill(n: int, person_id: str, claims: int) -> dict[str, Any]:
     }
 
 
+def timed(work: Callable[[int], None], threads: int, barrier: threading.Barrier) -> float:
+    """Seconds from the moment all `threads` running `work(k)` are ready (they wait on `barrier`) until all end."""
+    running = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    for t in running:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in running:
+        t.join()
+    return time.perf_counter() - start
+
+
 def run_clients(base: str, token: str, persons: list[str], first: int, claims: int, clients: int, total: int) -> float:
     """POST claims number first..first+claims-1 (of `total`, dated in that order) from `clients` threads; seconds."""
     failures: list[str] = []
@@ -138,14 +151,7 @@ def run_clients(base: str, token: str, persons: list[str], first: int, claims: i
                 if r.status_code != 201:
                     failures.append(f"{r.status_code} {r.text[:200]}")
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
+    elapsed = timed(client, clients, barrier)
     if failures:
         raise SystemExit(f"{len(failures)} claims failed, first: {failures[0]}")
     return elapsed
@@ -230,14 +236,7 @@ def floor(url: str, schema: str, source: str, rows: list[dict[str, Any]], client
                         (claim["person_id"],),
                     )
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - start
+    return timed(worker, clients, barrier)
 
 
 def main() -> None:

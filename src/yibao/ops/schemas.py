@@ -81,31 +81,28 @@ class DonationIn(Shape):
     reference: str = Field(min_length=1, max_length=128)
 
 
-class ClaimIn(Shape):
+class BillIn(Shape):
+    """The bill's own columns: what a correction replaces."""
+
+    service_date: date
+    facility_level: int = Field(ge=1, le=3)
+    care_type: CareType
+    amount_class_a: Yuan = "0"
+    amount_class_b: Yuan = "0"
+    amount_self_pay: Yuan = "0"
+    amount_special_drugs: Yuan = "0"
+    diagnosis: str = ""
+
+
+class ClaimIn(BillIn):
     """A bill as a facility submits it (the claims table contract of architecture.md)."""
 
     claim_id: str = Field(min_length=1, max_length=64)
     person_id: str
-    service_date: date
     region: str
-    facility_level: int = Field(ge=1, le=3)
-    care_type: CareType
-    amount_class_a: Yuan = "0"
-    amount_class_b: Yuan = "0"
-    amount_self_pay: Yuan = "0"
-    amount_special_drugs: Yuan = "0"
-    diagnosis: str = ""
 
 
-class CorrectionIn(Shape):
-    service_date: date
-    facility_level: int = Field(ge=1, le=3)
-    care_type: CareType
-    amount_class_a: Yuan = "0"
-    amount_class_b: Yuan = "0"
-    amount_self_pay: Yuan = "0"
-    amount_special_drugs: Yuan = "0"
-    diagnosis: str = ""
+CorrectionIn = BillIn
 
 
 class UserIn(Shape):
