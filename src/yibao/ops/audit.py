@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.orm import Session
 
 from yibao.ops.store import AuditEvent, Base, utcnow
@@ -51,16 +51,17 @@ def record(
     after: Mapping[str, Any] | None,
 ) -> None:
     """Write one audit event in the caller's transaction (so it exists exactly when the change does)."""
-    session.add(
-        AuditEvent(
-            at=utcnow(),
-            actor=actor.name,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=None if before is None else dict(before),
-            after=None if after is None else dict(after),
-        )
+    session.execute(
+        insert(AuditEvent),
+        {
+            "at": utcnow(),
+            "actor": actor.name,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "before": None if before is None else dict(before),
+            "after": None if after is None else dict(after),
+        },
     )
 
 

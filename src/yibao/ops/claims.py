@@ -44,6 +44,11 @@ def scheme_named(name: str) -> Scheme:
     return load_scheme(name)
 
 
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT (both have ON CONFLICT DO NOTHING)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
     """The person-year's accumulator row (enrolment creates it; made here if missing), locked until the
     transaction ends."""
@@ -58,8 +63,7 @@ def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
         return found
     registry.person(session, person_id)
     values = {"person_id": person_id, "year": year, "data": {"year": year}, "claims": 0}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(AccumulatorRow).values(**values).on_conflict_do_nothing())
+    session.execute(_insert(session)(AccumulatorRow).values(**values).on_conflict_do_nothing())
     return session.execute(query).scalar_one()
 
 
@@ -123,9 +127,8 @@ def _store(row: ClaimRow, settlement: Settlement, scheme: Scheme) -> None:
     row.explanation = {lang: explain(settlement, scheme, lang).to_dict() for lang in ("en", "zh")}
 
 
-def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> ClaimRow:
-    """Settle a facility's bill (or return the claim an earlier submission with this key created)."""
-    acc_row = lock_year(session, data.person_id, data.service_date.year)
+def _earlier(session: Session, facility_id: str, data: ClaimIn, idempotency_key: str) -> ClaimRow | None:
+    """The claim this submission repeats (same facility and key, same bill); a clash of ids is refused."""
     clashes = session.execute(
         select(ClaimRow).where(
             or_(
@@ -141,6 +144,12 @@ def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idem
             return earlier
     if clashes:
         raise Conflict(f"claim {data.claim_id} exists", code="claim.exists")
+    return None
+
+
+def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> ClaimRow:
+    """Settle a facility's bill (or return the claim an earlier submission with this key created)."""
+    acc_row = lock_year(session, data.person_id, data.service_date.year)
     who = registry.insured(session, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
     row = ClaimRow(
@@ -148,15 +157,26 @@ def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idem
         region=data.region, status="settled", scheme_name=scheme.name, split={}, out_of_pocket=0, explanation={},
         submitted_at=utcnow(), **_bill(data),
     )
-    session.add(row)
     position = _position(data.service_date, data.claim_id)
     last = acc_row.data.get("last")
     if last is not None and position < list(last):  # a late claim: earlier than one already settled
+        earlier = _earlier(session, facility_id, data, idempotency_key)
+        if earlier is not None:
+            return earlier
+        session.add(row)
         session.flush()
         _resettle_year(session, actor, scheme, who.row, acc_row)
     else:
         settlement = settle_claim(scheme, who.person, core_claim(row), YearAccumulators.from_dict(acc_row.data))
         _store(row, settlement, scheme)
+        # the common case: one INSERT that also detects a repeat (the unique claim id / idempotency key)
+        values = {c.key: getattr(row, c.key) for c in ClaimRow.__table__.columns if c.key != "id"}
+        written = session.execute(_insert(session)(ClaimRow).values(values).on_conflict_do_nothing().returning(ClaimRow.id)).first()
+        if written is None:
+            earlier = _earlier(session, facility_id, data, idempotency_key)
+            if earlier is None:
+                raise Conflict(f"claim {data.claim_id} was submitted concurrently; retry", code="claim.exists")
+            return earlier
         _post_difference(session, actor, scheme, row, who.row.region, {}, row.split, "claim")
         acc_row.data = _remember(settlement.accumulators, position)
     acc_row.claims += 1

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
 from yibao.core.money import Fen
@@ -65,8 +65,9 @@ class Line:
 
 def post(
     session: Session, actor: Actor, kind: str, reference: str, description: str, lines: Sequence[Line]
-) -> JournalEntry | None:
-    """Append one balanced entry; lines of zero are dropped and an entry of nothing is not written."""
+) -> int | None:
+    """Append one balanced entry in the caller's transaction and return its id; lines of zero are dropped and
+    an entry of nothing is not written."""
     lines = [line for line in lines if line.amount != 0]
     if not lines:
         return None
@@ -76,21 +77,25 @@ def post(
     total = sum(line.amount for line in lines)
     if total != 0:
         raise Rejected(f"entry {reference!r} does not balance: debits − credits = {total} fen", code="ledger.unbalanced")
-    entry = JournalEntry(
-        posted_at=utcnow(), kind=kind, reference=reference, description=description, actor=actor.name,
-        postings=[
-            Posting(
-                account=line.account.code,
-                region=line.account.region,
-                year=line.account.year,
-                kind=line.account.kind.value,
-                amount=line.amount,
-            )
+    entry_id = session.execute(
+        insert(JournalEntry).returning(JournalEntry.id),
+        {"posted_at": utcnow(), "kind": kind, "reference": reference, "description": description, "actor": actor.name},
+    ).scalar_one()
+    session.execute(
+        insert(Posting),
+        [
+            {
+                "entry_id": entry_id,
+                "account": line.account.code,
+                "region": line.account.region,
+                "year": line.account.year,
+                "kind": line.account.kind.value,
+                "amount": line.amount,
+            }
             for line in lines
         ],
     )
-    session.add(entry)  # written with its postings at the next flush, in the caller's transaction
-    return entry
+    return int(entry_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 DEFAULT_SQLITE_FILE = "yibao.sqlite3"
 
@@ -204,7 +204,6 @@ class JournalEntry(Base):
     reference: Mapped[str] = mapped_column(String(128), index=True)
     description: Mapped[str] = mapped_column(String(400))
     actor: Mapped[str] = mapped_column(String(64))
-    postings: Mapped[list[Posting]] = relationship(lazy="raise", order_by="Posting.id")
 
 
 class Posting(Base):
