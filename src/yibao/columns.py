@@ -24,7 +24,10 @@ def _flag_codes(series: pl.Series) -> np.ndarray:
 
 
 def joined_claims(persons: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
-    """Claims (in their order) with the attributes of their person; refuses unknown persons."""
+    """The claims' keys (in their order) with the attributes of their person; refuses unknown persons.
+
+    Amount columns stay in `claims` (same row order), so the join copies no money columns.
+    """
     people = persons.select(
         pl.col("person_id"),
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_person"),
@@ -35,7 +38,8 @@ def joined_claims(persons: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
         pl.col("huiminbao"),
         pl.col("pre_existing"),
     )
-    joined = claims.join(people, on="person_id", how="left", maintain_order="left")
+    keys = claims.select("claim_id", "person_id", "service_date", "region", "facility_level", "care_type")
+    joined = keys.join(people, on="person_id", how="left", maintain_order="left")
     missing = joined["_person"].is_null()
     if missing.any():
         row = int(missing.arg_true()[0])
@@ -90,9 +94,9 @@ def claim_columns(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimColumns:
         day=joined["service_date"].to_numpy().astype("datetime64[D]"),
         age=derived["age"].to_numpy(),
         keys=keys,
-        class_a=joined["class_a"].to_numpy(),
-        class_b=joined["class_b"].to_numpy(),
-        self_pay=joined["self_pay"].to_numpy(),
-        special_drugs=joined["special_drugs"].to_numpy(),
+        class_a=claims["class_a"].to_numpy(),
+        class_b=claims["class_b"].to_numpy(),
+        self_pay=claims["self_pay"].to_numpy(),
+        special_drugs=claims["special_drugs"].to_numpy(),
         order=order.astype(np.int64),
     )
