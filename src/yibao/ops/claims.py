@@ -67,6 +67,22 @@ def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
     return session.execute(query).scalar_one()
 
 
+def _lock_insured(session: Session, person_id: str, day: date) -> tuple[AccumulatorRow, registry.Insured]:
+    """Lock the person-year's accumulators and read the insured person, in one statement."""
+    query = (
+        registry.insured_query(person_id, day)
+        .add_columns(AccumulatorRow)
+        .join(AccumulatorRow, and_(AccumulatorRow.person_id == PersonRow.person_id, AccumulatorRow.year == day.year))
+        .with_for_update(of=AccumulatorRow)
+        .execution_options(populate_existing=True)
+    )
+    found = session.execute(query).first()
+    if found is None:  # no accumulator row yet (or no such person): make it, then read as usual
+        acc_row = lock_year(session, person_id, day.year)
+        return acc_row, registry.insured(session, person_id, day)
+    return found[6], registry.insured_from(found, person_id, day)
+
+
 def _position(service_date: date, claim_id: str) -> list[str]:
     """A claim's place in canonical order within its person-year (kept in the accumulator row as `last`)."""
     return [service_date.isoformat(), claim_id]
@@ -149,8 +165,7 @@ def _earlier(session: Session, facility_id: str, data: ClaimIn, idempotency_key:
 
 def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> ClaimRow:
     """Settle a facility's bill (or return the claim an earlier submission with this key created)."""
-    acc_row = lock_year(session, data.person_id, data.service_date.year)
-    who = registry.insured(session, data.person_id, data.service_date)
+    acc_row, who = _lock_insured(session, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
     row = ClaimRow(
         claim_id=data.claim_id, facility_id=facility_id, idempotency_key=idempotency_key, person_id=data.person_id,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
@@ -231,9 +231,9 @@ class Insured:
     scheme_name: str
 
 
-def insured(session: Session, person_id: str, day: date) -> Insured:
-    """One query: the person, their region's scheme, the day's enrolment and assistance category.
-    Claims need an active enrolment for the year of the service day."""
+def insured_query(person_id: str, day: date) -> Select[Any]:
+    """The person, their region's scheme, the day's enrolment and assistance category, as one SELECT
+    (callers may add columns, e.g. claims lock the person-year's accumulators in the same statement)."""
     category = (
         select(AssistanceStatus.category)
         .where(AssistanceStatus.person_id == PersonRow.person_id, AssistanceStatus.valid_from <= day)
@@ -242,16 +242,19 @@ def insured(session: Session, person_id: str, day: date) -> Insured:
         .limit(1)
         .scalar_subquery()
     )
-    query = (
+    return (
         select(PersonRow, Region.scheme_name, Enrolment.scheme, Enrolment.status, Enrolment.huiminbao, category)
         .join(Region, Region.code == PersonRow.region)
         .outerjoin(Enrolment, and_(Enrolment.person_id == PersonRow.person_id, Enrolment.year == day.year))
         .where(PersonRow.person_id == person_id)
     )
-    found = session.execute(query).first()
+
+
+def insured_from(found: Sequence[Any] | None, person_id: str, day: date) -> Insured:
+    """The Insured from a row of `insured_query` (its first six columns). Claims need an active enrolment."""
     if found is None:
         raise NotFound(f"no person {person_id!r}", code="person.not_found")
-    row, scheme_name, scheme, status, huiminbao, assistance = found
+    row, scheme_name, scheme, status, huiminbao, assistance = found[:6]
     if status != "active":
         raise Rejected(f"{person_id} has no active enrolment for {day.year}", code="enrolment.inactive")
     person = Person(
@@ -266,6 +269,11 @@ def insured(session: Session, person_id: str, day: date) -> Insured:
         annual_income=row.annual_income,
     )
     return Insured(row, person, scheme_name)
+
+
+def insured(session: Session, person_id: str, day: date) -> Insured:
+    """The person as the rules see them on a service day, in one query."""
+    return insured_from(session.execute(insured_query(person_id, day)).first(), person_id, day)
 
 
 def core_person(session: Session, row: PersonRow, day: date) -> Person:
