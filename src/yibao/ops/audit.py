@@ -41,6 +41,9 @@ def snapshot(row: Base | None) -> dict[str, Any] | None:
     return {c.key: _plain(getattr(row, c.key)) for c in columns if c.key not in NOT_LOGGED}
 
 
+_INSERT = insert(AuditEvent)
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -52,7 +55,7 @@ def record(
 ) -> None:
     """Write one audit event in the caller's transaction (so it exists exactly when the change does)."""
     session.execute(
-        insert(AuditEvent),
+        _INSERT,
         {
             "at": utcnow(),
             "actor": actor.name,

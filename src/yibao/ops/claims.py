@@ -19,7 +19,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -67,16 +67,27 @@ def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
     return session.execute(query).scalar_one()
 
 
-def _lock_insured(session: Session, person_id: str, day: date) -> tuple[AccumulatorRow, registry.Insured]:
-    """Lock the person-year's accumulators and read the insured person, in one statement."""
-    query = (
-        registry.insured_query(person_id, day)
+@lru_cache(maxsize=1)
+def _lock_insured_query() -> Any:
+    return (
+        registry.insured_query()
         .add_columns(AccumulatorRow)
-        .join(AccumulatorRow, and_(AccumulatorRow.person_id == PersonRow.person_id, AccumulatorRow.year == day.year))
+        .join(AccumulatorRow, and_(AccumulatorRow.person_id == PersonRow.person_id, AccumulatorRow.year == bindparam("year")))
         .with_for_update(of=AccumulatorRow)
         .execution_options(populate_existing=True)
     )
-    found = session.execute(query).first()
+
+
+@lru_cache(maxsize=2)
+def _claim_insert(dialect: str) -> Any:
+    """INSERT a claim unless its id or idempotency key exists, returning its id (built once per dialect)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(ClaimRow).on_conflict_do_nothing().returning(ClaimRow.id)
+
+
+def _lock_insured(session: Session, person_id: str, day: date) -> tuple[AccumulatorRow, registry.Insured]:
+    """Lock the person-year's accumulators and read the insured person, in one statement."""
+    found = session.execute(_lock_insured_query(), registry.insured_params(person_id, day)).first()
     if found is None:  # no accumulator row yet (or no such person): make it, then read as usual
         acc_row = lock_year(session, person_id, day.year)
         return acc_row, registry.insured(session, person_id, day)
@@ -186,7 +197,7 @@ def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idem
         _store(row, settlement, scheme)
         # the common case: one INSERT that also detects a repeat (the unique claim id / idempotency key)
         values = {c.key: getattr(row, c.key) for c in ClaimRow.__table__.columns if c.key != "id"}
-        written = session.execute(_insert(session)(ClaimRow).values(values).on_conflict_do_nothing().returning(ClaimRow.id)).first()
+        written = session.execute(_claim_insert(session.get_bind().dialect.name), values).first()
         if written is None:
             earlier = _earlier(session, facility_id, data, idempotency_key)
             if earlier is None:

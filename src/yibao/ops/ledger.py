@@ -63,6 +63,10 @@ class Line:
     amount: Fen  # debit positive, credit negative
 
 
+_ENTRY_INSERT = insert(JournalEntry).returning(JournalEntry.id)
+_POSTING_INSERT = insert(Posting)
+
+
 def post(
     session: Session, actor: Actor, kind: str, reference: str, description: str, lines: Sequence[Line]
 ) -> int | None:
@@ -78,11 +82,11 @@ def post(
     if total != 0:
         raise Rejected(f"entry {reference!r} does not balance: debits − credits = {total} fen", code="ledger.unbalanced")
     entry_id = session.execute(
-        insert(JournalEntry).returning(JournalEntry.id),
+        _ENTRY_INSERT,
         {"posted_at": utcnow(), "kind": kind, "reference": reference, "description": description, "actor": actor.name},
     ).scalar_one()
     session.execute(
-        insert(Posting),
+        _POSTING_INSERT,
         [
             {
                 "entry_id": entry_id,

@@ -12,10 +12,11 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Date, Integer, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
@@ -231,9 +232,12 @@ class Insured:
     scheme_name: str
 
 
-def insured_query(person_id: str, day: date) -> Select[Any]:
-    """The person, their region's scheme, the day's enrolment and assistance category, as one SELECT
-    (callers may add columns, e.g. claims lock the person-year's accumulators in the same statement)."""
+@cache
+def insured_query() -> Select[Any]:
+    """The person, their region's scheme, the day's enrolment and assistance category, as one SELECT with
+    parameters `person_id`, `day` and `year` (built once; callers may add columns, e.g. claims lock the
+    person-year's accumulators in the same statement)."""
+    day, year = bindparam("day", type_=Date), bindparam("year", type_=Integer)
     category = (
         select(AssistanceStatus.category)
         .where(AssistanceStatus.person_id == PersonRow.person_id, AssistanceStatus.valid_from <= day)
@@ -245,9 +249,13 @@ def insured_query(person_id: str, day: date) -> Select[Any]:
     return (
         select(PersonRow, Region.scheme_name, Enrolment.scheme, Enrolment.status, Enrolment.huiminbao, category)
         .join(Region, Region.code == PersonRow.region)
-        .outerjoin(Enrolment, and_(Enrolment.person_id == PersonRow.person_id, Enrolment.year == day.year))
-        .where(PersonRow.person_id == person_id)
+        .outerjoin(Enrolment, and_(Enrolment.person_id == PersonRow.person_id, Enrolment.year == year))
+        .where(PersonRow.person_id == bindparam("person_id"))
     )
+
+
+def insured_params(person_id: str, day: date) -> dict[str, Any]:
+    return {"person_id": person_id, "day": day, "year": day.year}
 
 
 def insured_from(found: Sequence[Any] | None, person_id: str, day: date) -> Insured:
@@ -273,7 +281,7 @@ def insured_from(found: Sequence[Any] | None, person_id: str, day: date) -> Insu
 
 def insured(session: Session, person_id: str, day: date) -> Insured:
     """The person as the rules see them on a service day, in one query."""
-    return insured_from(session.execute(insured_query(person_id, day)).first(), person_id, day)
+    return insured_from(session.execute(insured_query(), insured_params(person_id, day)).first(), person_id, day)
 
 
 def core_person(session: Session, row: PersonRow, day: date) -> Person:
