@@ -1,8 +1,8 @@
 """Claims settled per second over HTTP on loopback against PostgreSQL, and the ratio to a plain-SQL floor.
 
-    .venv/bin/python bench/api.py [--claims 4000] [--clients 8] [--persons 800]
+    .venv/bin/python bench/api.py [--claims 4000] [--clients 8] [--persons 800] [--workers 2]
 
-Runs `yibao serve` in a subprocess on a fresh PostgreSQL schema (YIBAO_DATABASE_URL or the
+Runs `yibao serve --workers 2` in a subprocess on a fresh PostgreSQL schema (YIBAO_DATABASE_URL or the
 local server), registers and enrols persons directly (not timed), then 8 client threads POST
 claims (each its own Idempotency-Key) over keep-alive HTTP. The floor: the very rows those
 claims wrote (claim, journal entries, postings, audit event, accumulator update) inserted into a
