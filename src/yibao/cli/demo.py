@@ -31,6 +31,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic city.")] = 2024,
 ) -> None:
     """Synthesise a city, settle a year under reference-city and a reform, print a summary, write the report."""
+    import polars as pl
+
+    from yibao.core.scheme import Scheme
     from yibao.lab.run import print_summary, run_lab
     from yibao.lab.synth import block_count, write_synthetic_city
     from yibao.schemes import load_scheme
@@ -49,8 +52,19 @@ def demo(
         persons = read_persons(files.persons)
         claims = read_claims(files.claims, persons, scheme)
         progress.advance(step)
-        write_table(settlement_output(scheme, settle_frame(scheme, persons, claims)), out / "settlement.parquet")
-        run = run_lab(SCHEME, [REFORM], persons, claims, out / "report", on_settled=lambda _: progress.advance(step))
+        settled: dict[str, pl.DataFrame] = {}
+
+        def settle_and_keep(built: Scheme, people: pl.DataFrame, bills: pl.DataFrame) -> pl.DataFrame:
+            result = settle_frame(built, people, bills)
+            if not built.reforms:  # keep the baseline's settlement for settlement.parquet
+                settled[built.name] = result
+            return result
+
+        run = run_lab(
+            SCHEME, [REFORM], persons, claims, out / "report",
+            settle=settle_and_keep, on_settled=lambda _: progress.advance(step),
+        )  # fmt: skip
+        write_table(settlement_output(scheme, settled[scheme.name]), out / "settlement.parquet")
         progress.advance(step)
     console.print(
         f"\nA synthetic city of {files.people:,} people with {files.claim_count:,} bills in {year} "

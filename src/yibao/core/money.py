@@ -55,10 +55,6 @@ def format_yuan(fen: Fen) -> str:
     return f"{sign}{whole}.{part:02d}"
 
 
-def fen_to_decimal(fen: Fen) -> Decimal:
-    return Decimal(format_yuan(fen))
-
-
 def parse_rate(value: int | str | Decimal) -> RatePpm:
     """'0.85' -> 850000. At most six decimals; exact or refused."""
     if isinstance(value, bool) or isinstance(value, float):

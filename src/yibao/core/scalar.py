@@ -71,11 +71,6 @@ class YearAccumulators:
             out_of_pocket=oop,
         )
 
-    def layer_paid(self, layer_id: str) -> Fen:
-        prefix = f"{layer_id}."
-        return sum(t.paid for k, t in self.parts.items() if k.startswith(prefix))
-
-
 def part_key(layer_id: str, part_id: str) -> str:
     return f"{layer_id}.{part_id}"
 

@@ -126,11 +126,6 @@ class Parameter(Generic[V]):
         return tuple(since for since, _ in self.values)
 
 
-def constant(value: V, *, unit: Unit, since: date, description: str = "", reference: str = "") -> Parameter[V]:
-    """A parameter with one unkeyed value (handy for tests and programmatic schemes)."""
-    return Parameter(description=description, unit=unit, reference=reference, values=((since, {"": value}),))
-
-
 @dataclass(frozen=True, slots=True)
 class Band:
     """From cumulative amount `above` (fen) up to the next band, `rate` applies."""

@@ -339,10 +339,6 @@ def layer(node: Node, earlier_layers: list[str]) -> Layer:
     )
 
 
-def layer_from_node(node: Node, earlier_layers: list[str]) -> Layer:
-    return layer(node, earlier_layers)
-
-
 class RawScheme:
     """A scheme file and its layer files as read, before the model is built (reforms edit this)."""
 
@@ -390,8 +386,3 @@ class RawScheme:
         except SchemeError as exc:
             raise SchemeError(f"{self.top.file}: {exc.message}", code=exc.code) from exc
         return scheme
-
-
-def load_scheme_file(path: Path) -> Scheme:
-    """A scheme is a `scheme.yaml` with its layers inline or in files named after them beside it."""
-    return RawScheme.read(path).build()
