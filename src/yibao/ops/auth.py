@@ -38,6 +38,7 @@ class Role(StrEnum):
     INSURER = "insurer"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    PLATFORM_OPERATOR = "platform"  # runs a mutual-aid platform: its plans, members, cases and apportionments
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,12 @@ class AccountKind(StrEnum):
     HUIMINBAO_INSURER = "huiminbao_insurer"
     COMMERCIAL_INSURER = "commercial_insurer"
     FACILITY_PAYABLE = "facility_payable"  # sub = facility
+    MEMBER_RECEIVABLE = "member_receivable"  # sub = person: contributions due from a member, not yet paid
+    SERIOUS_ILLNESS_INSURER = "serious_illness_insurer"  # sub = insurer: the contracted insurer's side of the layer
+    MUTUAL_AID_MEMBER_CHARGES = "mutual_aid_member_charges"  # region = plan id; deducted from members
+    MUTUAL_AID_POOL = "mutual_aid_pool"
+    MUTUAL_AID_PLATFORM_FEE = "mutual_aid_platform_fee"
+    MUTUAL_AID_BENEFICIARY_PAYABLE = "mutual_aid_beneficiary_payable"  # sub = case id
 
 
 # Which fund bears a layer's payments, by the layer's kind (scheme data names the kind).

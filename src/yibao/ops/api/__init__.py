@@ -6,6 +6,7 @@ import os
 
 from fastapi import FastAPI
 
+from yibao.ops.api import contracts_routes, mutual_aid_routes
 from yibao.ops.api.deps import install_error_handlers
 from yibao.ops.api.routes import router
 from yibao.ops.auth import ensure_secrets
@@ -29,6 +30,8 @@ def create_app(store: Store) -> FastAPI:
     app.state.secrets = secrets
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(mutual_aid_routes.router)
+    app.include_router(contracts_routes.router)
     return app
 
 
