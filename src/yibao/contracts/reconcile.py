@@ -154,12 +154,16 @@ class ContractAccounts:
     @classmethod
     def of(cls, contract: Contract) -> ContractAccounts:
         prefix = f"{contract.region}:{contract.year}"
-        insurer = re.sub(r"[^0-9a-z]+", "-", contract.insurer.lower()).strip("-")
         return cls(
             fund=f"{prefix}:serious_illness",
-            insurer=f"{prefix}:serious_illness_insurer:{insurer}",
+            insurer=f"{prefix}:serious_illness_insurer:{insurer_key(contract)}",
             facilities=f"{prefix}:facility_payable",
         )
+
+
+def insurer_key(contract: Contract) -> str:
+    """The insurer as an account's sub-code: lower case, runs of other characters as one hyphen."""
+    return re.sub(r"[^0-9a-z]+", "-", contract.insurer.lower()).strip("-")
 
 
 def ledger_entries(rec: Reconciliation) -> list[Entry]:
@@ -198,24 +202,33 @@ def net_balances(entries: Iterable[Entry]) -> dict[str, Fen]:
     return dict(net)
 
 
+# Each party's result by a stable key (JSON, CSV) and the label tables show it under; money in fen.
+FIGURES: tuple[tuple[str, str], ...] = (
+    ("claims_paid", "claims paid"),
+    ("premium", "premium"),
+    ("fee", "fee"),
+    ("expense_allowance", "expense allowance"),
+    ("balance", "balance (premium − allowance − claims)"),
+    ("surplus_refund", "surplus refund to the fund"),
+    ("loss_compensation", "loss compensation from the fund"),
+    ("claims_borne_by_fund", "claims borne by the fund"),
+    ("claims_borne_by_insurer", "claims borne by the insurer"),
+    ("insurer_income", "insurer income"),
+    ("insurer_admin_cost", "insurer admin cost"),
+    ("insurer_profit", "insurer profit"),
+    ("fund_outlay", "fund outlay"),
+    ("fund_admin_cost", "fund admin cost"),
+    ("fund_total_cost", "fund total cost"),
+)
+
+
+def reconciliation_figures(rec: Reconciliation) -> dict[str, Fen]:
+    """Every money figure of the reconciliation by its key (`FIGURES`), in fen."""
+    return {key: rec.experience.claims_paid if key == "claims_paid" else getattr(rec, key) for key, _ in FIGURES}
+
+
 def reconciliation_rows(rec: Reconciliation) -> list[tuple[str, str]]:
     """The reconciliation as (item, value) rows for tables and CSV; money in yuan with two decimals."""
     counts = [("enrollees", rec.experience.enrollees), ("claims", rec.experience.claims)]
-    money: list[tuple[str, Fen]] = [
-        ("claims paid", rec.experience.claims_paid),
-        ("premium", rec.premium),
-        ("fee", rec.fee),
-        ("expense allowance", rec.expense_allowance),
-        ("balance (premium − allowance − claims)", rec.balance),
-        ("surplus refund to the fund", rec.surplus_refund),
-        ("loss compensation from the fund", rec.loss_compensation),
-        ("claims borne by the fund", rec.claims_borne_by_fund),
-        ("claims borne by the insurer", rec.claims_borne_by_insurer),
-        ("insurer income", rec.insurer_income),
-        ("insurer admin cost", rec.insurer_admin_cost),
-        ("insurer profit", rec.insurer_profit),
-        ("fund outlay", rec.fund_outlay),
-        ("fund admin cost", rec.fund_admin_cost),
-        ("fund total cost", rec.fund_total_cost),
-    ]
-    return [(item, str(n)) for item, n in counts] + [(item, format_yuan(v)) for item, v in money]
+    money = reconciliation_figures(rec)
+    return [(item, str(n)) for item, n in counts] + [(label, format_yuan(money[key])) for key, label in FIGURES]
