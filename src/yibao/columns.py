@@ -1,21 +1,31 @@
-"""From normalised Polars frames to the batch path's NumPy columns (the join of claims with persons)."""
+"""From normalised Polars frames to the batch path's NumPy columns, in canonical order.
+
+Only the person id is joined (to a row number in the persons table); every attribute of
+the person is coded once per person and gathered by that row number, so no string
+column is copied per claim. Dates become day numbers; ages are completed years from
+yyyymmdd integers. The columns come out sorted in canonical order (person, service
+date, claim id) together with the permutation back to the input order.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
 
-from yibao.core.batch import ClaimColumns
+from yibao.core.batch import ClaimColumns, calendar
 from yibao.core.errors import InputError
 from yibao.core.scheme import DIMENSION_KEYS, Dimension
+
+# day numbers (days since 1970-01-01) of any real service date differ by far less than this
+_DAY_SPAN = 1_000_000
 
 
 def _codes(series: pl.Series, dim: Dimension) -> np.ndarray:
     """Key code = index into DIMENSION_KEYS[dim] (values were validated on reading)."""
-    codes = pl.repeat(0, len(series), dtype=pl.Int8, eager=True)
+    codes = np.zeros(len(series), dtype=np.int8)
     for i, key in enumerate(DIMENSION_KEYS[dim][1:], start=1):
-        codes = codes + (series == key).cast(pl.Int8) * i
-    return codes.to_numpy()
+        codes[(series == key).to_numpy()] = i
+    return codes
 
 
 def _flag_codes(series: pl.Series) -> np.ndarray:
@@ -23,80 +33,84 @@ def _flag_codes(series: pl.Series) -> np.ndarray:
     return series.cast(pl.Int8).to_numpy()
 
 
-def joined_claims(persons: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
-    """The claims' keys (in their order) with the attributes of their person; refuses unknown persons.
-
-    Amount columns stay in `claims` (same row order), so the join copies no money columns.
-    """
-    people = persons.select(
-        pl.col("person_id"),
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("_person"),
-        pl.col("birth_date").alias("_birth"),
-        pl.col("region").alias("_home"),
-        pl.col("scheme"),
-        pl.col("assistance_category"),
-        pl.col("huiminbao"),
-        pl.col("pre_existing"),
-    )
-    keys = claims.select("claim_id", "person_id", "service_date", "region", "facility_level", "care_type")
-    joined = keys.join(people, on="person_id", how="left", maintain_order="left")
-    missing = joined["_person"].is_null()
-    if missing.any():
-        row = int(missing.arg_true()[0])
+def person_rows(persons: pl.DataFrame, claims: pl.DataFrame) -> np.ndarray:
+    """Each claim's row number in `persons` (int32); refuses unknown persons."""
+    index = persons.select(pl.col("person_id"), pl.int_range(pl.len(), dtype=pl.Int32).alias("_person"))
+    rows = claims.select("person_id").join(index, on="person_id", how="left", maintain_order="left")["_person"]
+    if rows.null_count():
+        row = int(rows.is_null().arg_true()[0])
         raise InputError(
             f"claim {claims['claim_id'][row]}: unknown person {claims['person_id'][row]}", code="input.unknown_person"
         )
-    return joined
+    return rows.to_numpy()
 
 
-def canonical_order(joined: pl.DataFrame) -> np.ndarray:
-    """Order by person, service date, then claim id; claim ids are compared only where the first two tie."""
-    key = joined.select((pl.col("_person") * 1_000_000 + pl.col("service_date").cast(pl.Int64)).alias("k"))["k"]
-    order = key.arg_sort().to_numpy().astype(np.int64)  # stable
-    ordered = key.to_numpy()[order]
+def canonical_order(person: np.ndarray, day: np.ndarray, claim_id: pl.Series) -> np.ndarray | None:
+    """The canonical order (person, service date, then claim id where the first two tie) as row numbers,
+    or None when the rows are in it already."""
+    key = person.astype(np.int64) * _DAY_SPAN + (day - (day.min() if len(day) else 0))
+    if len(key) < 2 or bool(np.all(key[1:] > key[:-1])):
+        return None
+    order = pl.Series(key).arg_sort().to_numpy().astype(np.int64)  # stable, multithreaded
+    ordered = key[order]
     ties = np.flatnonzero(ordered[1:] == ordered[:-1])
-    if len(ties) == 0:
-        return order
-    tied_positions = np.unique(np.concatenate([ties, ties + 1]))
-    rows = order[tied_positions]
-    tied = pl.DataFrame({"k": ordered[tied_positions], "claim_id": joined["claim_id"].gather(rows), "row": rows})
-    order[tied_positions] = tied.sort(["k", "claim_id"])["row"].to_numpy()
+    if len(ties):
+        tied_positions = np.unique(np.concatenate([ties, ties + 1]))
+        rows = order[tied_positions]
+        tied = pl.DataFrame({"k": ordered[tied_positions], "claim_id": claim_id.gather(rows), "row": rows})
+        order[tied_positions] = tied.sort(["k", "claim_id"])["row"].to_numpy()
+    if bool(np.all(order[1:] > order[:-1])):
+        return None
     return order
 
 
-def claim_columns(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimColumns:
-    joined = joined_claims(persons, claims)
-    service, birth = pl.col("service_date"), pl.col("_birth")
-    derived = joined.select(
-        (
-            service.dt.year().cast(pl.Int64)
-            - birth.dt.year().cast(pl.Int64)
-            - (
-                (service.dt.month() < birth.dt.month())
-                | ((service.dt.month() == birth.dt.month()) & (service.dt.day() < birth.dt.day()))
-            ).cast(pl.Int64)
-        ).alias("age"),
-        (pl.col("region") != pl.col("_home")).alias("out_of_area"),
-        (pl.col("facility_level").cast(pl.Int8) - 1).alias("level_code"),
-    )
-    order = canonical_order(joined)
+def _yyyymmdd(dates: pl.Series) -> np.ndarray:
+    return (dates.dt.year().cast(pl.Int32) * 10_000 + dates.dt.month().cast(pl.Int32) * 100
+            + dates.dt.day().cast(pl.Int32)).to_numpy()
+
+
+def claim_columns(persons: pl.DataFrame, claims: pl.DataFrame) -> tuple[ClaimColumns, np.ndarray | None]:
+    """The claims joined with their persons as NumPy columns sorted in canonical order (amounts in fen), and the
+    input row of each sorted row (None when the input was in canonical order already)."""
+    person = person_rows(persons, claims)
+    out_of_area = (claims["region"] != persons["region"].gather(person)).cast(pl.Int8).to_numpy()
+    day = claims["service_date"].cast(pl.Int32).to_numpy()
+    order = canonical_order(person, day, claims["claim_id"])
+
+    def sort(values: np.ndarray) -> np.ndarray:
+        return values if order is None else values[order]
+
+    person = sort(person)
+    days = sort(day).astype("datetime64[D]")
+    # completed years: (service yyyymmdd - birth yyyymmdd) // 10000, both as integers
+    age = (calendar(days).yyyymmdd - _yyyymmdd(persons["birth_date"])[person]) // 10_000
     keys = {
-        Dimension.FACILITY_LEVEL: derived["level_code"].to_numpy(),
-        Dimension.CARE_TYPE: _codes(joined["care_type"], Dimension.CARE_TYPE),
-        Dimension.SCHEME: _codes(joined["scheme"], Dimension.SCHEME),
-        Dimension.ASSISTANCE_CATEGORY: _codes(joined["assistance_category"], Dimension.ASSISTANCE_CATEGORY),
-        Dimension.PRE_EXISTING: _flag_codes(joined["pre_existing"]),
-        Dimension.HUIMINBAO: _flag_codes(joined["huiminbao"]),
-        Dimension.OUT_OF_AREA: _flag_codes(derived["out_of_area"]),
+        Dimension.FACILITY_LEVEL: sort(claims["facility_level"].to_numpy()).astype(np.int8) - 1,
+        Dimension.CARE_TYPE: sort(_codes(claims["care_type"], Dimension.CARE_TYPE)),
+        Dimension.SCHEME: _codes(persons["scheme"], Dimension.SCHEME)[person],
+        Dimension.ASSISTANCE_CATEGORY: _codes(persons["assistance_category"], Dimension.ASSISTANCE_CATEGORY)[person],
+        Dimension.PRE_EXISTING: _flag_codes(persons["pre_existing"])[person],
+        Dimension.HUIMINBAO: _flag_codes(persons["huiminbao"])[person],
+        Dimension.OUT_OF_AREA: sort(out_of_area),
     }
-    return ClaimColumns(
-        person=joined["_person"].to_numpy(),
-        day=joined["service_date"].to_numpy().astype("datetime64[D]"),
-        age=derived["age"].to_numpy(),
+    cols = ClaimColumns(
+        person=person,
+        day=days,
+        age=age.astype(np.int16),
         keys=keys,
-        class_a=claims["class_a"].to_numpy(),
-        class_b=claims["class_b"].to_numpy(),
-        self_pay=claims["self_pay"].to_numpy(),
-        special_drugs=claims["special_drugs"].to_numpy(),
-        order=order.astype(np.int64),
+        class_a=sort(claims["class_a"].to_numpy()),
+        class_b=sort(claims["class_b"].to_numpy()),
+        self_pay=sort(claims["self_pay"].to_numpy()),
+        special_drugs=sort(claims["special_drugs"].to_numpy()),
+        in_canonical_order=True,
     )
+    return cols, order
+
+
+def in_input_order(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    """Values of rows sorted by `order` put back in input order."""
+    if order is None:
+        return values
+    out = np.empty_like(values)
+    out[order] = values
+    return out

@@ -1,33 +1,47 @@
 """Scale-out on Dask: claims partitioned by person, each partition settled by the batch path.
 
-A person's claims all land in one partition, so every partition is settled
-exactly as one machine would settle it; the results are put back in input order
-and are identical to the single-process batch path. With no scheduler address a
-`LocalCluster` is started (one single-threaded worker process per core); with
-`--scheduler tcp://HOST:8786` the same work goes to a real cluster.
+A person's claims all land in one partition, so every partition is settled exactly as
+one machine would settle it, and the results are identical to the single-process batch
+path. Two ways in:
+
+* a **partitioned Parquet dataset** (`write_dataset` makes one): a folder `claims/` of
+  part files and either a folder `persons/` with a part of the same name for each (the
+  persons of that part) or one persons file. Each worker reads its own parts, settles
+  them and writes its output part next to the others; nothing but file names and a
+  little bookkeeping travels through the client. This is the way for data bigger than
+  one machine, on a real cluster with a shared file system.
+* **frames in memory** (`settle_dask_frame`): the client joins and sorts once, then
+  ships each partition's NumPy columns to a worker and puts the results back in order.
+
+With no scheduler address a `LocalCluster` is started (one single-threaded worker
+process per core); with `--scheduler tcp://HOST:8786` the same work goes to a real
+cluster.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from yibao.columns import claim_columns
-from yibao.core.batch import I64, ClaimColumns, canonical_order, settle_columns
+from yibao.columns import claim_columns, in_input_order, person_rows
+from yibao.core.batch import ClaimColumns, settle_columns
+from yibao.core.errors import InputError
 from yibao.core.scheme import Scheme
 
+PART = "part-{:05d}.parquet"
 
-def person_slices(cols: ClaimColumns, partitions: int) -> list[I64]:
-    """Row numbers of each partition: consecutive runs of the canonical order, cut only between persons."""
-    order = canonical_order(cols)
-    person = cols.person[order]
-    n = len(order)
+
+def person_cuts(person: np.ndarray, partitions: int) -> list[tuple[int, int]]:
+    """Consecutive runs [a, b) of rows sorted by person, about equal in size, cut only between persons."""
+    n = len(person)
     cuts = [0]
     for i in range(1, partitions):
         cut = max(int(n * i / partitions), cuts[-1])
@@ -35,21 +49,21 @@ def person_slices(cols: ClaimColumns, partitions: int) -> list[I64]:
             cut += 1
         cuts.append(min(cut, n))
     cuts.append(n)
-    return [order[a:b] for a, b in itertools.pairwise(cuts) if b > a]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
-def take(cols: ClaimColumns, rows: I64) -> ClaimColumns:
-    """The columns of some rows, already in canonical order."""
+def take(cols: ClaimColumns, a: int, b: int) -> ClaimColumns:
+    """Rows a..b of columns sorted in canonical order (copies, so only that slice is shipped)."""
     return ClaimColumns(
-        person=cols.person[rows],
-        day=cols.day[rows],
-        age=cols.age[rows],
-        keys={dim: codes[rows] for dim, codes in cols.keys.items()},
-        class_a=cols.class_a[rows],
-        class_b=cols.class_b[rows],
-        self_pay=cols.self_pay[rows],
-        special_drugs=cols.special_drugs[rows],
-        order=np.arange(len(rows), dtype=np.int64),
+        person=cols.person[a:b].copy(),
+        day=cols.day[a:b].copy(),
+        age=cols.age[a:b].copy(),
+        keys={dim: codes[a:b].copy() for dim, codes in cols.keys.items()},
+        class_a=cols.class_a[a:b].copy(),
+        class_b=cols.class_b[a:b].copy(),
+        self_pay=cols.self_pay[a:b].copy(),
+        special_drugs=cols.special_drugs[a:b].copy(),
+        in_canonical_order=True,
     )
 
 
@@ -71,6 +85,10 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         yield client
 
 
+def _worker_count(client: Any) -> int:
+    return len(client.scheduler_info().get("workers", {})) or 1
+
+
 def settle_dask_frame(
     scheme: Scheme,
     persons: pl.DataFrame,
@@ -83,15 +101,119 @@ def settle_dask_frame(
     if client is None:
         with dask_client(scheduler) as own:
             return settle_dask_frame(scheme, persons, claims, client=own, partitions=partitions)
-    workers = len(client.scheduler_info().get("workers", {})) or 1
-    # Only NumPy columns travel to the workers: the join and the key codes are done once here.
-    cols = claim_columns(persons, claims)
-    slices = person_slices(cols, partitions or workers)
+    # Only NumPy columns travel to the workers: the join and the sort are done once here.
+    cols, order = claim_columns(persons, claims)
+    cuts = person_cuts(cols.person, partitions or _worker_count(client))
     scheme_future = client.scatter(scheme, broadcast=True)
-    futures = [client.submit(settle_columns, scheme_future, take(cols, rows), pure=False) for rows in slices]
+    futures = [client.submit(settle_columns, scheme_future, take(cols, a, b), pure=False) for a, b in cuts]
+    del cols
     names = ["total", "preselfpay", "in_policy", *[f"paid_{i}" for i in scheme.layer_ids], "out_of_pocket"]
     out = {name: np.zeros(claims.height, dtype=np.int64) for name in names}
-    for rows, result in zip(slices, client.gather(futures), strict=True):
+    for (a, b), future in zip(cuts, futures, strict=True):
+        result = future.result()
         for name in names:
-            out[name][rows] = result[name]
-    return claims.with_columns([pl.Series(name, out[name], dtype=pl.Int64) for name in names])
+            out[name][a:b] = result[name]
+        future.release()
+    return claims.with_columns(
+        [pl.Series(name, in_input_order(out.pop(name), order), dtype=pl.Int64) for name in names]
+    )
+
+
+# --- partitioned Parquet datasets ---------------------------------------------------------------------------
+
+
+def write_dataset(persons: pl.DataFrame, claims: pl.DataFrame, out_dir: str | Path, parts: int) -> Path:
+    """Write normalised frames as a dataset partitioned by person: persons/part-N and claims/part-N hold the
+    same persons (runs of the persons table's order); each claims part keeps the claims' input order."""
+    from yibao.tables import to_contract_claims, to_contract_persons, write_table
+
+    out = Path(out_dir)
+    rows = person_rows(persons, claims)
+    bounds = np.linspace(0, persons.height, parts + 1).astype(np.int64)
+    part_of_claim = np.searchsorted(bounds, rows, side="right") - 1
+    contract_persons, contract_claims = to_contract_persons(persons), to_contract_claims(claims)
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        name = PART.format(i)
+        write_table(contract_persons.slice(int(a), int(b - a)), out / "persons" / name)
+        write_table(contract_claims.filter(pl.Series(part_of_claim == i)), out / "claims" / name)
+    return out
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """What a worker sends back for one part: its output file, row count and person ids (to check the
+    partitioning), and the totals of its money columns in fen."""
+
+    out: str
+    rows: int
+    person_ids: pl.Series
+    sums: dict[str, int]
+
+
+def settle_part(scheme: Scheme, persons_path: str, claims_path: str, out_path: str) -> PartResult:
+    """One part, on a worker: read (with the usual file/line/column checks), settle, write the output part."""
+    from yibao.tables import read_claims, read_persons, settle_frame, settlement_output, write_table
+
+    persons = read_persons(persons_path)
+    claims = read_claims(claims_path, persons, scheme)
+    settled = settle_frame(scheme, persons, claims, "batch")
+    write_table(settlement_output(scheme, settled), out_path)
+    money = ["total", *[f"paid_{i}" for i in scheme.layer_ids], "out_of_pocket"]
+    sums = {name: int(value or 0) for name, value in settled.select(money).sum().row(0, named=True).items()}
+    return PartResult(out_path, settled.height, claims["person_id"].unique(), sums)
+
+
+def dataset_parts(persons: str | Path, claims: str | Path) -> list[tuple[str, str]]:
+    """(persons file, claims file) of every part: persons/<part> when persons is a folder, else the one file."""
+    claims_dir, persons_path = Path(claims), Path(persons)
+    files = sorted(p for p in claims_dir.glob("*.parquet") if not p.name.startswith("."))
+    if not claims_dir.is_dir() or not files:
+        raise InputError(f"{claims}: a partitioned dataset is a folder of .parquet files", code="input.no_parts")
+    pairs = []
+    for file in files:
+        own = persons_path / file.name if persons_path.is_dir() else persons_path
+        if not own.exists():
+            raise InputError(f"{own}: no persons part for {file}", code="input.no_parts")
+        pairs.append((str(own), str(file)))
+    return pairs
+
+
+def settle_dask_dataset(
+    scheme: Scheme,
+    persons: str | Path,
+    claims: str | Path,
+    out_dir: str | Path,
+    scheduler: str | None = None,
+    client: Any = None,
+) -> list[PartResult]:
+    """Settle a dataset partitioned by person: each worker reads its parts and writes out_dir/<part name>.
+
+    Refuses (after the fact, writing nothing more) a dataset where one person's claims are in two parts,
+    since each part's yearly accumulators would then start from zero."""
+    if client is None:
+        with dask_client(scheduler) as own:
+            return settle_dask_dataset(scheme, persons, claims, out_dir, client=own)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pairs = dataset_parts(persons, claims)
+    scheme_future = client.scatter(scheme, broadcast=True)
+    futures = [
+        client.submit(settle_part, scheme_future, p, c, str(out / Path(c).name), pure=False) for p, c in pairs
+    ]
+    results: list[PartResult] = client.gather(futures)
+    _check_partitioned(results, [c for _, c in pairs])
+    return results
+
+
+def _check_partitioned(results: Sequence[PartResult], names: Sequence[str]) -> None:
+    ids = pl.concat([r.person_ids for r in results])
+    if ids.n_unique() == len(ids):
+        return
+    twice = ids.filter(ids.is_duplicated())[0]
+    where = [name for name, r in zip(names, results, strict=True) if (r.person_ids == twice).any()]
+    for r in results:
+        Path(r.out).unlink(missing_ok=True)
+    raise InputError(
+        f"person {twice} has claims in more than one part ({', '.join(where)}): partition the claims by person",
+        code="input.not_partitioned",
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -49,9 +49,9 @@ MAX_BATCH_AMOUNT = 4 * 10**12
 class ClaimColumns:
     """A claims table joined with its persons, as NumPy columns (amounts in fen)."""
 
-    person: npt.NDArray[np.int64]  # any integer code, equal for claims of the same person
+    person: npt.NDArray[np.integer[Any]]  # any integer code, equal for claims of the same person
     day: npt.NDArray[np.datetime64]  # service date, datetime64[D]
-    age: npt.NDArray[np.int64]  # completed years on the service date
+    age: npt.NDArray[np.integer[Any]]  # completed years on the service date
     keys: Mapping[Dimension, npt.NDArray[np.int8]]  # code = index into DIMENSION_KEYS[dim]
     class_a: I64
     class_b: I64
@@ -59,18 +59,41 @@ class ClaimColumns:
     special_drugs: I64
     claim_rank: I64 | None = None  # rank of the claim id (tie-break of the canonical order)
     order: I64 | None = None  # the canonical order, when the caller has it already
+    in_canonical_order: bool = False  # the rows are sorted in canonical order already (order is not needed)
 
     def __len__(self) -> int:
         return len(self.person)
 
 
 def canonical_order(cols: ClaimColumns) -> I64:
+    if cols.in_canonical_order:
+        return np.arange(len(cols), dtype=np.int64)
     if cols.order is not None:
         return cols.order
     keys: list[Any] = [cols.day, cols.person]
     if cols.claim_rank is not None:
         keys.insert(0, cols.claim_rank)
     return np.lexsort(keys).astype(np.int64)
+
+
+class Calendar(NamedTuple):
+    year: I64
+    yyyymmdd: I64
+
+
+def calendar(day: npt.NDArray[np.datetime64]) -> Calendar:
+    """Year and yyyymmdd of each day, converted once per distinct day of the span (a year of claims has 366)."""
+    if len(day) == 0:
+        return Calendar(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    first, last = day.min(), day.max()
+    span = np.arange(first, last + np.timedelta64(1, "D"), dtype="datetime64[D]")
+    years = span.astype("datetime64[Y]")
+    months = span.astype("datetime64[M]")
+    year = years.astype(np.int64) + 1970
+    month = (months - years.astype("datetime64[M]")).astype(np.int64) + 1
+    dom = (span - months.astype("datetime64[D]")).astype(np.int64) + 1
+    index = (day - first).astype(np.int64)
+    return Calendar(year[index], (year * 10_000 + month * 100 + dom)[index])
 
 
 class _Groups:
@@ -83,21 +106,23 @@ class _Groups:
             self.start[1:] = (person[1:] != person[:-1]) | (year[1:] != year[:-1])
         self.gid = np.cumsum(self.start, dtype=np.int64)
 
-    def subset(self, sel: I64) -> Bool:
-        """Group starts within a subset of rows (kept in order)."""
-        gid = self.gid[sel]
-        start = np.ones(len(sel), dtype=np.bool_)
-        if len(sel) > 1:
-            start[1:] = gid[1:] != gid[:-1]
-        return start
+    def subset(self, sel: I64 | None) -> I64:
+        """For each row of a subset (kept in order; None = every row), the position of its group's first row."""
+        if sel is None:
+            start = self.start
+        else:
+            gid = self.gid[sel]
+            start = np.ones(len(sel), dtype=np.bool_)
+            if len(sel) > 1:
+                start[1:] = gid[1:] != gid[:-1]
+        return np.maximum.accumulate(np.where(start, np.arange(len(start)), 0))
 
 
-def grouped_cumsum(values: I64, start: Bool) -> I64:
-    """Inclusive cumulative sum restarting at every group start."""
+def grouped_cumsum(values: I64, first: I64) -> I64:
+    """Inclusive cumulative sum restarting at every group (`first` = position of each row's group start)."""
     total = np.cumsum(values, dtype=np.int64)
     if len(values) == 0:
         return total
-    first = np.maximum.accumulate(np.where(start, np.arange(len(values)), 0))
     return total - (total[first] - values[first])
 
 
@@ -111,23 +136,26 @@ def apply_rate_array(rate: I64, amount: I64) -> I64:
 
 
 class _Lookup:
-    """Dated, keyed parameter values resolved for a set of claims."""
+    """Dated, keyed parameter values resolved for a set of claims.
+
+    A value that is the same for every claim comes back as a broadcast view (no memory per claim)."""
 
     def __init__(self, days: npt.NDArray[np.datetime64], keys: Mapping[Dimension, npt.NDArray[np.int8]]) -> None:
         self.days, self.keys = days, keys
 
-    def epochs(self, param: Parameter[Any]) -> I64:
+    def epochs(self, param: Parameter[Any]) -> I64 | None:
+        """Per claim, the index of the value in force on its day; None when one value covers every claim."""
         dates = np.array(param.dates(), dtype="datetime64[D]")
-        if len(dates) == 1 and (len(self.days) == 0 or self.days.min() >= dates[0]):
-            return np.zeros(len(self.days), dtype=np.int64)
+        if len(self.days) == 0 or (len(dates) == 1 and self.days.min() >= dates[0]):
+            return None
         idx = np.searchsorted(dates, self.days, side="right") - 1
-        if len(idx) and idx.min() < 0:
+        if idx.min() < 0:
             bad = self.days[int(np.argmin(idx))]
             raise SchemeError(f"no value in force on {bad} for {param.description!r}", code="scheme.no_value")
         return idx.astype(np.int64)
 
-    def table(self, param: Parameter[Any], convert: Any, missing: Any) -> tuple[np.ndarray, I64, I64]:
-        """A table [epoch, key code] of converted values and the (epoch, code) of every claim."""
+    def values(self, param: Parameter[Any], convert: Any, missing: Any) -> I64:
+        """Per claim, its converted value (int64) of a dated parameter, keyed or not."""
         keys = DIMENSION_KEYS[param.by] if param.by is not None else ("",)
         rows = []
         for _, table in param.values:
@@ -136,19 +164,25 @@ class _Lookup:
                 value = table.get(key, table.get("default", missing)) if param.by else table[""]
                 row.append(convert(value))
             rows.append(row)
-        codes = self.keys[param.by].astype(np.int64) if param.by is not None else np.zeros(len(self.days), np.int64)
-        return np.array(rows, dtype=object), self.epochs(param), codes
+        values: I64 = np.array(rows, dtype=object).astype(np.int64)
+        epoch = self.epochs(param)
+        if param.by is None:
+            if epoch is None:
+                return np.broadcast_to(values[0, 0], (len(self.days),))
+            per_claim: I64 = values[epoch, 0]
+            return per_claim
+        code = self.keys[param.by]
+        per_claim = values[0][code] if epoch is None else values[epoch, code]
+        return per_claim
 
     def money(self, param: Parameter[Any] | None, *, none_means: np.int64) -> I64:
         """Money values per claim; a missing parameter or a null value (no cap) gives `none_means`."""
         if param is None:
-            return np.full(len(self.days), none_means, dtype=np.int64)
-        table, epoch, code = self.table(param, lambda v: none_means if v is None else v, none_means)
-        return table.astype(np.int64)[epoch, code]
+            return np.broadcast_to(none_means, (len(self.days),))
+        return self.values(param, lambda v: none_means if v is None else v, none_means)
 
     def rate(self, param: Parameter[Any]) -> I64:
-        table, epoch, code = self.table(param, lambda v: v, 0)
-        return table.astype(np.int64)[epoch, code]
+        return self.values(param, lambda v: v, 0)
 
     def bands(self, param: Parameter[Bands]) -> tuple[list[Bands], I64]:
         """The distinct band sets and, per claim, the index of its band set."""
@@ -161,11 +195,18 @@ class _Lookup:
                 distinct.append(bands)
             return distinct.index(bands)
 
-        table, epoch, code = self.table(param, index_of, None)
-        return distinct, table.astype(np.int64)[epoch, code]
+        which = self.values(param, index_of, None)
+        return distinct, which
 
 
-def condition_mask(cond: Condition, keys: Mapping[Dimension, npt.NDArray[np.int8]], age: I64) -> Bool:
+def _constant(values: I64) -> np.int64 | None:
+    """The value of a broadcast (same for every claim) array, else None."""
+    if values.ndim == 1 and len(values) > 0 and values.strides == (0,):
+        return np.int64(values[0])
+    return None
+
+
+def condition_mask(cond: Condition, keys: Mapping[Dimension, npt.NDArray[np.int8]], age: npt.NDArray[Any]) -> Bool:
     mask = np.ones(len(age), dtype=np.bool_)
     for dim, allowed in cond.keys.items():
         table = np.array([key in allowed for key in DIMENSION_KEYS[dim]], dtype=np.bool_)
@@ -177,38 +218,59 @@ def condition_mask(cond: Condition, keys: Mapping[Dimension, npt.NDArray[np.int8
     return mask
 
 
+def _numerator(amount: I64, deductible: I64, bands: Bands, points: I64) -> I64:
+    """The unrounded schedule of one band set: sum over bands of rate x the part of the amount inside the band."""
+    acc = np.zeros(len(amount), dtype=np.int64)
+    same_points = _constant(points)
+    for i, band in enumerate(bands):
+        low = np.maximum(band.above, deductible)
+        top = amount if i + 1 == len(bands) else np.minimum(amount, bands[i + 1].above)
+        width = top - low
+        np.maximum(width, 0, out=width)
+        if same_points is not None:
+            width *= min(max(band.rate + int(same_points), 0), RATE_SCALE)
+        else:
+            width *= np.clip(band.rate + points, 0, RATE_SCALE)
+        acc += width
+    return acc
+
+
 def schedule_array(amount: I64, deductible: I64, band_sets: list[Bands], which: I64, points: I64) -> I64:
     """f(amount) rounded, per claim, with its own deductible, band set and adjustment points."""
+    if len(band_sets) == 1:
+        return round_rate_numerator(_numerator(amount, deductible, band_sets[0], points))
     numerator = np.zeros(len(amount), dtype=np.int64)
     for index, bands in enumerate(band_sets):
-        rows = np.flatnonzero(which == index) if len(band_sets) > 1 else np.arange(len(amount))
-        if len(rows) == 0:
-            continue
-        amt, ded, pts = amount[rows], deductible[rows], points[rows]
-        acc = np.zeros(len(rows), dtype=np.int64)
-        for i, band in enumerate(bands):
-            low = np.maximum(band.above, ded)
-            top = amt if i + 1 == len(bands) else np.minimum(amt, bands[i + 1].above)
-            rate = np.clip(band.rate + pts, 0, RATE_SCALE)
-            acc += rate * np.maximum(top - low, 0)
-        numerator[rows] = acc
+        rows = np.flatnonzero(which == index)
+        if len(rows):
+            numerator[rows] = _numerator(amount[rows], deductible[rows], bands, points[rows])
     return round_rate_numerator(numerator)
 
 
+def _rows(values: np.ndarray, sel: I64 | None) -> np.ndarray:
+    return values if sel is None else values[sel]
+
+
 def settle_columns(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
-    """Settle every claim; returns total, preselfpay, in_policy, paid_<layer>..., out_of_pocket in input order."""
+    """Settle every claim; returns total, preselfpay, in_policy, paid_<layer>..., out_of_pocket in the rows' order.
+
+    Columns already in canonical order (`in_canonical_order`) are used as they are; otherwise they are sorted
+    here and the results put back in the given order."""
     n = len(cols)
-    order = canonical_order(cols)
-    day = cols.day[order]
-    year = day.astype("datetime64[Y]").astype(np.int64)
-    groups = _Groups(cols.person[order], year)
-    keys = {dim: codes[order] for dim, codes in cols.keys.items()}
-    age = cols.age[order].astype(np.int64)
+    order = None if cols.in_canonical_order else canonical_order(cols)
+
+    def sort(values: np.ndarray) -> np.ndarray:
+        return values if order is None else values[order]
+
+    day = sort(cols.day)
+    groups = _Groups(sort(cols.person), calendar(day).year)
+    keys = {dim: sort(codes) for dim, codes in cols.keys.items()}
+    age = sort(cols.age)
     amounts: dict[str, I64] = {
-        Quantity.CLASS_A.value: cols.class_a[order].astype(np.int64),
-        Quantity.CLASS_B.value: cols.class_b[order].astype(np.int64),
-        Quantity.SELF_PAY.value: cols.self_pay[order].astype(np.int64),
-        Quantity.SPECIAL_DRUGS.value: cols.special_drugs[order].astype(np.int64),
+        Quantity.CLASS_A.value: sort(cols.class_a).astype(np.int64, copy=False),
+        Quantity.CLASS_B.value: sort(cols.class_b).astype(np.int64, copy=False),
+        Quantity.SELF_PAY.value: sort(cols.self_pay).astype(np.int64, copy=False),
+        Quantity.SPECIAL_DRUGS.value: sort(cols.special_drugs).astype(np.int64, copy=False),
     }
     total = amounts["class_a"] + amounts["class_b"] + amounts["self_pay"] + amounts["special_drugs"]
     amounts[Quantity.TOTAL.value] = total
@@ -223,15 +285,23 @@ def settle_columns(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
     for layer in scheme.layers:
         layer_paid = np.zeros(n, dtype=np.int64)
         for part in layer.parts:
-            sel = np.flatnonzero(condition_mask(part.when, keys, age))
-            if len(sel) == 0:
+            mask = condition_mask(part.when, keys, age)
+            sel = None if mask.all() else np.flatnonzero(mask)
+            del mask
+            if sel is not None and len(sel) == 0:
                 continue
-            paid = _settle_part(part, sel, groups, day, keys, age, amounts, bill_left[sel])
-            layer_paid[sel] += paid
-            bill_left[sel] -= paid
+            paid = _settle_part(part, sel, groups, day, keys, age, amounts, _rows(bill_left, sel))
+            if sel is None:
+                layer_paid += paid
+                bill_left -= paid
+            else:
+                layer_paid[sel] += paid
+                bill_left[sel] -= paid
         amounts[layer.id] = layer_paid
         out[f"paid_{layer.id}"] = layer_paid
     out["out_of_pocket"] = bill_left
+    if order is None:
+        return out
     inverse = np.empty(n, dtype=np.int64)
     inverse[order] = np.arange(n, dtype=np.int64)
     return {name: values[inverse] for name, values in out.items()}
@@ -239,54 +309,54 @@ def settle_columns(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
 
 def _settle_part(
     part: Part,
-    sel: I64,
+    sel: I64 | None,
     groups: _Groups,
     day: npt.NDArray[np.datetime64],
     keys: Mapping[Dimension, npt.NDArray[np.int8]],
-    age: I64,
+    age: npt.NDArray[Any],
     amounts: Mapping[str, I64],
     bill_left: I64,
 ) -> I64:
-    """One part over the claims that meet its condition (rows `sel`, in canonical order)."""
-    sub_keys = {dim: keys[dim][sel] for dim in _dimensions_used(part)}
-    lookup = _Lookup(day[sel], sub_keys)
-    start = groups.subset(sel)
-    base = np.zeros(len(sel), dtype=np.int64)
+    """One part over the claims that meet its condition (rows `sel` in canonical order; None = every row)."""
+    sub_keys = {dim: _rows(keys[dim], sel) for dim in _dimensions_used(part)}
+    lookup = _Lookup(_rows(day, sel), sub_keys)
+    first = groups.subset(sel)
+    m = len(first)
+    base = np.zeros(m, dtype=np.int64)
     for term in part.base.plus:
-        base += amounts[str(term)][sel]
+        base += _rows(amounts[str(term)], sel)
     for term in part.base.minus:
-        base -= amounts[str(term)][sel]
-    base = np.maximum(base, 0)
+        base -= _rows(amounts[str(term)], sel)
+    np.maximum(base, 0, out=base)
 
     deductible = lookup.money(part.deductible, none_means=np.int64(0))
     if part.repeat_claim is not None:
-        claim_number = grouped_cumsum(np.ones(len(sel), dtype=np.int64), start)
+        claim_number = grouped_cumsum(np.ones(m, dtype=np.int64), first)
         repeated = claim_number >= part.repeat_claim.from_claim
         factor = lookup.rate(part.repeat_claim.factor)
         deductible = np.where(repeated, apply_rate_array(factor, deductible), deductible)
 
-    points = np.zeros(len(sel), dtype=np.int64)
+    points: I64 = np.broadcast_to(np.int64(0), (m,))
     for adjustment in part.adjustments:
-        applies = condition_mask(adjustment.when, sub_keys, age[sel])
-        points += np.where(applies, lookup.rate(adjustment.points), 0)
+        applies = condition_mask(adjustment.when, sub_keys, _rows(age, sel))
+        points = points + np.where(applies, lookup.rate(adjustment.points), 0)
     band_sets, which = lookup.bands(part.rate)
 
     if part.accumulation is Accumulation.YEAR:
-        after = grouped_cumsum(base, start)
-        raw = schedule_array(after, deductible, band_sets, which, points) - schedule_array(
-            after - base, deductible, band_sets, which, points
-        )
+        after = grouped_cumsum(base, first)
+        raw = schedule_array(after, deductible, band_sets, which, points)
+        after -= base
+        raw -= schedule_array(after, deductible, band_sets, which, points)
+        del after
     else:
         raw = schedule_array(base, deductible, band_sets, which, points)
     if part.claim_cap is not None:
-        raw = np.minimum(raw, lookup.money(part.claim_cap, none_means=NO_CAP))
+        np.minimum(raw, lookup.money(part.claim_cap, none_means=NO_CAP), out=raw)
     if part.cap is not None:
         cap = lookup.money(part.cap, none_means=NO_CAP)
-        running = grouped_cumsum(raw, start)
-        raw_paid = np.minimum(running, cap) - np.minimum(running - raw, cap)
-    else:
-        raw_paid = raw
-    paid: I64 = np.minimum(raw_paid, bill_left)
+        running = grouped_cumsum(raw, first)
+        raw = np.minimum(running, cap) - np.minimum(running - raw, cap)
+    paid: I64 = np.minimum(raw, bill_left)
     return paid
 
 
