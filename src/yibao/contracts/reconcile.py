@@ -166,6 +166,13 @@ def insurer_key(contract: Contract) -> str:
     return re.sub(r"[^0-9a-z]+", "-", contract.insurer.lower()).strip("-")
 
 
+def corridor_memos(contract: Contract) -> tuple[str, str]:
+    """What the surplus refund and the loss compensation are called under the contract's mode."""
+    if contract.mode is CooperationMode.CO_INSURANCE:
+        return "fund's share of the surplus", "fund's share of the deficit"
+    return "surplus above the profit cap returned", "fund's share of the loss beyond the band"
+
+
 def ledger_entries(rec: Reconciliation) -> list[Entry]:
     """The year's contract movements as balanced entries (zero amounts left out).
 
@@ -174,9 +181,7 @@ def ledger_entries(rec: Reconciliation) -> list[Entry]:
     """
     acc = ContractAccounts.of(rec.contract)
     name = rec.contract.name
-    shared = rec.contract.mode is CooperationMode.CO_INSURANCE
-    refund = "fund's share of the surplus" if shared else "surplus above the profit cap returned"
-    compensation = "fund's share of the deficit" if shared else "fund's share of the loss beyond the band"
+    refund, compensation = corridor_memos(rec.contract)
     entries = [
         Entry(acc.insurer, acc.fund, rec.premium, f"{name}: premium for {rec.experience.enrollees} enrollees"),
         Entry(acc.insurer, acc.fund, rec.fee, f"{name}: management fee"),
