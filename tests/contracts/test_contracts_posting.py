@@ -403,3 +403,44 @@ def test_concurrent_postings_on_postgresql_post_once(pg_url: str) -> None:
         assert contract_entries(store) == 3
     finally:
         stores.close()
+
+
+def test_post_command_dry_run_then_post_then_refuse(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from yibao.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    year_of_claims(Store(engine))
+    contract = tmp_path / "zhanjiang-small-city.yaml"
+    text = (Path(posting.__file__).parent / "builtin/zhanjiang-insurance-contract.yaml").read_text(encoding="utf-8")
+    contract.write_text(text.replace("value: 53.90", "value: 4000"), encoding="utf-8")  # P = 12,000
+    runner, env = CliRunner(), {"COLUMNS": "250"}
+    args = [
+        "contracts",
+        "post",
+        "--contract",
+        str(contract),
+        "--region",
+        REGION,
+        "--year",
+        "2024",
+        "--database-url",
+        url,
+    ]
+    dry = runner.invoke(app, [*args, "--dry-run"], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert "dry run: nothing written" in dry.output and contract_entries(Store(engine)) == 0
+    done = runner.invoke(app, args, env=env)
+    assert done.exit_code == 0, done.output
+    assert "posted 3 entries, reference contract:reference-city:2024:zhanjiang-insurance-contract" in done.output
+    # allowance 6% = 720, balance −2,767.50, band 10% = 1,200: the fund pays half of 1,567.50
+    for text in ("12000.00", "14047.50", "783.75", f"{REGION}:2024:serious_illness_insurer:example-life-hypothetical"):
+        assert text in done.output and text in dry.output
+    assert "12783.75" in done.output  # the fund's balance after posting: its outlay
+    assert contract_entries(Store(engine)) == 3
+    again = runner.invoke(app, args, env=env)
+    assert isinstance(again.exception, YibaoError) and again.exception.code == "contracts.already_posted"
+    engine.dispose()

@@ -10,17 +10,21 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yibao.cli.ops import DatabaseUrl
 from yibao.contracts.model import DEFAULT_CONTRACTS
 from yibao.core.errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from sqlalchemy.orm import Session
+
     from yibao.contracts.book import SeriousIllnessBook
     from yibao.contracts.evaluation import Study
     from yibao.contracts.model import Contract
     from yibao.contracts.montecarlo import Evaluation, Shocks
-    from yibao.contracts.reconcile import YearExperience
+    from yibao.contracts.posting import ContractPosting
+    from yibao.contracts.reconcile import Reconciliation, YearExperience
 
 DEFAULT_PEOPLE = 300_000  # a city of about 216,000 residents' insurance enrollees
 
@@ -139,6 +143,23 @@ def _payments_experience(payments: Path, enrollees: int | None, layer_id: str) -
     return YearExperience(enrollees=enrollees, claims_paid=int(paid.sum()), claims=int((paid > 0).sum()))
 
 
+def _reconciliation_table(recs: list[Reconciliation]) -> Table:
+    from yibao.contracts.reconcile import reconciliation_rows
+    from yibao.core.money import format_yuan
+
+    year = recs[0].experience
+    table = Table(
+        title=f"Year-end reconciliation: {year.enrollees:,} enrollees, claims paid {format_yuan(year.claims_paid)} yuan"
+    )
+    table.add_column("yuan")
+    for rec in recs:
+        table.add_column(rec.contract.mode.value, justify="right")
+    rows = [reconciliation_rows(rec) for rec in recs]
+    for i, (item, _) in enumerate(rows[0]):
+        table.add_row(item, *(r[i][1] for r in rows))
+    return table
+
+
 @contracts_app.command("reconcile")
 def reconcile_command(
     contract: ContractOption = None,
@@ -183,16 +204,8 @@ def reconcile_command(
             book, _ = _book(scheme, persons, bills, 0, 0, 0, progress)
         year = YearExperience(book.enrollees, int(book.paid.sum()), int(book.claims.sum()))
     recs = [reconcile(c, year) for c in _contracts(contract)]
-    table = Table(
-        title=f"Year-end reconciliation: {year.enrollees:,} enrollees, claims paid {format_yuan(year.claims_paid)} yuan"
-    )
-    table.add_column("yuan")
-    for rec in recs:
-        table.add_column(rec.contract.mode.value, justify="right")
+    Console().print(_reconciliation_table(recs))
     rows = [reconciliation_rows(rec) for rec in recs]
-    for i, (item, _) in enumerate(rows[0]):
-        table.add_row(item, *(r[i][1] for r in rows))
-    Console().print(table)
     if out is not None:
         write_csv(
             out,
@@ -209,6 +222,86 @@ def reconcile_command(
                 for e in ledger_entries(rec)
             ],
         )
+
+
+# --- post -------------------------------------------------------------------------------------------------
+
+
+@contracts_app.command("post")
+def post_command(
+    contract: Annotated[str, typer.Option(help="Built-in contract name or a contract YAML file.")],
+    region: Annotated[str, typer.Option(help="Region whose serious-illness year is reconciled (the contract's).")],
+    year: Annotated[int, typer.Option(help="Contract year (the contract's).")],
+    database_url: DatabaseUrl = None,
+    enrollees: Annotated[
+        int | None, typer.Option(help="Enrollees the layer covers (default: the store's active enrolments).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show the reconciliation and the entries; write nothing.")] = False,
+) -> None:
+    """Reconcile a region-year from the operations ledger and post the contract's year-end entries (once)."""
+    from yibao.contracts import load_contract
+    from yibao.contracts.posting import ContractPosting, post_year_end, preview, year_end_movements
+    from yibao.ops.audit import Actor
+    from yibao.ops.store import Store
+
+    chosen = load_contract(contract)
+    store = Store.open(database_url)
+    try:
+        with store.transaction() as session:
+            if dry_run:
+                rec = preview(session, chosen, region, year, enrollees)
+                done = ContractPosting(rec, "(dry run)", (), tuple(year_end_movements(rec)))
+            else:
+                done = post_year_end(session, Actor(), chosen, region, year, enrollees)
+            balances = _balances_after(session, done, dry_run)
+    finally:
+        store.engine.dispose()
+    console = Console()
+    console.print(_reconciliation_table([done.reconciliation]))
+    console.print(_movements_table(done, balances))
+    if dry_run:
+        console.print("dry run: nothing written")
+    else:
+        console.print(f"posted {len(done.entry_ids)} entries, reference {done.reference}")
+
+
+def _balances_after(session: Session, done: ContractPosting, dry_run: bool) -> dict[str, int]:
+    """The fund's and the insurer's balance after the posting (for a dry run: as it would be)."""
+    from yibao.contracts.posting import fund_account, insurer_account
+    from yibao.ops import ledger
+
+    accounts = (fund_account(done.reconciliation.contract), insurer_account(done.reconciliation.contract))
+    balances = {account.code: ledger.balance(session, account) for account in accounts}
+    if dry_run:
+        for movement in done.movements:
+            for line in movement.lines:
+                balances[line.account.code] += line.amount
+    return balances
+
+
+def _movements_table(done: ContractPosting, balances: dict[str, int]) -> Table:
+    from yibao.core.money import format_yuan
+
+    c = done.reconciliation.contract
+    prefix = f"{c.region}:{c.year}:"
+    where = "dry run, not posted" if not done.entry_ids else done.reference
+    table = Table(title=f"Year-end entries in {prefix}… ({where}); balances = debit − credit after posting")
+    for column in ("entry", "debit", "credit", "yuan"):
+        table.add_column(column, justify="right" if column in ("entry", "yuan") else "left", no_wrap=True)
+    table.add_column("memo", overflow="fold")
+    ids = [str(i) for i in done.entry_ids] or ["-"] * len(done.movements)
+    for entry_id, m in zip(ids, done.movements, strict=True):
+        table.add_row(
+            entry_id,
+            m.payer.code.removeprefix(prefix),
+            m.payee.code.removeprefix(prefix),
+            format_yuan(m.amount),
+            m.memo.removeprefix(f"{c.name}: "),
+        )
+    table.add_section()
+    for account, balance in balances.items():
+        table.add_row("", "balance", account.removeprefix(prefix), format_yuan(balance), "")
+    return table
 
 
 # --- evaluate ---------------------------------------------------------------------------------------------
