@@ -437,7 +437,7 @@ def test_post_command_dry_run_then_post_then_refuse(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     assert "posted 3 entries, reference contract:reference-city:2024:zhanjiang-insurance-contract" in done.output
     # allowance 6% = 720, balance −2,767.50, band 10% = 1,200: the fund pays half of 1,567.50
-    for text in ("12000.00", "14047.50", "783.75", f"{REGION}:2024:serious_illness_insurer:example-life-hypothetical"):
+    for text in ("12000.00", "14047.50", "783.75", "serious_illness_insurer:example-life-hypothetical"):
         assert text in done.output and text in dry.output
     assert "12783.75" in done.output  # the fund's balance after posting: its outlay
     assert contract_entries(Store(engine)) == 3
