@@ -143,12 +143,16 @@ def review(claim: Claim, *, approve: bool, reviewer: str, reason: str, day: dt.d
     return _move(claim, (ClaimStatus.INVESTIGATED,), to, day, reviewer, reason)
 
 
+def notice_of(claim: Claim) -> PublicNotice:
+    """The claim as the notice board shows it: identity masked, the investigation's summary."""
+    findings = claim.findings.summary if claim.findings else ""
+    return PublicNotice(claim.claim_id, mask_name(claim.member_name), claim.age_at_diagnosis, claim.illness_name,
+                        claim.diagnosis_date, format_yuan(claim.amount), findings)
+
+
 def publish_notice(claim: Claim, day: dt.date, operator: str = "platform") -> tuple[Claim, PublicNotice]:
     noticed = _move(claim, (ClaimStatus.APPROVED,), ClaimStatus.NOTICED, day, operator, "public notice")
-    findings = claim.findings.summary if claim.findings else ""
-    notice = PublicNotice(claim.claim_id, mask_name(claim.member_name), claim.age_at_diagnosis, claim.illness_name,
-                          claim.diagnosis_date, format_yuan(claim.amount), findings)
-    return noticed, notice
+    return noticed, notice_of(claim)
 
 
 def dispute(claim: Claim, jury: Jury, *, raised_by: str, reason: str, day: dt.date) -> Claim:

@@ -134,19 +134,55 @@ def write_members(path: Path, members: MemberColumns) -> None:
 # --- writing -----------------------------------------------------------------------------------------
 
 
-def write_charges(out_dir: Path, member_ids: I64, charges: I64, *, rows_per_file: int = ROWS_PER_FILE) -> list[Path]:
-    """Per-member charges as a Parquet dataset: member_id, charge (yuan decimal), one file per slice."""
+def write_charges(
+    out_dir: Path, member_ids: I64, charges: I64, *, charged_this_year: I64 | None = None,
+    rows_per_file: int = ROWS_PER_FILE,
+) -> list[Path]:
+    """Per-member charges as a Parquet dataset: member_id, charge (yuan decimal) and, when given, the member's
+    charges in the calendar year after this one (the next period's yearly-cap start); one file per slice."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("part-*.parquet"):
         old.unlink()
     paths = []
     for part, lo in enumerate(range(0, max(len(charges), 1), rows_per_file)):
-        table = pa.table({"member_id": member_ids[lo : lo + rows_per_file],
-                          "charge": yuan_array(charges[lo : lo + rows_per_file])})
+        columns = {"member_id": member_ids[lo : lo + rows_per_file], "charge": yuan_array(charges[lo : lo + rows_per_file])}
+        if charged_this_year is not None:
+            columns["charged_this_year"] = yuan_array(charged_this_year[lo : lo + rows_per_file])
+        table = pa.table(columns)
         path = out_dir / f"part-{part:05d}.parquet"
         pq.write_table(table, path, compression="zstd", row_group_size=1_000_000)
         paths.append(path)
     return paths
+
+
+def _charges_dataset(path: Path) -> Any:
+    import pyarrow.dataset as ds  # type: ignore[import-untyped]
+
+    if not path.is_dir():
+        raise InputError("no per-member charges dataset here", file=str(path), code="mutual_aid.no_charges")
+    return ds.dataset(path, format="parquet")
+
+
+def read_charged_this_year(path: Path) -> tuple[I64, I64]:
+    """member_id and charged_this_year (fen) of a charges dataset written with `charged_this_year`."""
+    table = _charges_dataset(path).to_table(columns=["member_id", "charged_this_year"])
+    ids = table.column("member_id").to_numpy().astype(np.int64)
+    return ids, fen_array(table.column("charged_this_year"), file=str(path), column="charged_this_year")
+
+
+def read_member_charge(path: Path, member_id: int) -> tuple[int, int | None] | None:
+    """One member's (charge, charged_this_year or None) in a charges dataset, read with a filter; None if absent."""
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    dataset = _charges_dataset(path)
+    columns = [c for c in ("charge", "charged_this_year") if c in dataset.schema.names]
+    table = dataset.to_table(columns=columns, filter=pc.field("member_id") == member_id)
+    if table.num_rows == 0:
+        return None
+    charge = int(fen_array(table.column("charge"), file=str(path), column="charge")[0])
+    if "charged_this_year" not in columns:
+        return charge, None
+    return charge, int(fen_array(table.column("charged_this_year"), file=str(path), column="charged_this_year")[0])
 
 
 def summary_record(summary: ApportionmentSummary) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class EventKind(StrEnum):
     JOINED = "joined"
     CHARGED = "charged"
     DEDUCTION_FAILED = "deduction_failed"
+    DEDUCTION_RECOVERED = "deduction_recovered"
     LEFT = "left"
     REMOVED = "removed"
     AGED_OUT = "aged_out"
@@ -175,6 +176,16 @@ def deduction_failed(member: Member, period: Period, day: dt.date) -> Transition
     since = member.deduction_failed_since or day
     failed = dataclasses.replace(member, deduction_failed_since=since)
     return failed, (Event(EventKind.DEDUCTION_FAILED, member.member_id, day, detail=period.key),)
+
+
+def deduction_recovered(member: Member, period: Period, day: dt.date, still_failing_since: dt.date | None = None) -> Transition:
+    """A retried deduction for `period` succeeded: the failure is cleared (other periods may still be failing,
+    since `still_failing_since`), so the retry days no longer run from it."""
+    _require_active(member)
+    if member.deduction_failed_since is None:
+        raise _refuse(f"no failed deduction of {member.member_id} to recover", "no_failed_deduction")
+    recovered = dataclasses.replace(member, deduction_failed_since=still_failing_since)
+    return recovered, (Event(EventKind.DEDUCTION_RECOVERED, member.member_id, day, detail=period.key),)
 
 
 def settle_retries(plan: Plan, member: Member, day: dt.date) -> Transition:
