@@ -280,27 +280,27 @@ def _balances_after(session: Session, done: ContractPosting, dry_run: bool) -> d
 
 
 def _movements_table(done: ContractPosting, balances: dict[str, int]) -> Table:
+    """The entries as a journal (one line per account), then the two parties' balances after posting."""
     from yibao.core.money import format_yuan
 
     c = done.reconciliation.contract
     prefix = f"{c.region}:{c.year}:"
     where = "dry run, not posted" if not done.entry_ids else done.reference
-    table = Table(title=f"Year-end entries in {prefix}… ({where}); balances = debit − credit after posting")
-    for column in ("entry", "debit", "credit", "yuan"):
-        table.add_column(column, justify="right" if column in ("entry", "yuan") else "left", no_wrap=True)
+    table = Table(title=f"Year-end entries in {prefix}… ({where})")
+    table.add_column("entry", justify="right", no_wrap=True)
+    table.add_column("account", no_wrap=True)
+    table.add_column("debit", justify="right", no_wrap=True)
+    table.add_column("credit", justify="right", no_wrap=True)
     table.add_column("memo", overflow="fold")
     ids = [str(i) for i in done.entry_ids] or ["-"] * len(done.movements)
     for entry_id, m in zip(ids, done.movements, strict=True):
-        table.add_row(
-            entry_id,
-            m.payer.code.removeprefix(prefix),
-            m.payee.code.removeprefix(prefix),
-            format_yuan(m.amount),
-            m.memo.removeprefix(f"{c.name}: "),
-        )
+        amount = format_yuan(m.amount)
+        table.add_row(entry_id, m.payer.code.removeprefix(prefix), amount, "", m.memo.removeprefix(f"{c.name}: "))
+        table.add_row("", m.payee.code.removeprefix(prefix), "", amount, "")
     table.add_section()
     for account, balance in balances.items():
-        table.add_row("", "balance", account.removeprefix(prefix), format_yuan(balance), "")
+        debit, credit = (format_yuan(balance), "") if balance >= 0 else ("", format_yuan(-balance))
+        table.add_row("", account.removeprefix(prefix), debit, credit, "balance after posting")
     return table
 
 
