@@ -127,6 +127,7 @@ def test_walk_preview_post_read_back(api: Api) -> None:
     assert preview.status_code == 200, preview.text
     preview = preview.json()
     assert preview["posted"] is False and [e["id"] for e in preview["entries"]] == [None] * 4
+    assert preview["region_year_posted_under"] == []
     assert (preview["enrollees"], preview["claims"]) == (3, 2)
     expected = {"claims_paid": "14047.50", "premium": "160.11", "fee": "3.00", "loss_compensation": "6943.69",
                 "insurer_income": "7106.80", "fund_outlay": "7106.80"}  # fmt: skip
@@ -149,8 +150,11 @@ def test_walk_preview_post_read_back(api: Api) -> None:
     assert done["balances"] == {fund: "7106.80", insurer: "6940.70"}
     assert api.written() == (events + 1, 4)
 
+    assert done["region_year_posted_under"] == [done["reference"]]
     for role in ("insurer", "officer", "admin"):
         assert api.get(role, enrollees=99).json() == done  # as posted (enrollees only matter before posting)
+    other = api.get("auditor", "zhanjiang-insurance-contract").json()  # a preview, but the year is taken
+    assert other["posted"] is False and other["region_year_posted_under"] == [done["reference"]]
     tb = api.client.get(
         "/ledger/trial-balance",
         params={"region": REGION, "year": 2024},

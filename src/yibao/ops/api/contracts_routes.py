@@ -72,6 +72,7 @@ def _view(s: Session, rec: Reconciliation, done: ContractPosting | None) -> dict
         "year": c.year,
         "posted": done is not None,
         "reference": posting.posting_reference(c),
+        "region_year_posted_under": posting.posted_references(s, c.region, c.year),  # any contract's posting
         "enrollees": e.enrollees,
         "claims": e.claims,
         "figures": {key: format_yuan(value) for key, value in reconciliation_figures(rec).items()},
