@@ -64,9 +64,9 @@ from sqlalchemy.orm import Session
 
 from yibao.contracts.model import Contract
 from yibao.contracts.reconcile import (
+    Memos,
     Reconciliation,
     YearExperience,
-    corridor_memos,
     insurer_key,
     reconcile,
     reconciliation_figures,
@@ -123,15 +123,13 @@ def posting_reference(contract: Contract) -> str:
 
 def year_end_movements(rec: Reconciliation) -> list[Movement]:
     """The movements the year end posts (module docstring), zero amounts left out."""
-    fund, insurer = fund_account(rec.contract), insurer_account(rec.contract)
-    name, enrollees = rec.contract.name, rec.experience.enrollees
-    refund, compensation = corridor_memos(rec.contract)
+    fund, insurer, memo = fund_account(rec.contract), insurer_account(rec.contract), Memos.of(rec)
     movements = [
-        Movement(fund, insurer, rec.premium, f"{name}: premium for {enrollees} enrollees"),
-        Movement(fund, insurer, rec.fee, f"{name}: management fee"),
-        Movement(insurer, fund, rec.claims_borne_by_insurer, f"{name}: serious-illness claims borne by the insurer"),
-        Movement(insurer, fund, rec.surplus_refund, f"{name}: {refund}"),
-        Movement(fund, insurer, rec.loss_compensation, f"{name}: {compensation}"),
+        Movement(fund, insurer, rec.premium, memo.premium),
+        Movement(fund, insurer, rec.fee, memo.fee),
+        Movement(insurer, fund, rec.claims_borne_by_insurer, memo.claims_borne_by_insurer),
+        Movement(insurer, fund, rec.surplus_refund, memo.surplus_refund),
+        Movement(fund, insurer, rec.loss_compensation, memo.loss_compensation),
     ]
     return [m for m in movements if m.amount != 0]
 

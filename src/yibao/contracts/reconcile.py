@@ -166,11 +166,31 @@ def insurer_key(contract: Contract) -> str:
     return re.sub(r"[^0-9a-z]+", "-", contract.insurer.lower()).strip("-")
 
 
-def corridor_memos(contract: Contract) -> tuple[str, str]:
-    """What the surplus refund and the loss compensation are called under the contract's mode."""
-    if contract.mode is CooperationMode.CO_INSURANCE:
-        return "fund's share of the surplus", "fund's share of the deficit"
-    return "surplus above the profit cap returned", "fund's share of the loss beyond the band"
+@dataclass(frozen=True, slots=True)
+class Memos:
+    """What each movement of the year is called (in ledger entries, here and in the operations ledger)."""
+
+    premium: str
+    fee: str
+    claims_borne_by_fund: str
+    claims_borne_by_insurer: str
+    surplus_refund: str
+    loss_compensation: str
+
+    @classmethod
+    def of(cls, rec: Reconciliation) -> Memos:
+        name = rec.contract.name
+        shared = rec.contract.mode is CooperationMode.CO_INSURANCE
+        refund = "fund's share of the surplus" if shared else "surplus above the profit cap returned"
+        compensation = "fund's share of the deficit" if shared else "fund's share of the loss beyond the band"
+        return cls(
+            premium=f"{name}: premium for {rec.experience.enrollees} enrollees",
+            fee=f"{name}: management fee",
+            claims_borne_by_fund=f"{name}: serious-illness claims borne by the fund",
+            claims_borne_by_insurer=f"{name}: serious-illness claims borne by the insurer",
+            surplus_refund=f"{name}: {refund}",
+            loss_compensation=f"{name}: {compensation}",
+        )
 
 
 def ledger_entries(rec: Reconciliation) -> list[Entry]:
@@ -179,21 +199,14 @@ def ledger_entries(rec: Reconciliation) -> list[Entry]:
     Each party's own admin cost is its own expense, not a movement between the parties,
     so it is reported by `reconcile` but not posted here.
     """
-    acc = ContractAccounts.of(rec.contract)
-    name = rec.contract.name
-    refund, compensation = corridor_memos(rec.contract)
+    acc, memo = ContractAccounts.of(rec.contract), Memos.of(rec)
     entries = [
-        Entry(acc.insurer, acc.fund, rec.premium, f"{name}: premium for {rec.experience.enrollees} enrollees"),
-        Entry(acc.insurer, acc.fund, rec.fee, f"{name}: management fee"),
-        Entry(acc.facilities, acc.fund, rec.claims_borne_by_fund, f"{name}: serious-illness claims borne by the fund"),
-        Entry(
-            acc.facilities,
-            acc.insurer,
-            rec.claims_borne_by_insurer,
-            f"{name}: serious-illness claims borne by the insurer",
-        ),
-        Entry(acc.fund, acc.insurer, rec.surplus_refund, f"{name}: {refund}"),
-        Entry(acc.insurer, acc.fund, rec.loss_compensation, f"{name}: {compensation}"),
+        Entry(acc.insurer, acc.fund, rec.premium, memo.premium),
+        Entry(acc.insurer, acc.fund, rec.fee, memo.fee),
+        Entry(acc.facilities, acc.fund, rec.claims_borne_by_fund, memo.claims_borne_by_fund),
+        Entry(acc.facilities, acc.insurer, rec.claims_borne_by_insurer, memo.claims_borne_by_insurer),
+        Entry(acc.fund, acc.insurer, rec.surplus_refund, memo.surplus_refund),
+        Entry(acc.insurer, acc.fund, rec.loss_compensation, memo.loss_compensation),
     ]
     return [entry for entry in entries if entry.amount != 0]
 
