@@ -52,7 +52,7 @@ def canonical_order(person: np.ndarray, day: np.ndarray, claim_id: pl.Series) ->
     if len(key) < 2 or bool(np.all(key[1:] > key[:-1])):
         return None
     order = pl.Series(key).arg_sort().to_numpy().astype(np.int64)  # stable, multithreaded
-    ordered = key[order]
+    ordered = np.take(key, order)
     ties = np.flatnonzero(ordered[1:] == ordered[:-1])
     if len(ties):
         tied_positions = np.unique(np.concatenate([ties, ties + 1]))
@@ -73,24 +73,24 @@ def claim_columns(persons: pl.DataFrame, claims: pl.DataFrame) -> tuple[ClaimCol
     """The claims joined with their persons as NumPy columns sorted in canonical order (amounts in fen), and the
     input row of each sorted row (None when the input was in canonical order already)."""
     person = person_rows(persons, claims)
-    out_of_area = (claims["region"] != persons["region"].gather(person)).cast(pl.Int8).to_numpy()
+    out_of_area = _out_of_area(persons["region"], person, claims["region"])
     day = claims["service_date"].cast(pl.Int32).to_numpy()
     order = canonical_order(person, day, claims["claim_id"])
 
     def sort(values: np.ndarray) -> np.ndarray:
-        return values if order is None else values[order]
+        return values if order is None else np.take(values, order)
 
     person = sort(person)
     days = sort(day).astype("datetime64[D]")
     # completed years: (service yyyymmdd - birth yyyymmdd) // 10000, both as integers
-    age = (calendar(days).yyyymmdd - _yyyymmdd(persons["birth_date"])[person]) // 10_000
+    age = (calendar(days).yyyymmdd - np.take(_yyyymmdd(persons["birth_date"]), person)) // 10_000
     keys = {
         Dimension.FACILITY_LEVEL: sort(claims["facility_level"].to_numpy()).astype(np.int8) - 1,
         Dimension.CARE_TYPE: sort(_codes(claims["care_type"], Dimension.CARE_TYPE)),
-        Dimension.SCHEME: _codes(persons["scheme"], Dimension.SCHEME)[person],
-        Dimension.ASSISTANCE_CATEGORY: _codes(persons["assistance_category"], Dimension.ASSISTANCE_CATEGORY)[person],
-        Dimension.PRE_EXISTING: _flag_codes(persons["pre_existing"])[person],
-        Dimension.HUIMINBAO: _flag_codes(persons["huiminbao"])[person],
+        Dimension.SCHEME: np.take(_codes(persons["scheme"], Dimension.SCHEME), person),
+        Dimension.ASSISTANCE_CATEGORY: np.take(_codes(persons["assistance_category"], Dimension.ASSISTANCE_CATEGORY), person),
+        Dimension.PRE_EXISTING: np.take(_flag_codes(persons["pre_existing"]), person),
+        Dimension.HUIMINBAO: np.take(_flag_codes(persons["huiminbao"]), person),
         Dimension.OUT_OF_AREA: sort(out_of_area),
     }
     cols = ClaimColumns(
@@ -105,6 +105,22 @@ def claim_columns(persons: pl.DataFrame, claims: pl.DataFrame) -> tuple[ClaimCol
         in_canonical_order=True,
     )
     return cols, order
+
+
+def _out_of_area(home: pl.Series, person: np.ndarray, region: pl.Series) -> np.ndarray:
+    """1 where the claim's region is not its person's home region. A city's persons have few home regions:
+    compare with each as a literal (no string copied per claim); many, compare the gathered strings."""
+    homes = home.unique(maintain_order=True)
+    if len(homes) > 64:
+        return (region != home.gather(person)).cast(pl.Int8).to_numpy()
+    home_code = np.zeros(len(home), dtype=np.int8)
+    for i, name in enumerate(homes):
+        home_code[(home == name).to_numpy()] = i
+    claim_home = np.take(home_code, person)
+    at_home = np.zeros(len(region), dtype=np.bool_)
+    for i, name in enumerate(homes):
+        at_home |= (region == name).to_numpy() & (claim_home == i)
+    return (~at_home).view(np.int8)
 
 
 def in_input_order(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:

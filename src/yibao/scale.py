@@ -32,39 +32,11 @@ import numpy as np
 import polars as pl
 
 from yibao.columns import claim_columns, in_input_order, person_rows
-from yibao.core.batch import ClaimColumns, settle_columns
+from yibao.core.batch import output_names, person_cuts, settle_columns
 from yibao.core.errors import InputError
 from yibao.core.scheme import Scheme
 
 PART = "part-{:05d}.parquet"
-
-
-def person_cuts(person: np.ndarray, partitions: int) -> list[tuple[int, int]]:
-    """Consecutive runs [a, b) of rows sorted by person, about equal in size, cut only between persons."""
-    n = len(person)
-    cuts = [0]
-    for i in range(1, partitions):
-        cut = max(int(n * i / partitions), cuts[-1])
-        while 0 < cut < n and person[cut] == person[cut - 1]:
-            cut += 1
-        cuts.append(min(cut, n))
-    cuts.append(n)
-    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
-
-
-def take(cols: ClaimColumns, a: int, b: int) -> ClaimColumns:
-    """Rows a..b of columns sorted in canonical order (copies, so only that slice is shipped)."""
-    return ClaimColumns(
-        person=cols.person[a:b].copy(),
-        day=cols.day[a:b].copy(),
-        age=cols.age[a:b].copy(),
-        keys={dim: codes[a:b].copy() for dim, codes in cols.keys.items()},
-        class_a=cols.class_a[a:b].copy(),
-        class_b=cols.class_b[a:b].copy(),
-        self_pay=cols.self_pay[a:b].copy(),
-        special_drugs=cols.special_drugs[a:b].copy(),
-        in_canonical_order=True,
-    )
 
 
 @contextmanager
@@ -105,9 +77,10 @@ def settle_dask_frame(
     cols, order = claim_columns(persons, claims)
     cuts = person_cuts(cols.person, partitions or _worker_count(client))
     scheme_future = client.scatter(scheme, broadcast=True)
-    futures = [client.submit(settle_columns, scheme_future, take(cols, a, b), pure=False) for a, b in cuts]
+    # one thread per task: a Dask worker's threads are its unit of parallelism
+    futures = [client.submit(settle_columns, scheme_future, cols.rows(a, b), threads=1, pure=False) for a, b in cuts]
     del cols
-    names = ["total", "preselfpay", "in_policy", *[f"paid_{i}" for i in scheme.layer_ids], "out_of_pocket"]
+    names = output_names(scheme)
     out = {name: np.zeros(claims.height, dtype=np.int64) for name in names}
     for (a, b), future in zip(cuts, futures, strict=True):
         result = future.result()
@@ -156,7 +129,7 @@ def settle_part(scheme: Scheme, persons_path: str, claims_path: str, out_path: s
 
     persons = read_persons(persons_path)
     claims = read_claims(claims_path, persons, scheme)
-    settled = settle_frame(scheme, persons, claims, "batch")
+    settled = settle_frame(scheme, persons, claims, "batch", threads=1)
     write_table(settlement_output(scheme, settled), out_path)
     money = ["total", *[f"paid_{i}" for i in scheme.layer_ids], "out_of_pocket"]
     sums = {name: int(value or 0) for name, value in settled.select(money).sum().row(0, named=True).items()}

@@ -353,8 +353,10 @@ def settle_frame(
     claims: pl.DataFrame,
     engine: Engine = "batch",
     scheduler: str | None = None,
+    threads: int | None = None,
 ) -> pl.DataFrame:
-    """Settle every claim (normalised frames); the settled frame keeps the claims' order."""
+    """Settle every claim (normalised frames); the settled frame keeps the claims' order. The batch path uses
+    `threads` threads (default: one per core)."""
     if engine == "scalar":
         return _settle_scalar(scheme, persons, claims)
     if engine == "dask":
@@ -365,7 +367,7 @@ def settle_frame(
     from yibao.core.batch import settle_columns
 
     cols, order = claim_columns(persons, claims)
-    result = settle_columns(scheme, cols)
+    result = settle_columns(scheme, cols, threads=threads)
     del cols
     return claims.with_columns(
         [pl.Series(name, in_input_order(result.pop(name), order), dtype=pl.Int64) for name in list(result)]

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from tests.core.helpers import claims_frame, persons_frame
 from tests.core.strategies import populations, schemes
+from yibao.columns import claim_columns, in_input_order
+from yibao.core.batch import settle_columns
 from yibao.core.model import Claim, Person
 from yibao.core.scalar import Settlement, settle_claims
 from yibao.core.scheme import Parameter, Scheme
@@ -80,3 +82,18 @@ def test_random_schemes_batch_equals_scalar_and_money_is_conserved(scheme: Schem
     again = {s.claim_id: s for s in settle_claims(scheme, {p.person_id: p for p in people}, shuffled)}
     for s in settled:
         assert again[s.claim_id].out_of_pocket == s.out_of_pocket
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schemes(), populations(), st.integers(1, 9), st.integers(1, 3))
+def test_person_aligned_chunks_on_threads_give_the_same_fen(
+    scheme: Scheme, population: Any, chunk_rows: int, threads: int
+) -> None:
+    """The batch path cuts the sorted claims into chunks between persons and settles them on threads: any chunk
+    size and thread count gives the one-chunk result (and so the scalar path's, checked above)."""
+    people, bills = population
+    cols, order = claim_columns(persons_frame(people), claims_frame(bills))
+    whole = settle_columns(scheme, cols, threads=1, chunk_rows=len(bills) + 1)
+    chunked = settle_columns(scheme, cols, threads=threads, chunk_rows=chunk_rows)
+    for name, values in whole.items():
+        assert in_input_order(chunked[name], order).tolist() == in_input_order(values, order).tolist(), name

@@ -16,7 +16,10 @@ dated, keyed tables. Nothing here loops over claims in Python.
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -64,6 +67,27 @@ class ClaimColumns:
     def __len__(self) -> int:
         return len(self.person)
 
+    def rows(self, a: int, b: int) -> ClaimColumns:
+        """Rows a..b (views, no copy)."""
+        return self._map(lambda values: values[a:b])
+
+    def gather(self, order: I64) -> ClaimColumns:
+        """The rows in the given order, marked as canonical (the caller passes the canonical order)."""
+        return self._map(lambda values: np.take(values, order))
+
+    def _map(self, f: Any) -> ClaimColumns:
+        return ClaimColumns(
+            person=f(self.person),
+            day=f(self.day),
+            age=f(self.age),
+            keys={dim: f(codes) for dim, codes in self.keys.items()},
+            class_a=f(self.class_a),
+            class_b=f(self.class_b),
+            self_pay=f(self.self_pay),
+            special_drugs=f(self.special_drugs),
+            in_canonical_order=True,
+        )
+
 
 def canonical_order(cols: ClaimColumns) -> I64:
     if cols.in_canonical_order:
@@ -99,7 +123,7 @@ def calendar(day: npt.NDArray[np.datetime64]) -> Calendar:
 class _Groups:
     """Person-year groups of the sorted claims, for grouped cumulative sums."""
 
-    def __init__(self, person: I64, year: I64) -> None:
+    def __init__(self, person: npt.NDArray[np.integer[Any]], year: I64) -> None:
         n = len(person)
         self.start = np.ones(n, dtype=np.bool_)
         if n > 1:
@@ -111,7 +135,7 @@ class _Groups:
         if sel is None:
             start = self.start
         else:
-            gid = self.gid[sel]
+            gid = np.take(self.gid, sel)
             start = np.ones(len(sel), dtype=np.bool_)
             if len(sel) > 1:
                 start[1:] = gid[1:] != gid[:-1]
@@ -248,29 +272,78 @@ def schedule_array(amount: I64, deductible: I64, band_sets: list[Bands], which: 
 
 
 def _rows(values: np.ndarray, sel: I64 | None) -> np.ndarray:
-    return values if sel is None else values[sel]
+    return values if sel is None else np.take(values, sel)
 
 
-def settle_columns(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
+# Rows settled together: person-aligned chunks small enough for their temporaries to stay in the CPU caches,
+# and settled on every core (NumPy releases the GIL in its loops).
+CHUNK_ROWS = 1 << 17
+
+
+def person_cuts(person: npt.NDArray[np.integer[Any]], partitions: int) -> list[tuple[int, int]]:
+    """Consecutive runs [a, b) of rows sorted by person, about equal in size, cut only between persons."""
+    n = len(person)
+    cuts = [0]
+    for i in range(1, partitions):
+        cut = max(n * i // partitions, cuts[-1])
+        while 0 < cut < n and person[cut] == person[cut - 1]:
+            cut += 1
+        cuts.append(min(cut, n))
+    cuts.append(n)
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def output_names(scheme: Scheme) -> list[str]:
+    return ["total", "preselfpay", "in_policy", *[f"paid_{i}" for i in scheme.layer_ids], "out_of_pocket"]
+
+
+def settle_columns(
+    scheme: Scheme, cols: ClaimColumns, *, threads: int | None = None, chunk_rows: int = CHUNK_ROWS
+) -> dict[str, I64]:
     """Settle every claim; returns total, preselfpay, in_policy, paid_<layer>..., out_of_pocket in the rows' order.
 
     Columns already in canonical order (`in_canonical_order`) are used as they are; otherwise they are sorted
-    here and the results put back in the given order."""
+    here and the results put back in the given order. Person-aligned chunks are settled on `threads` threads
+    (default: one per core)."""
     n = len(cols)
-    order = None if cols.in_canonical_order else canonical_order(cols)
+    if not cols.in_canonical_order:
+        order = canonical_order(cols)
+        ordered = settle_columns(scheme, cols.gather(order), threads=threads, chunk_rows=chunk_rows)
+        out = {}
+        for name in list(ordered):
+            values = np.empty(n, dtype=np.int64)
+            values[order] = ordered.pop(name)
+            out[name] = values
+        return out
+    out = {name: np.empty(n, dtype=np.int64) for name in output_names(scheme)}
+    chunks = person_cuts(cols.person, max(1, -(-n // chunk_rows)))
 
-    def sort(values: np.ndarray) -> np.ndarray:
-        return values if order is None else values[order]
+    def settle_chunk(bounds: tuple[int, int]) -> None:
+        a, b = bounds
+        for name, values in _settle_sorted(scheme, cols.rows(a, b)).items():
+            out[name][a:b] = values
 
-    day = sort(cols.day)
-    groups = _Groups(sort(cols.person), calendar(day).year)
-    keys = {dim: sort(codes) for dim, codes in cols.keys.items()}
-    age = sort(cols.age)
+    workers = min(threads or os.cpu_count() or 1, len(chunks))
+    if workers <= 1:
+        for bounds in chunks:
+            settle_chunk(bounds)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(settle_chunk, chunks))  # list() re-raises a chunk's error here
+    return out
+
+
+def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
+    """Settle columns in canonical order."""
+    n = len(cols)
+    day = cols.day
+    groups = _Groups(cols.person, calendar(day).year)
+    keys, age = cols.keys, cols.age
     amounts: dict[str, I64] = {
-        Quantity.CLASS_A.value: sort(cols.class_a).astype(np.int64, copy=False),
-        Quantity.CLASS_B.value: sort(cols.class_b).astype(np.int64, copy=False),
-        Quantity.SELF_PAY.value: sort(cols.self_pay).astype(np.int64, copy=False),
-        Quantity.SPECIAL_DRUGS.value: sort(cols.special_drugs).astype(np.int64, copy=False),
+        Quantity.CLASS_A.value: cols.class_a.astype(np.int64, copy=False),
+        Quantity.CLASS_B.value: cols.class_b.astype(np.int64, copy=False),
+        Quantity.SELF_PAY.value: cols.self_pay.astype(np.int64, copy=False),
+        Quantity.SPECIAL_DRUGS.value: cols.special_drugs.astype(np.int64, copy=False),
     }
     total = amounts["class_a"] + amounts["class_b"] + amounts["self_pay"] + amounts["special_drugs"]
     amounts[Quantity.TOTAL.value] = total
@@ -300,11 +373,7 @@ def settle_columns(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
         amounts[layer.id] = layer_paid
         out[f"paid_{layer.id}"] = layer_paid
     out["out_of_pocket"] = bill_left
-    if order is None:
-        return out
-    inverse = np.empty(n, dtype=np.int64)
-    inverse[order] = np.arange(n, dtype=np.int64)
-    return {name: values[inverse] for name, values in out.items()}
+    return out
 
 
 def _settle_part(
