@@ -47,9 +47,17 @@ def settle(
 
     if out is None and explain is None:
         raise InputError("give --out FILE (and/or --explain CLAIM_ID)", code="input.no_output")
-    if out is not None and out.suffix.lower() not in {".csv", ".parquet"}:
-        raise InputError(f"{out}: the output must end in .csv or .parquet", code="input.bad_output")
     console = Console(stderr=True)
+    if engine is EngineChoice.dask and claims.is_dir() and out is not None and out.suffix == "":
+        if explain is not None:
+            raise InputError("--explain reads one claims table, not a partitioned dataset", code="input.bad_option")
+        _settle_dataset(scheme, tuple(reform or ()), persons, claims, out, scheduler, console)
+        return
+    if out is not None and out.suffix.lower() not in {".csv", ".parquet"}:
+        raise InputError(
+            f"{out}: the output must end in .csv or .parquet (or be a folder, with --engine dask and a claims folder)",
+            code="input.bad_output",
+        )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("loading scheme", total=None)
@@ -67,6 +75,27 @@ def settle(
         _summary(built.layer_ids, settled, out)
     if explain is not None:
         print(explain_from_frames(built, people, bills, explain, lang.value).text())
+
+
+def _settle_dataset(
+    scheme: str, reforms: tuple[str, ...], persons: Path, claims: Path, out: Path, scheduler: str | None,
+    console: Console,
+) -> None:
+    """A dataset partitioned by person, settled part by part on the Dask workers into out/<part name>."""
+    from yibao.core.money import format_yuan
+    from yibao.scale import settle_dask_dataset
+    from yibao.schemes import load_scheme
+
+    built = load_scheme(scheme, reforms)
+    with console.status(f"settling the parts of {claims} on Dask"):
+        results = settle_dask_dataset(built, persons, claims, out, scheduler)
+    rows = sum(r.rows for r in results)
+    table = Table(title=f"{rows:,} claims in {len(results)} parts settled → {out}/")
+    table.add_column("")
+    table.add_column("yuan", justify="right")
+    for name in results[0].sums:
+        table.add_row(name, format_yuan(sum(r.sums[name] for r in results)))
+    Console(stderr=True).print(table)
 
 
 def _summary(layer_ids: tuple[str, ...], settled: object, out: Path) -> None:

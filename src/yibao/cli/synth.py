@@ -33,9 +33,15 @@ def synth(
     region: Annotated[str, typer.Option(help="The city's region code (persons' place of insurance).")] = (
         "reference-city"
     ),
+    parts: Annotated[
+        int | None,
+        typer.Option(min=1, help="Write a Parquet dataset partitioned by person in this many parts of whole 10,000-person blocks (persons/ and "
+                     "claims/ folders) for `yibao settle --engine dask`."),
+    ] = None,
 ) -> None:
     """Synthesise a city calibrated to published figures (docs/synth.md): persons and a year of claims."""
-    from yibao.lab.synth import BLOCK_PEOPLE, City, block_count, write_synthetic_city
+    from yibao.core.errors import InputError
+    from yibao.lab.synth import BLOCK_PEOPLE, City, block_count, write_partitioned_city, write_synthetic_city
 
     console = Console(stderr=True)
     columns = (
@@ -51,7 +57,12 @@ def synth(
                 task, advance=city.persons.height, claims=progress.tasks[0].fields["claims"] + city.claims.height
             )
 
-        files = write_synthetic_city(people, year, seed, out, format.value, region, on_block=advance)
+        if parts is not None:
+            if format is not FormatChoice.parquet:
+                raise InputError("--parts writes Parquet; drop --format csv", code="input.bad_option")
+            files = write_partitioned_city(people, year, seed, out, parts, region, on_block=advance)
+        else:
+            files = write_synthetic_city(people, year, seed, out, format.value, region, on_block=advance)
     elapsed = time.perf_counter() - started
     table = Table(title=f"Synthetic city (seed {seed}, {block_count(people)} blocks of {BLOCK_PEOPLE:,})")
     table.add_column("table")

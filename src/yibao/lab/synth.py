@@ -785,3 +785,41 @@ def write_synthetic_city(
         for chunk in _grouped(blocks(), blocks_per_write):
             writer.write(chunk)
     return writer.files()
+
+
+def write_partitioned_city(
+    people: int,
+    year: int,
+    seed: int,
+    out_dir: str | Path,
+    parts: int,
+    region: str = DEFAULT_REGION,
+    on_block: Callable[[City], None] | None = None,
+) -> CityFiles:
+    """The same city as a Parquet dataset partitioned by person, for the Dask engine: persons/part-N.parquet and
+    claims/part-N.parquet hold the same persons (whole generation blocks). Complete folders or none."""
+    import shutil
+
+    from yibao.tables import write_table
+
+    if parts < 1:
+        raise SynthError(f"parts must be at least 1, not {parts}")
+    out = Path(out_dir)
+    tmp = out / f".dataset.{os.getpid()}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    per_part = -(-block_count(people) // parts)
+    people_written = claims_written = 0
+    try:
+        for i, part in enumerate(_grouped(iter_city(people, year, seed, region), per_part)):
+            if on_block is not None:
+                on_block(part)
+            write_table(contract_persons(part.persons), tmp / "persons" / f"part-{i:05d}.parquet")
+            write_table(contract_claims(part.claims), tmp / "claims" / f"part-{i:05d}.parquet")
+            people_written += part.persons.height
+            claims_written += part.claims.height
+        for table in ("persons", "claims"):
+            shutil.rmtree(out / table, ignore_errors=True)
+            (tmp / table).replace(out / table)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return CityFiles(out / "persons", out / "claims", people_written, claims_written)
