@@ -1,7 +1,8 @@
 """`yibao mutual-aid ...`: plans, apportionment of a period, public disclosure, and the pool simulator.
 
-`join`, `claim` and `vote` need the operations store (members, claims and juries persisted with
-the ledger); the pure rules they will call are in yibao.mutual_aid.membership / claims / jury.
+`apportion` and `disclose` work on files (members Parquet, cases CSV) or, with `--db`, on the
+operations store; the day-to-day platform commands over the store (join, claim ..., vote, ...)
+are in yibao.cli.mutual_aid_ops.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ PlanOption = Annotated[str, typer.Option(help="Built-in plan name (e.g. xianghub
 
 
 def register(app: typer.Typer) -> None:
+    from yibao.cli import mutual_aid_ops
+
+    mutual_aid_ops.register(mutual_aid_app)
     app.add_typer(mutual_aid_app, name="mutual-aid")
 
 
@@ -56,16 +60,54 @@ def plans() -> None:
     Console().print(table)
 
 
+Db = Annotated[bool, typer.Option("--db", help="Work on the operations store (--database-url / YIBAO_DATABASE_URL) "
+                                                "instead of files.")]
+
+
+def _refuse_given(options: dict[str, object], why: str) -> None:
+    from yibao.core.errors import InputError
+
+    given = [name for name, value in options.items() if value is not None]
+    if given:
+        raise InputError(f"{', '.join(given)}: {why}", code="cli.conflicting_options")
+
+
+def _require(options: dict[str, object], why: str) -> None:
+    from yibao.core.errors import InputError
+
+    missing = [name for name, value in options.items() if value is None]
+    if missing:
+        raise InputError(f"give {', '.join(missing)} {why}", code="cli.missing_options")
+
+
+def _notice_day(notice_date: str) -> dt.date:
+    from yibao.core.errors import InputError
+
+    try:
+        return dt.date.fromisoformat(notice_date)
+    except ValueError as exc:
+        raise InputError(str(exc), column="--notice-date") from None
+
+
 @mutual_aid_app.command("apportion")
 def apportion(
-    members: Annotated[Path, typer.Option(help="Members Parquet: member_id, protection_start (date), charged_this_year (yuan).")],
-    cases: Annotated[Path, typer.Option(help="Approved cases CSV/Parquet: case_id, member_name, age, illness_code, diagnosis_date, aid.")],
     notice_date: Annotated[str, typer.Option(help="The period's public notice day (YYYY-MM-DD), e.g. 2020-04-21.")],
-    out: Annotated[Path, typer.Option(help="Output folder: charges/ (Parquet dataset), summary.json, public notice.")],
+    members: Annotated[Path | None, typer.Option(
+        help="Members Parquet: member_id, protection_start (date), charged_this_year (yuan).")] = None,
+    cases: Annotated[Path | None, typer.Option(
+        help="Approved cases CSV/Parquet: case_id, member_name, age, illness_code, diagnosis_date, aid.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder: charges/ (Parquet dataset), summary.json, public notice.")] = None,
     plan: PlanOption = "xianghubao-2020",
-    surplus_in: Annotated[str, typer.Option(help="Surplus carried from the last period, yuan (negative: shortfall).")] = "0",
+    surplus_in: Annotated[str | None, typer.Option(
+        help="Surplus carried from the last period, yuan (negative: shortfall); files only (the store carries the pool).")] = None,
+    db: Db = False,
+    database_url: Annotated[str | None, typer.Option(envvar="YIBAO_DATABASE_URL", help="SQLAlchemy URL (with --db).")] = None,
+    data_dir: Annotated[Path, typer.Option(envvar="YIBAO_DATA_DIR", help="With --db: folder of the charges datasets.")] = Path("yibao-data"),
 ) -> None:
-    """Apportion one period: per-member charges (Parquet dataset), a summary record and the public disclosure."""
+    """Apportion one period: per-member charges (Parquet dataset), a summary record and the public disclosure.
+
+    From files (--members, --cases, --out), or with --db from the store: the plan's members at the notice
+    cut-off and its claims on notice, posted to the ledger (idempotent per period)."""
     from yibao.core.errors import InputError
     from yibao.mutual_aid.apportion import apportion_period
     from yibao.mutual_aid.calendar import period_of
@@ -73,10 +115,19 @@ def apportion(
     from yibao.mutual_aid.files import parse_signed_yuan, read_cases, read_members, write_charges, write_summary
     from yibao.mutual_aid.plan import load_plan
 
+    if db:
+        _refuse_given({"--members": members, "--cases": cases, "--out": out, "--surplus-in": surplus_in},
+                      "not with --db (the store has the members, the claims and the pool's surplus)")
+        from yibao.cli.mutual_aid_ops import apportion_in_store
+
+        _print_summary(apportion_in_store(database_url, plan, _notice_day(notice_date), data_dir))
+        return
+    _require({"--members": members, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
+    assert members is not None and cases is not None and out is not None
     the_plan = load_plan(plan)
     try:
-        period = period_of(the_plan, dt.date.fromisoformat(notice_date))
-        carried = parse_signed_yuan(surplus_in)
+        period = period_of(the_plan, _notice_day(notice_date))
+        carried = parse_signed_yuan(surplus_in or "0")
     except ValueError as exc:
         raise InputError(str(exc), column="--notice-date/--surplus-in") from None
     console = Console(stderr=True)
@@ -110,17 +161,37 @@ def _print_summary(summary: ApportionmentSummary) -> None:
 
 @mutual_aid_app.command("disclose")
 def disclose(
-    summary: Annotated[Path, typer.Option(help="summary.json written by `apportion`.")],
-    cases: Annotated[Path, typer.Option(help="The period's approved cases (the file given to `apportion`).")],
-    out: Annotated[Path, typer.Option(help="Folder for disclosure-<date>.json/.csv/.html.")],
+    summary: Annotated[Path | None, typer.Option(help="summary.json written by `apportion`.")] = None,
+    cases: Annotated[Path | None, typer.Option(help="The period's approved cases (the file given to `apportion`).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for disclosure-<date>.json/.csv/.html (optional with --db).")] = None,
     plan: PlanOption = "xianghubao-2020",
+    notice_date: Annotated[str | None, typer.Option(help="With --db: the period's notice day.")] = None,
+    db: Db = False,
+    database_url: Annotated[str | None, typer.Option(envvar="YIBAO_DATABASE_URL", help="SQLAlchemy URL (with --db).")] = None,
 ) -> None:
-    """Write a period's public disclosure (cases with masked identity, amounts, members, per-member charge)."""
+    """Write a period's public disclosure (cases with masked identity, amounts, members, per-member charge).
+
+    With --db: publish the apportioned period's disclosure in the store (members and the API then see it),
+    and write the files too when --out is given."""
     from yibao.core.errors import InputError
     from yibao.mutual_aid.disclosure import Disclosure
     from yibao.mutual_aid.files import read_cases, read_summary
     from yibao.mutual_aid.plan import load_plan
 
+    if db:
+        from yibao.cli.mutual_aid_ops import disclose_from_store
+
+        _refuse_given({"--summary": summary, "--cases": cases}, "not with --db (the store has the period and its cases)")
+        _require({"--notice-date": notice_date}, "with --db")
+        assert notice_date is not None
+        paths = disclose_from_store(database_url, plan, _notice_day(notice_date), out)
+        Console().print(f"published the disclosure of {plan} {notice_date}")
+        for path in paths:
+            Console().print(str(path))
+        return
+    _require({"--summary": summary, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
+    _refuse_given({"--notice-date": notice_date}, "only with --db (files name the period in the summary)")
+    assert summary is not None and cases is not None and out is not None
     record = read_summary(summary)
     approved = read_cases(cases, load_plan(plan))
     if len(approved) != record.cases or sum(c.aid for c in approved) != record.aid:

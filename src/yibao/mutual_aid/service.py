@@ -425,7 +425,7 @@ def dispute(session: Session, actor: Actor, claim_id: int, raised_by: int, reaso
     return jury_row
 
 
-def _open_jury(session: Session, claim_id: int) -> MutualAidJury:
+def open_jury_row(session: Session, claim_id: int) -> MutualAidJury:
     panel = _latest_jury(session, claim_id)
     if panel is None or panel.closed_on is not None:
         raise Rejected(f"claim {claim_id} has no open jury", code="mutual_aid.no_open_jury")
@@ -436,7 +436,7 @@ def cast_vote(session: Session, actor: Actor, claim_id: int, juror_id: int, pays
     """A seated juror votes once; eligibility (age, membership days, still a member, not the claimant) is checked
     again by the jury rule when the vote is cast. The store's unique (jury, member) refuses a concurrent repeat."""
     claim_row(session, claim_id)
-    panel = _open_jury(session, claim_id)
+    panel = open_jury_row(session, claim_id)
     seated = session.execute(
         select(MutualAidJuror.id).where(MutualAidJuror.jury_id == panel.id, MutualAidJuror.member_id == juror_id)
     ).first()
@@ -456,7 +456,7 @@ def cast_vote(session: Session, actor: Actor, claim_id: int, juror_id: int, pays
 def close_jury(session: Session, actor: Actor, claim_id: int, day: dt.date) -> MutualAidClaim:
     """Close voting and apply the verdict: valid with the minimum votes, pays above the majority share."""
     row = claim_row(session, claim_id, lock=True)
-    panel = _open_jury(session, claim_id)
+    panel = open_jury_row(session, claim_id)
     with rules():
         closed, verdict = jury.close(jury_record(session, panel), day)
         claim = claims.decide(claim_record(session, row), closed, verdict, day)
