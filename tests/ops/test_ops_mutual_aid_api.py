@@ -157,6 +157,8 @@ def test_walk_from_a_plan_to_a_paid_claim_and_its_disclosure(store: Store, tmp_p
         f"{PILOT}:2020:mutual_aid_beneficiary_payable:{cid}": "0.00", f"{PILOT}:2020:mutual_aid_member_charges": "0.00",
         f"{PILOT}:2020:mutual_aid_platform_fee": "-0.48", f"{PILOT}:2020:mutual_aid_pool": "0.48",
     }  # the pool owes the 0.48 the case cap left uncollected: carried into the next period
+    plan_ledger = api.call("platform", "GET", f"{P}/ledger")
+    assert plan_ledger["balanced"] and plan_ledger["surplus_carried"] == "-0.48"
 
 
 def test_a_member_jury_over_http(api: MutualAidApi) -> None:
@@ -257,6 +259,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/mutual-aid/plans"): EVERYONE,
     ("POST", "/mutual-aid/plans"): PLATFORM,
     ("GET", "/mutual-aid/plans/{plan_id}/notices"): EVERYONE,
+    ("GET", "/mutual-aid/plans/{plan_id}/ledger"): READERS,
     ("POST", "/mutual-aid/plans/{plan_id}/members"): PLATFORM,
     ("POST", "/mutual-aid/plans/{plan_id}/daily-run"): PLATFORM,
     ("GET", "/mutual-aid/plans/{plan_id}/claims"): READERS,

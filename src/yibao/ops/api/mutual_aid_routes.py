@@ -202,6 +202,23 @@ def get_notices(request: Request, plan_id: str, who: Reader) -> list[dict[str, A
         return service.notices(s, plan_id)
 
 
+@router.get("/plans/{plan_id:path}/ledger")
+def get_plan_ledger(request: Request, plan_id: str, who: PlatformOrAuditor) -> dict[str, Any]:
+    """The plan's accounts (region = plan id) from the ledger, and the surplus the pool carries into the next period."""
+    from yibao.core.money import format_yuan
+    from yibao.ops import ledger
+
+    with store_of(request).transaction() as s:
+        service.plan_row(s, plan_id)
+        tb = ledger.trial_balance(s, region=plan_id)
+        surplus = periods.pool_balance(s, plan_id)
+    return {
+        "accounts": [{"account": r.account, "debit": format_yuan(r.debit), "credit": format_yuan(r.credit),
+                      "balance": format_yuan(r.balance)} for r in tb.rows],
+        "balanced": tb.balanced, "surplus_carried": format_yuan(surplus),
+    }
+
+
 @router.post("/plans/{plan_id:path}/members", status_code=201)
 def post_member(request: Request, plan_id: str, body: JoinIn, who: Platform) -> dict[str, Any]:
     """Join a registered person (the platform has the credit score from its provider)."""
