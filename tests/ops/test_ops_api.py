@@ -96,6 +96,12 @@ def test_walk_from_empty_database_to_a_settled_claim(store: Store) -> None:
     member = api.persons["member"]
     card = api.call("member", "POST", f"/persons/{member}/cards", ok=201)
     assert card["qr_svg"].lstrip().startswith("<?xml")
+    png = api.request("member", "POST", f"/persons/{member}/cards", params={"format": "png"})
+    assert png.status_code == 201 and png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG\r\n\x1a\n") and png.headers["x-card-token"].count(".") == 2
+    svg = api.request("member", "POST", f"/persons/{member}/cards", params={"format": "svg"})
+    assert svg.headers["content-type"].startswith("image/svg+xml") and "<svg" in svg.text
+    assert api.request("member", "POST", f"/persons/{member}/cards", params={"format": "gif"}).status_code == 422
     holder = api.call("facility", "POST", "/cards/verify", json={"token": card["token"]}, params={"on": "2024-03-01"})
     assert (holder["person_id"], holder["enrolment_status"]) == (member, "active")
     bill = {"claim_id": "C1", "person_id": member, "service_date": "2024-03-01", "region": REGION, "facility_level": 2,
@@ -112,6 +118,8 @@ def test_walk_from_empty_database_to_a_settled_claim(store: Store) -> None:
     assert [p["amount"] for p in entries[0]["postings"]] == ["7050.00", "-7050.00"]
     tb = api.call("auditor", "GET", "/ledger/trial-balance", params={"region": REGION, "year": 2024})
     assert tb["balanced"] and tb["total_debit"] == tb["total_credit"]
+    receivable = next(a for a in tb["accounts"] if a["account"] == f"{REGION}:2024:member_receivable:{member}")
+    assert (receivable["debit"], receivable["credit"], receivable["balance"]) == ("400.00", "400.00", "0.00")  # paid up
     insurer = api.call("insurer", "GET", "/ledger/trial-balance")
     assert {a["kind"] for a in insurer["accounts"]} <= {"serious_illness"}
 
@@ -143,8 +151,26 @@ def test_payment_notification_over_http(api: Api) -> None:
             good = api.client.post("/payments/notify", content=body, headers={"X-Yibao-Signature": sign(secret, body)})
             assert good.status_code == 200, good.text
     assert api.call("officer", "GET", "/persons/N1/enrolments")[0]["status"] == "active"
+    receivable = next(a for a in api.call("auditor", "GET", "/ledger/trial-balance")["accounts"]
+                      if a["account"] == f"{REGION}:2024:member_receivable:N1")
+    assert receivable["balance"] == "0.00"
     payments = [e for e in api.call("auditor", "GET", "/audit") if e["action"] == "contribution.paid" and e["actor"] == "payment-gateway"]
     assert len(payments) == 2
+
+
+def test_cancel_a_contribution_over_http(api: Api) -> None:
+    api.call("officer", "POST", "/persons", ok=201, json={"person_id": "Q1", "ric": make_ric(date(1999, 9, 8), 23), "name": "Q", "region": REGION})
+    individual, _ = api.call("officer", "POST", "/persons/Q1/enrolments", ok=201, json={"year": 2024, "scheme": "urrbmi"})["contributions"]
+    r = api.request("officer", "POST", f"/contributions/{individual['id']}/cancel", json={"reason": ""})
+    assert r.status_code == 422 and r.json()["code"] == "request.invalid"  # a reason is required
+    done = api.call("officer", "POST", f"/contributions/{individual['id']}/cancel", json={"reason": "moved away"})
+    assert done["status"] == "cancelled"
+    r = api.request("officer", "POST", f"/contributions/{individual['id']}/payments",
+                    json={"amount": "400.00", "channel": "counter", "reference": "late-q1"})
+    assert r.status_code == 409 and r.json()["code"] == "payment.cancelled"
+    entries = api.call("officer", "GET", "/ledger/entries", params={"reference": f"contribution:{individual['id']}"})
+    assert [e["kind"] for e in entries] == ["contribution_due", "contribution_cancelled"]
+    assert [p["amount"] for p in entries[1]["postings"]] == ["400.00", "-400.00"]
 
 
 def test_a_member_never_sees_another_members_data(api: Api) -> None:
@@ -182,6 +208,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/persons/{person_id}/contributions"): {"member", "officer", "auditor", "admin"},
     ("GET", "/persons/{person_id}/claims"): {"member", "officer", "auditor", "admin"},
     ("POST", "/contributions/{contribution_id}/payments"): {"officer", "admin"},
+    ("POST", "/contributions/{contribution_id}/cancel"): {"officer", "admin"},
     ("POST", "/donations"): {"officer", "admin"},
     ("POST", "/payments/notify"): {"anonymous", *EVERYONE},  # authenticated by its HMAC signature instead
     ("POST", "/persons/{person_id}/cards"): {"member", "officer", "admin"},

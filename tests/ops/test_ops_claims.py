@@ -167,3 +167,23 @@ def test_uebmi_employee_contribution_goes_to_the_individual_account(bureau: Bure
     with bureau.store.transaction() as s:
         assert ledger.balance(s, Account("reference-city", 2024, AccountKind.INDIVIDUAL_ACCOUNT, pid)) == -2400_00
         assert ledger.balance(s, Account("reference-city", 2024, AccountKind.CONTRIBUTION_INCOME, "employer")) == -7200_00
+
+
+def test_a_huiminbao_premium_paid_after_claims_resettles_the_year(bureau: Bureau) -> None:
+    """A retiree's cover is active at once (they owe no public contribution); their Huiminbao premium paid
+    later covers the whole year, so the claims settled before are settled again and the differences posted."""
+    from yibao.ops import contributions
+    from yibao.ops.store import Contribution
+
+    pid = bureau.person(InsuranceScheme.UEBMI_RETIREE, huiminbao=True, pay=False)
+    first = submit(bureau.store, bill("H1", pid, date(2024, 2, 1), "400000", level=3))
+    assert first["paid"]["huiminbao"] == "0.00"  # type: ignore[index]
+    with bureau.store.transaction() as s:
+        premium = s.execute(select(Contribution).where(Contribution.source == "huiminbao_premium")).scalar_one()
+        contributions.record_payment(s, OFFICER, premium.id, premium.amount, "mobile", "hmb-1")
+    with bureau.store.transaction() as s:
+        again = claims.view(claims.claim(s, "H1"))
+        kinds = [e.kind for e, _ in ledger.entries(s, reference="claim:H1")]
+        assert ledger.trial_balance(s).balanced
+    assert again["paid"]["huiminbao"] != "0.00" and kinds == ["claim", "adjustment"]  # type: ignore[index]
+    assert ledger_by_claim(bureau.store) == fresh_totals(bureau.store, pid)

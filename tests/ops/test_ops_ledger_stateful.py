@@ -1,4 +1,5 @@
-"""A randomised sequence of operations keeps the ledger balanced and equal to a fresh settlement (Hypothesis)."""
+"""A randomised sequence of operations keeps the ledger balanced, its receivables equal to what is still due,
+and its claim postings equal to a fresh settlement (Hypothesis)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from yibao.core.model import InsuranceScheme
 from yibao.core.scalar import settle_claims
 from yibao.ops import claims, contributions, ledger, registry
 from yibao.ops.audit import Actor
+from yibao.ops.contributions import ContributionSource
 from yibao.ops.ledger import AccountKind
 from yibao.ops.migrate import upgrade
 from yibao.ops.schemas import ClaimIn, CorrectionIn
-from yibao.ops.store import ClaimRow, Store, make_engine
+from yibao.ops.store import ClaimRow, Contribution, Enrolment, Store, make_engine
 
 FACILITY = Actor("h", "facility")
 amounts = st.integers(min_value=0, max_value=120_000).map(lambda yuan: f"{yuan}.{yuan % 7:02d}")
@@ -45,10 +47,39 @@ class LedgerMachine(RuleBasedStateMachine):
             self.engine.dispose()
             self.tmp.cleanup()
 
-    @rule(scheme=st.sampled_from(list(InsuranceScheme)), huiminbao=st.booleans())
-    def enrol(self, scheme: InsuranceScheme, huiminbao: bool) -> None:
+    @rule(scheme=st.sampled_from(list(InsuranceScheme)), huiminbao=st.booleans(), pay=st.booleans())
+    def enrol(self, scheme: InsuranceScheme, huiminbao: bool, pay: bool) -> None:
         wage = "80000" if scheme is InsuranceScheme.UEBMI_EMPLOYEE else None
-        self.persons.append(self.bureau.person(scheme, huiminbao=huiminbao, wage=wage))
+        self.persons.append(self.bureau.person(scheme, huiminbao=huiminbao, wage=wage, pay=pay))
+
+    def _due(self) -> list[int]:
+        with self.store.transaction() as s:
+            return list(s.execute(select(Contribution.id).where(Contribution.status == "due").order_by(Contribution.id)).scalars())
+
+    @precondition(lambda self: bool(self.persons))
+    @rule(data=st.data(), channel=st.sampled_from(["bank", "mobile", "counter"]), exact=st.booleans())
+    def pay(self, data: st.DataObject, channel: str, exact: bool) -> None:
+        due = self._due()
+        if not due:
+            return
+        cid = data.draw(st.sampled_from(due))
+        self.n += 1
+        with self.store.transaction() as s:
+            amount = s.get(Contribution, cid).amount  # type: ignore[union-attr]
+        try:
+            with self.store.transaction() as s:
+                contributions.record_payment(s, OFFICER, cid, amount if exact else amount + 1, channel, f"pay{self.n}")
+        except YibaoError as exc:  # an over-payment is refused whole
+            assert not exact and exc.code == "payment.amount_mismatch"
+
+    @precondition(lambda self: bool(self.persons))
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        due = self._due()
+        if not due:
+            return
+        with self.store.transaction() as s:
+            contributions.cancel(s, OFFICER, data.draw(st.sampled_from(due)), "written off")
 
     @rule(amount=amounts)
     def donate(self, amount: str) -> None:
@@ -64,10 +95,17 @@ class LedgerMachine(RuleBasedStateMachine):
         pid = data.draw(st.sampled_from(self.persons))
         cid = f"C{self.n:04d}"
         with self.store.transaction() as s:
-            claims.submit(s, FACILITY, f"H{level}", ClaimIn(
-                claim_id=cid, person_id=pid, service_date=day, region="reference-city", facility_level=level,
-                care_type=care, amount_class_a=a, amount_class_b=b, amount_self_pay=own,  # type: ignore[arg-type]
-            ), cid)
+            active = registry.enrolment(s, pid, 2024).status == "active"  # type: ignore[union-attr]
+        try:
+            with self.store.transaction() as s:
+                claims.submit(s, FACILITY, f"H{level}", ClaimIn(
+                    claim_id=cid, person_id=pid, service_date=day, region="reference-city", facility_level=level,
+                    care_type=care, amount_class_a=a, amount_class_b=b, amount_self_pay=own,  # type: ignore[arg-type]
+                ), cid)
+        except YibaoError as exc:  # cover starts when the year's contributions are paid
+            assert not active and exc.code == "enrolment.inactive"
+            return
+        assert active
         self.claim_ids.append(cid)
 
     @precondition(lambda self: bool(self.claim_ids))
@@ -97,6 +135,32 @@ class LedgerMachine(RuleBasedStateMachine):
         with self.store.transaction() as s:
             assert ledger.unbalanced_entries(s) == []
             assert ledger.trial_balance(s).balanced
+
+    @invariant()
+    def receivables_are_what_is_still_due(self) -> None:
+        """Each member's receivable is their own part still due (zero once paid up); each other payer's is
+        its part still due; cancelled and paid contributions are owed by nobody."""
+        if not hasattr(self, "store"):
+            return
+        member: dict[str, int] = defaultdict(int)
+        payer: dict[str, int] = defaultdict(int)
+        with self.store.transaction() as s:
+            rows = s.execute(select(Contribution, Enrolment.person_id).join(Enrolment)).all()
+            for c, pid in rows:
+                owed = c.amount if c.status == "due" else 0
+                if ContributionSource(c.source) in contributions.MEMBER_PAYS:
+                    member[pid] += owed
+                else:
+                    payer[c.source] += owed
+            for pid in self.persons:
+                account = ledger.Account("reference-city", 2024, AccountKind.MEMBER_RECEIVABLE, pid)
+                assert ledger.balance(s, account) == member[pid]
+                if all(c.status == "paid" for c, who in rows if who == pid):
+                    assert ledger.balance(s, account) == 0
+            for source, owed in payer.items():
+                assert ledger.balance(s, ledger.Account("reference-city", 2024, AccountKind.CONTRIBUTION_RECEIVABLE, source)) == owed
+            kinds = {row.kind for row in ledger.trial_balance(s).rows}
+            assert kinds <= {k.value for k in AccountKind}
 
     @invariant()
     def ledger_equals_a_fresh_settlement(self) -> None:

@@ -70,12 +70,104 @@ def test_payment_notification_signature_idempotency_and_mismatch(bureau: Bureau)
         assert err.value.code == "payment.channel"
 
 
+def _member_receivable(person_id: str) -> ledger.Account:
+    return ledger.Account("reference-city", 2024, ledger.AccountKind.MEMBER_RECEIVABLE, person_id)
+
+
+def _source_receivable(source: str) -> ledger.Account:
+    return ledger.Account("reference-city", 2024, ledger.AccountKind.CONTRIBUTION_RECEIVABLE, source)
+
+
+def _income(source: str) -> ledger.Account:
+    return ledger.Account("reference-city", 2024, ledger.AccountKind.CONTRIBUTION_INCOME, source)
+
+
+def test_receivables_fall_due_and_payments_clear_them(bureau: Bureau) -> None:
+    """Enrolment: the member owes their 400 and the premium, the government its 670, all recognised as income.
+    Each payment moves its amount from the receivable to the channel's bank account."""
+    from yibao.core.model import InsuranceScheme
+
+    pid = bureau.person(pay=False, huiminbao=True)
+    individual, subsidy, premium = _dues(bureau, pid)
+    insurer = ledger.Account("reference-city", 2024, ledger.AccountKind.HUIMINBAO_INSURER)
+    with bureau.store.transaction() as s:
+        assert ledger.balance(s, _member_receivable(pid)) == 400_00 + 89_00
+        assert ledger.balance(s, _source_receivable("government_subsidy")) == 670_00
+        assert ledger.balance(s, _income("individual")) == -400_00
+        assert ledger.balance(s, _income("government_subsidy")) == -670_00
+        assert ledger.balance(s, insurer) == -89_00
+        contributions.record_payment(s, OFFICER, individual.id, 400_00, "counter", "c-1")
+        assert ledger.balance(s, _member_receivable(pid)) == 89_00
+        assert ledger.balance(s, ledger.Account("reference-city", 2024, ledger.AccountKind.BANK, "counter")) == 400_00
+        assert ledger.balance(s, _income("individual")) == -400_00  # income was recognised once, when due
+        contributions.record_payment(s, OFFICER, subsidy.id, 670_00, "bank", "t-1")
+        contributions.record_payment(s, OFFICER, premium.id, 89_00, "mobile", "m-1")
+        assert ledger.balance(s, _member_receivable(pid)) == 0
+        assert ledger.balance(s, _source_receivable("government_subsidy")) == 0
+        assert ledger.trial_balance(s).balanced and ledger.unbalanced_entries(s) == []
+    # the employer owes its part, the employee theirs (credited to their individual account when due)
+    worker = bureau.person(InsuranceScheme.UEBMI_EMPLOYEE, wage="80000", pay=False)
+    with bureau.store.transaction() as s:
+        assert ledger.balance(s, _source_receivable("employer")) == 4800_00
+        assert ledger.balance(s, _member_receivable(worker)) == 1600_00
+        own = ledger.Account("reference-city", 2024, ledger.AccountKind.INDIVIDUAL_ACCOUNT, worker)
+        assert ledger.balance(s, own) == -1600_00
+    bureau.pay_all(worker)
+    with bureau.store.transaction() as s:
+        assert ledger.balance(s, _source_receivable("employer")) == 0
+        assert ledger.balance(s, _member_receivable(worker)) == 0
+        assert ledger.balance(s, own) == -1600_00
+
+
+def test_an_over_payment_posts_nothing_and_a_cancelled_contribution_reverses_its_receivable(bureau: Bureau) -> None:
+    pid = bureau.person(pay=False)
+    individual, subsidy = _dues(bureau, pid)
+    counts = _counts(bureau)
+    for amount, reference in ((400_01, "over"), (399_99, "under")):
+        with pytest.raises(YibaoError) as err, bureau.store.transaction() as s:
+            contributions.record_payment(s, OFFICER, individual.id, amount, "counter", reference)
+        assert err.value.code == "payment.amount_mismatch"
+    assert _counts(bureau) == counts  # refused whole: nothing posted, nothing audited
+    with bureau.store.transaction() as s:
+        contributions.record_payment(s, OFFICER, subsidy.id, 670_00, "bank", "t-2")
+        with pytest.raises(YibaoError) as err:
+            contributions.record_payment(s, OFFICER, subsidy.id, 670_00, "bank", "t-2-again")
+        assert err.value.code == "payment.already_paid"  # a second payment of a paid contribution is refused
+    with bureau.store.transaction() as s:
+        cancelled = contributions.cancel(s, OFFICER, individual.id, "enrolled in another city")
+        assert cancelled.status == "cancelled"
+        assert ledger.balance(s, _member_receivable(pid)) == 0
+        assert ledger.balance(s, _income("individual")) == 0  # the income recognised when due is reversed
+        assert [e.kind for e, _ in ledger.entries(s, reference=f"contribution:{individual.id}")] == [
+            "contribution_due", "contribution_cancelled"]
+        assert registry.enrolment(s, pid, 2024).status == "pending"  # a cancelled contribution never counts as paid
+        events = s.execute(select(AuditEvent).where(AuditEvent.action == "contribution.cancelled")).scalars().all()
+        assert [(e.before["status"], e.after["status"], e.after["reason"]) for e in events] == [
+            ("due", "cancelled", "enrolled in another city")]
+    for attempt in (
+        lambda s: contributions.record_payment(s, OFFICER, individual.id, 400_00, "counter", "late"),
+        lambda s: contributions.cancel(s, OFFICER, individual.id, "twice"),
+        lambda s: contributions.cancel(s, OFFICER, subsidy.id, "already paid"),
+    ):
+        counts = _counts(bureau)
+        with pytest.raises(YibaoError) as err, bureau.store.transaction() as s:
+            attempt(s)
+        assert err.value.code in {"payment.cancelled", "contribution.not_due"}
+        assert _counts(bureau) == counts
+    with bureau.store.transaction() as s:
+        assert ledger.trial_balance(s).balanced and ledger.unbalanced_entries(s) == []
+
+
 def test_donation(bureau: Bureau) -> None:
     with bureau.store.transaction() as s:
         gift = contributions.receive_donation(s, OFFICER, "reference-city", 2024, 5000_00, "bank", "gift-1")
         assert contributions.receive_donation(s, OFFICER, "reference-city", 2024, 5000_00, "bank", "gift-1").id == gift.id
         income = ledger.Account("reference-city", 2024, ledger.AccountKind.CONTRIBUTION_INCOME, "donation")
         assert ledger.balance(s, income) == -5000_00
+        assert [e.kind for e, _ in ledger.entries(s, reference=f"contribution:{gift.id}")] == ["contribution"]  # never owed
+        with pytest.raises(YibaoError) as err:
+            contributions.cancel(s, OFFICER, gift.id, "a gift is not owed")
+        assert err.value.code == "contribution.not_due"
 
 
 def test_card_verify_forged_expired_revoked(bureau: Bureau) -> None:
@@ -103,6 +195,25 @@ def test_card_verify_forged_expired_revoked(bureau: Bureau) -> None:
         assert err.value.code == "card.revoked"
     svg = cards.qr_svg(card.token)
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "<path" in svg
+
+
+def test_card_qr_png_decodes_back_to_the_token(bureau: Bureau) -> None:
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    pid = bureau.person()
+    with bureau.store.transaction() as s:
+        card = cards.issue(s, OFFICER, ensure_secrets(s)["card_secret"], pid)
+    png = cards.qr_png(card.token)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.width == image.height
+    modules = image.width // 10 - 8  # 10 pixels a module, a quiet zone of 4 modules each side
+    assert image.width % 10 == 0 and (modules - 17) % 4 == 0 and 21 <= modules <= 177  # a QR version's size
+    found = zxingcpp.read_barcodes(image)
+    assert [(r.format, r.text) for r in found] == [(zxingcpp.BarcodeFormat.QRCode, card.token)]
 
 
 def test_concurrent_payments_activate_the_enrolment_once(bureau: Bureau) -> None:
@@ -134,5 +245,7 @@ def test_concurrent_payments_activate_the_enrolment_once(bureau: Bureau) -> None
     assert errors == []
     with bureau.store.transaction() as s:
         assert registry.enrolment(s, pid, 2024).status == "active"
-        assert len(ledger.entries(s, reference=f"contribution:{individual.id}")) == 1
-        assert len(ledger.entries(s, reference=f"contribution:{subsidy.id}")) == 1
+        for c in (individual, subsidy):
+            posted = [e.kind for e, _ in ledger.entries(s, reference=f"contribution:{c.id}")]
+            assert posted == ["contribution_due", "contribution"]  # one payment each, clearing the receivable
+        assert ledger.balance(s, _member_receivable(pid)) == 0

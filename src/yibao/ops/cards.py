@@ -1,7 +1,7 @@
 """E-insurance cards (医保电子凭证): signed, expiring, revocable tokens a facility presents, with a QR code.
 
 A card is a JWT (HS256) naming the person and a card id (`jti`); the card row
-records issue, expiry and revocation. Verification checks the signature, the
+records issue, expiry and revocation. Its QR code is drawn as SVG or PNG. Verification checks the signature, the
 expiry, that the card was not revoked, and returns the member's enrolment.
 """
 
@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 import jwt
 import qrcode  # type: ignore[import-untyped]
+import qrcode.image.pil  # type: ignore[import-untyped]
 import qrcode.image.svg  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
 
@@ -97,3 +98,12 @@ def qr_svg(token: str) -> str:
     out = io.BytesIO()
     image.save(out)
     return out.getvalue().decode()
+
+
+def qr_png(token: str, box_size: int = 10) -> bytes:
+    """The card token as a QR code, a black-and-white PNG (`box_size` pixels a module, a 4-module quiet zone),
+    drawn by Pillow."""
+    image = qrcode.make(token, image_factory=qrcode.image.pil.PilImage, box_size=box_size)
+    out = io.BytesIO()
+    image.save(out)
+    return out.getvalue()

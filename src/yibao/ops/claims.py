@@ -241,6 +241,15 @@ def _resettle_year(session: Session, actor: Actor, scheme: Scheme, who: PersonRo
     acc_row.data = _remember(acc, last)
 
 
+def resettle(session: Session, actor: Actor, person_id: str, year: int) -> None:
+    """Re-settle a person-year after the person's cover for it changed (the Huiminbao premium was paid: the
+    cover is the year's, as the rules core sees it); only the differences are posted."""
+    who = registry.person(session, person_id)
+    acc_row = lock_year(session, person_id, year)
+    if acc_row.claims:
+        _resettle_year(session, actor, scheme_named(registry.region(session, who.region).scheme_name), who, acc_row)
+
+
 def claim(session: Session, claim_id: str) -> ClaimRow:
     row = session.execute(select(ClaimRow).where(ClaimRow.claim_id == claim_id)).scalar_one_or_none()
     if row is None:

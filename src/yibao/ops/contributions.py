@@ -4,6 +4,15 @@ Figures are parameters (`ContributionRules`), defaults from domain.md: URRBMI 20
 individual 400 + government subsidy 670 yuan; UEBMI employer ~6% and employee 2%
 of a wage base clamped to 60–300% of the local average wage; retirees pay nothing;
 dibao and extreme-poor members' individual part is paid by medical assistance.
+
+The ledger recognises what an enrolment owes when it falls due: the payer's
+receivable is debited against the income account (`fall_due`): the member's own
+part and the Huiminbao premium are receivable from the member (`member_receivable`,
+sub = person), the employer's part, the government subsidy and the assistance-paid
+part from that source (`contribution_receivable`, sub = source). A payment moves the
+amount from the receivable to the channel's bank account; a cancelled contribution
+reverses its receivable. A donation is never owed, so its payment credits income
+directly.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from yibao.ops import audit, ledger
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
-from yibao.ops.store import Contribution, Enrolment, utcnow
+from yibao.ops.store import Contribution, Enrolment, JournalEntry, utcnow
 
 PAYMENT_GATEWAY = Actor("payment-gateway", "system")
 
@@ -103,6 +112,43 @@ def _credit_account(contribution: Contribution, enrolment: Enrolment | None) -> 
     return Account(region, year, AccountKind.CONTRIBUTION_INCOME, source.value)
 
 
+# The sources a member pays themself; every other source owes its own part (employer, government, assistance).
+MEMBER_PAYS = frozenset({ContributionSource.INDIVIDUAL, ContributionSource.HUIMINBAO_PREMIUM})
+DUE, PAID, CANCELLED = "due", "paid", "cancelled"
+DUE_ENTRY, PAYMENT_ENTRY, CANCEL_ENTRY = "contribution_due", "contribution", "contribution_cancelled"
+
+
+def receivable_account(contribution: Contribution, person_id: str) -> Account:
+    """Whoever owes a contribution until it is paid: the member (sub = person) or the paying source."""
+    source = ContributionSource(contribution.source)
+    region, year = contribution.region, contribution.year
+    if source in MEMBER_PAYS:
+        return Account(region, year, AccountKind.MEMBER_RECEIVABLE, person_id)
+    return Account(region, year, AccountKind.CONTRIBUTION_RECEIVABLE, source.value)
+
+
+def _reference(contribution: Contribution) -> str:
+    return f"contribution:{contribution.id}"
+
+
+def fall_due(session: Session, actor: Actor, contribution: Contribution, enrolment: Enrolment) -> None:
+    """Recognise an enrolment's contribution as owed: debit the payer's receivable, credit the income."""
+    receivable = receivable_account(contribution, enrolment.person_id)
+    ledger.post(
+        session, actor, DUE_ENTRY, _reference(contribution),
+        f"{contribution.source} contribution due for {enrolment.person_id} ({enrolment.year})",
+        [Line(receivable, contribution.amount), Line(_credit_account(contribution, enrolment), -contribution.amount)],
+    )
+
+
+def _recognised(session: Session, contribution: Contribution) -> bool:
+    """Whether this contribution's receivable was posted when it fell due (donations never owe anything)."""
+    found = session.execute(
+        select(JournalEntry.id).where(JournalEntry.reference == _reference(contribution), JournalEntry.kind == DUE_ENTRY)
+    ).first()
+    return found is not None
+
+
 def _channel(text: str) -> Channel:
     try:
         return Channel(text)
@@ -134,23 +180,30 @@ def record_payment(
         select(Contribution).where(Contribution.id == contribution_id).with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
-    if contribution.status == "paid":
+    if contribution.status == PAID:
         if contribution.payment_reference == reference and contribution.amount == amount:
             return contribution  # the same notification, delivered twice at once
         raise Conflict(f"contribution {contribution_id} is already paid", code="payment.already_paid")
+    if contribution.status == CANCELLED:
+        raise Conflict(f"contribution {contribution_id} was cancelled; nothing is owed", code="payment.cancelled")
     if amount != contribution.amount:
+        # an over- or under-payment is refused whole: nothing is posted, the payer is refunded by the channel
         raise Rejected(
             f"amount {format_yuan(amount)} does not match the {format_yuan(contribution.amount)} due",
             code="payment.amount_mismatch",
         )
     before = audit.snapshot(contribution)
-    contribution.status, contribution.channel = "paid", paying.value
+    contribution.status, contribution.channel = PAID, paying.value
     contribution.payment_reference, contribution.paid_at = reference, utcnow()
     bank = Account(contribution.region, contribution.year, AccountKind.BANK, paying.value)
+    if enrolment is not None and _recognised(session, contribution):
+        cleared = receivable_account(contribution, enrolment.person_id)  # the receivable is settled
+    else:
+        cleared = _credit_account(contribution, enrolment)  # nothing was owed (a donation): income at once
     ledger.post(
-        session, actor, "contribution", f"contribution:{contribution.id}",
+        session, actor, PAYMENT_ENTRY, _reference(contribution),
         f"{contribution.source} contribution paid by {paying.value} ({reference})",
-        [Line(bank, amount), Line(_credit_account(contribution, enrolment), -amount)],
+        [Line(bank, amount), Line(cleared, -amount)],
     )
     session.flush()
     audit.record(session, actor, "contribution.paid", "contribution", contribution.id, before, audit.snapshot(contribution))
@@ -159,17 +212,57 @@ def record_payment(
     return contribution
 
 
+def cancel(session: Session, actor: Actor, contribution_id: int, reason: str) -> Contribution:
+    """Write off a contribution still due: its receivable is reversed against the income it was owed to.
+    A paid contribution cannot be cancelled (a refund is another matter), and a cancelled one is never paid:
+    it does not count as paid, so an enrolment with a cancelled public contribution stays pending."""
+    found = session.get(Contribution, contribution_id)
+    if found is None:
+        raise NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
+    if found.enrolment_id is None:
+        raise Conflict(f"contribution {contribution_id} is a donation, not a contribution due", code="contribution.not_due")
+    enrolment = session.execute(
+        select(Enrolment).where(Enrolment.id == found.enrolment_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    contribution = session.execute(
+        select(Contribution).where(Contribution.id == contribution_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if contribution.status != DUE:
+        raise Conflict(f"contribution {contribution_id} is {contribution.status}, not due", code="contribution.not_due")
+    before = audit.snapshot(contribution)
+    contribution.status = CANCELLED
+    if _recognised(session, contribution):
+        ledger.post(
+            session, actor, CANCEL_ENTRY, _reference(contribution),
+            f"{contribution.source} contribution cancelled: {reason}",
+            [Line(_credit_account(contribution, enrolment), contribution.amount),
+             Line(receivable_account(contribution, enrolment.person_id), -contribution.amount)],
+        )
+    session.flush()
+    audit.record(session, actor, "contribution.cancelled", "contribution", contribution.id, before,
+                 {**(audit.snapshot(contribution) or {}), "reason": reason})
+    _update_enrolment(session, actor, enrolment)
+    return contribution
+
+
 def _update_enrolment(session: Session, actor: Actor, enrolment: Enrolment) -> None:
     """Active once every public contribution of the year is paid; Huiminbao cover once its premium is."""
     owed = session.execute(select(Contribution).where(Contribution.enrolment_id == enrolment.id)).scalars().all()
-    public_paid = all(c.status == "paid" for c in owed if c.source != ContributionSource.HUIMINBAO_PREMIUM)
-    premium_paid = any(c.status == "paid" and c.source == ContributionSource.HUIMINBAO_PREMIUM for c in owed)
+    public_paid = all(c.status == PAID for c in owed if c.source != ContributionSource.HUIMINBAO_PREMIUM)
+    premium_paid = any(c.status == PAID and c.source == ContributionSource.HUIMINBAO_PREMIUM for c in owed)
     status = "active" if public_paid else "pending"
     if (status, premium_paid) != (enrolment.status, enrolment.huiminbao):
         before = audit.snapshot(enrolment)
+        cover_changed = enrolment.status == "active" and premium_paid != enrolment.huiminbao
         enrolment.status, enrolment.huiminbao = status, premium_paid
         session.flush()
         audit.record(session, actor, "enrolment.updated", "enrolment", enrolment.id, before, audit.snapshot(enrolment))
+        if cover_changed:  # claims already settled this year without Huiminbao are settled again with it
+            from yibao.ops import claims  # claims -> registry -> contributions: imported when needed
+
+            claims.resettle(session, actor, enrolment.person_id, enrolment.year)
 
 
 def receive_donation(
@@ -181,7 +274,7 @@ def receive_donation(
         if seen.source != ContributionSource.DONATION or seen.amount != amount:
             raise Conflict(f"payment reference {reference!r} was already used", code="payment.reference_reused")
         return seen
-    donation = Contribution(region=region, year=year, source=ContributionSource.DONATION.value, amount=amount, status="due")
+    donation = Contribution(region=region, year=year, source=ContributionSource.DONATION.value, amount=amount, status=DUE)
     session.add(donation)
     session.flush()
     audit.record(session, actor, "contribution.created", "contribution", donation.id, None, audit.snapshot(donation))

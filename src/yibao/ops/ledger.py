@@ -33,6 +33,7 @@ class AccountKind(StrEnum):
     COMMERCIAL_INSURER = "commercial_insurer"
     FACILITY_PAYABLE = "facility_payable"  # sub = facility
     MEMBER_RECEIVABLE = "member_receivable"  # sub = person: contributions due from a member, not yet paid
+    CONTRIBUTION_RECEIVABLE = "contribution_receivable"  # sub = source: due from an employer, the government or assistance
     SERIOUS_ILLNESS_INSURER = "serious_illness_insurer"  # sub = insurer: the contracted insurer's side of the layer
     MUTUAL_AID_MEMBER_CHARGES = "mutual_aid_member_charges"  # region = plan id; deducted from members
     MUTUAL_AID_POOL = "mutual_aid_pool"

@@ -211,8 +211,12 @@ def enrol(
     )
     _created(session, actor, "enrolment", row, "id")
     for source, amount in owed:
-        due = Contribution(enrolment_id=row.id, region=who.region, year=data.year, source=source.value, amount=amount, status="due")
+        due = Contribution(
+            enrolment_id=row.id, region=who.region, year=data.year, source=source.value, amount=amount,
+            status=contributions.DUE,
+        )
         _created(session, actor, "contribution", due, "id")
+        contributions.fall_due(session, actor, due, row)
     session.add(AccumulatorRow(person_id=person_id, year=data.year, data={"year": data.year}, claims=0))
     return row
 

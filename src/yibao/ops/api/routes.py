@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -244,6 +244,21 @@ def post_payment(request: Request, contribution_id: int, body: PaymentIn, who: O
         return _contribution_view(row)
 
 
+class CancelIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/contributions/{contribution_id}/cancel", tags=["contributions"])
+def post_cancel_contribution(request: Request, contribution_id: int, body: CancelIn, who: Officer) -> dict[str, Any]:
+    """Write off a contribution still due (its receivable is reversed); it can no longer be paid."""
+    with store_of(request).transaction() as s:
+        due = s.get(Contribution, contribution_id)
+        if due is None:
+            raise NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
+        check_region(who, due.region)
+        return _contribution_view(contributions.cancel(s, who.actor, contribution_id, body.reason))
+
+
 @router.post("/donations", tags=["contributions"], status_code=201)
 def post_donation(request: Request, body: DonationIn, who: Officer) -> dict[str, Any]:
     check_region(who, body.region)
@@ -271,13 +286,25 @@ async def post_payment_notification(
 # --- cards ---
 
 
-@router.post("/persons/{person_id}/cards", tags=["cards"], status_code=201)
-def post_card(request: Request, person_id: str, who: Annotated[Principal, Depends(require(Role.MEMBER, Role.OFFICER))]) -> dict[str, Any]:
-    """Issue an e-insurance card: a signed token valid for a day, and its QR code (SVG)."""
+@router.post(
+    "/persons/{person_id}/cards", tags=["cards"], status_code=201, response_model=None,
+    responses={201: {"content": {"image/png": {}, "image/svg+xml": {}}}},
+)
+def post_card(
+    request: Request, person_id: str, who: Annotated[Principal, Depends(require(Role.MEMBER, Role.OFFICER))],
+    format: Annotated[Literal["json", "svg", "png"], Query(description="json: the card with its QR code as SVG text; "
+                                                            "svg or png: the QR image itself, the card in X-Card-* headers")] = "json",
+) -> dict[str, Any] | Response:
+    """Issue an e-insurance card: a signed token valid for a day, and its QR code (SVG or PNG)."""
     with store_of(request).transaction() as s:
         _person(s, who, person_id)
         card = cards.issue(s, who.actor, secret(request, "card_secret"), person_id)
-    return {"jti": card.jti, "token": card.token, "expires_at": card.expires_at, "qr_svg": cards.qr_svg(card.token)}
+    if format == "json":
+        return {"jti": card.jti, "token": card.token, "expires_at": card.expires_at, "qr_svg": cards.qr_svg(card.token)}
+    headers = {"X-Card-Id": card.jti, "X-Card-Token": card.token, "X-Card-Expires": card.expires_at}
+    if format == "png":
+        return Response(cards.qr_png(card.token), status_code=201, media_type="image/png", headers=headers)
+    return Response(cards.qr_svg(card.token), status_code=201, media_type="image/svg+xml", headers=headers)
 
 
 @router.post("/cards/verify", tags=["cards"])
