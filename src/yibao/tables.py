@@ -363,15 +363,13 @@ def settle_frame(
         from yibao.scale import settle_dask_frame
 
         return settle_dask_frame(scheme, persons, claims, scheduler=scheduler)
-    from yibao.columns import claim_columns, in_input_order
+    from yibao.columns import claim_columns
     from yibao.core.batch import settle_columns
 
     cols, order = claim_columns(persons, claims)
-    result = settle_columns(scheme, cols, threads=threads)
+    result = settle_columns(scheme, cols, threads=threads, positions=order)
     del cols
-    return claims.with_columns(
-        [pl.Series(name, in_input_order(result.pop(name), order), dtype=pl.Int64) for name in list(result)]
-    )
+    return claims.with_columns([pl.Series(name, values, dtype=pl.Int64) for name, values in result.items()])
 
 
 def _settle_scalar(scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:

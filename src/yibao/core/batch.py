@@ -109,15 +109,16 @@ def calendar(day: npt.NDArray[np.datetime64]) -> Calendar:
     """Year and yyyymmdd of each day, converted once per distinct day of the span (a year of claims has 366)."""
     if len(day) == 0:
         return Calendar(np.zeros(0, np.int64), np.zeros(0, np.int64))
-    first, last = day.min(), day.max()
-    span = np.arange(first, last + np.timedelta64(1, "D"), dtype="datetime64[D]")
+    numbers = day.view(np.int64)  # days since 1970-01-01
+    first = int(numbers.min())
+    span = np.arange(first, int(numbers.max()) + 1, dtype=np.int64).astype("datetime64[D]")
     years = span.astype("datetime64[Y]")
     months = span.astype("datetime64[M]")
     year = years.astype(np.int64) + 1970
     month = (months - years.astype("datetime64[M]")).astype(np.int64) + 1
     dom = (span - months.astype("datetime64[D]")).astype(np.int64) + 1
-    index = (day - first).astype(np.int64)
-    return Calendar(year[index], (year * 10_000 + month * 100 + dom)[index])
+    index = numbers - first
+    return Calendar(np.take(year, index), np.take(year * 10_000 + month * 100 + dom, index))
 
 
 class _Groups:
@@ -234,7 +235,9 @@ def condition_mask(cond: Condition, keys: Mapping[Dimension, npt.NDArray[np.int8
     mask = np.ones(len(age), dtype=np.bool_)
     for dim, allowed in cond.keys.items():
         table = np.array([key in allowed for key in DIMENSION_KEYS[dim]], dtype=np.bool_)
-        mask &= table[keys[dim]]
+        if table.all():
+            continue
+        mask &= np.take(table, keys[dim])
     if cond.min_age is not None:
         mask &= age >= cond.min_age
     if cond.max_age is not None:
@@ -298,30 +301,33 @@ def output_names(scheme: Scheme) -> list[str]:
 
 
 def settle_columns(
-    scheme: Scheme, cols: ClaimColumns, *, threads: int | None = None, chunk_rows: int = CHUNK_ROWS
+    scheme: Scheme,
+    cols: ClaimColumns,
+    *,
+    threads: int | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    positions: I64 | None = None,
 ) -> dict[str, I64]:
     """Settle every claim; returns total, preselfpay, in_policy, paid_<layer>..., out_of_pocket in the rows' order.
 
     Columns already in canonical order (`in_canonical_order`) are used as they are; otherwise they are sorted
-    here and the results put back in the given order. Person-aligned chunks are settled on `threads` threads
-    (default: one per core)."""
+    here and the results put back in the given order. `positions`, for columns in canonical order, says where
+    each row's results go (the input row it came from), so no sorted copy of the results is made.
+    Person-aligned chunks are settled on `threads` threads (default: one per core)."""
     n = len(cols)
     if not cols.in_canonical_order:
         order = canonical_order(cols)
-        ordered = settle_columns(scheme, cols.gather(order), threads=threads, chunk_rows=chunk_rows)
-        out = {}
-        for name in list(ordered):
-            values = np.empty(n, dtype=np.int64)
-            values[order] = ordered.pop(name)
-            out[name] = values
-        return out
+        return settle_columns(scheme, cols.gather(order), threads=threads, chunk_rows=chunk_rows, positions=order)
     out = {name: np.empty(n, dtype=np.int64) for name in output_names(scheme)}
     chunks = person_cuts(cols.person, max(1, -(-n // chunk_rows)))
 
     def settle_chunk(bounds: tuple[int, int]) -> None:
         a, b = bounds
         for name, values in _settle_sorted(scheme, cols.rows(a, b)).items():
-            out[name][a:b] = values
+            if positions is None:
+                out[name][a:b] = values
+            else:
+                out[name][positions[a:b]] = values
 
     workers = min(threads or os.cpu_count() or 1, len(chunks))
     if workers <= 1:
@@ -443,8 +449,8 @@ def _dimensions_used(part: Part) -> set[Dimension]:
 def _check_magnitude(total: I64, groups: _Groups) -> None:
     if len(total) == 0:
         return
-    yearly = np.bincount(groups.gid, weights=total.astype(np.float64))  # a size check only, not money
-    if yearly.max() > MAX_BATCH_AMOUNT:
+    # a claim within bounds, then its person-year's sum in int64 (exact while a group has < 2.3M claims)
+    if total.max() > MAX_BATCH_AMOUNT or np.add.reduceat(total, np.flatnonzero(groups.start)).max() > MAX_BATCH_AMOUNT:
         raise InputError(
             "a person-year's bills exceed what the batch path holds exactly; use --engine scalar",
             code="input.too_large",
