@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ops_bureau import make_ric
+from ops_bureau import make_ric, serving
 
 from yibao.core.money import parse_yuan
 from yibao.ops.api import create_app
@@ -311,26 +311,14 @@ def test_concurrent_http_clients_on_postgresql_never_exceed_a_cap(pg_only_store:
     """8 clients over real loopback HTTP, one person, 100,000 yuan each at level 1: basic pays exactly its
     150,000 yearly inpatient cap in total, and the ledger agrees."""
     import http.client
-    import socket
     import threading
-    import time
-
-    import uvicorn
 
     api = Api(pg_only_store)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     member, token = api.persons["member"], api.tokens["facility"]
     statuses: list[int] = []
     barrier = threading.Barrier(8)
 
-    def client(i: int) -> None:
+    def client(i: int, port: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         body = json.dumps({"claim_id": f"X{i}", "person_id": member, "service_date": "2024-06-01", "region": REGION,
                            "facility_level": 1, "care_type": "inpatient", "amount_class_a": "100000"})
@@ -340,15 +328,13 @@ def test_concurrent_http_clients_on_postgresql_never_exceed_a_cap(pg_only_store:
         statuses.append(conn.getresponse().status)
         conn.close()
 
-    try:
-        clients = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    with serving(api.app) as base:
+        port = int(base.rsplit(":", 1)[1])
+        clients = [threading.Thread(target=client, args=(i, port)) for i in range(8)]
         for c in clients:
             c.start()
         for c in clients:
             c.join()
-    finally:
-        server.should_exit = True
-        thread.join(10)
     assert statuses == [201] * 8
     paid = [api.call("member", "GET", f"/claims/X{i}")["paid"]["basic"] for i in range(8)]
     assert sum(parse_yuan(p) for p in paid) == 150_000_00
