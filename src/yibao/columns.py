@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from yibao.core.batch import ClaimColumns, calendar
+from yibao.core.batch import ClaimColumns, yyyymmdd
 from yibao.core.errors import InputError
 from yibao.core.scheme import DIMENSION_KEYS, Dimension
 
@@ -36,7 +36,12 @@ def _flag_codes(series: pl.Series) -> np.ndarray:
 def person_rows(persons: pl.DataFrame, claims: pl.DataFrame) -> np.ndarray:
     """Each claim's row number in `persons` (int32); refuses unknown persons."""
     index = persons.select(pl.col("person_id"), pl.int_range(pl.len(), dtype=pl.Int32).alias("_person"))
-    rows = claims.select("person_id").join(index, on="person_id", how="left", maintain_order="left")["_person"]
+    # lazily, so that only the row numbers are materialised (not a copy of the id strings)
+    rows = (
+        claims.lazy().select("person_id")
+        .join(index.lazy(), on="person_id", how="left", maintain_order="left")
+        .select("_person").collect()["_person"]
+    )  # fmt: skip
     if rows.null_count():
         row = int(rows.is_null().arg_true()[0])
         raise InputError(
@@ -83,7 +88,7 @@ def claim_columns(persons: pl.DataFrame, claims: pl.DataFrame) -> tuple[ClaimCol
     person = sort(person)
     days = sort(day).astype("datetime64[D]")
     # completed years: (service yyyymmdd - birth yyyymmdd) // 10000, both as integers
-    age = (calendar(days).yyyymmdd - np.take(_yyyymmdd(persons["birth_date"]), person)) // 10_000
+    age = (yyyymmdd(days) - np.take(_yyyymmdd(persons["birth_date"]), person)) // 10_000
     keys = {
         Dimension.FACILITY_LEVEL: sort(claims["facility_level"].to_numpy()).astype(np.int8) - 1,
         Dimension.CARE_TYPE: sort(_codes(claims["care_type"], Dimension.CARE_TYPE)),

@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -100,31 +100,37 @@ def canonical_order(cols: ClaimColumns) -> I64:
     return np.lexsort(keys).astype(np.int64)
 
 
-class Calendar(NamedTuple):
-    year: I64
-    yyyymmdd: I64
-
-
-def calendar(day: npt.NDArray[np.datetime64]) -> Calendar:
-    """Year and yyyymmdd of each day, converted once per distinct day of the span (a year of claims has 366)."""
+def _by_day(day: npt.NDArray[np.datetime64], field: str) -> npt.NDArray[np.int32]:
+    """A calendar field of each day (int32), converted once per distinct day of the span (a year has 366)."""
     if len(day) == 0:
-        return Calendar(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        return np.zeros(0, np.int32)
     numbers = day.view(np.int64)  # days since 1970-01-01
     first = int(numbers.min())
     span = np.arange(first, int(numbers.max()) + 1, dtype=np.int64).astype("datetime64[D]")
     years = span.astype("datetime64[Y]")
-    months = span.astype("datetime64[M]")
     year = years.astype(np.int64) + 1970
-    month = (months - years.astype("datetime64[M]")).astype(np.int64) + 1
-    dom = (span - months.astype("datetime64[D]")).astype(np.int64) + 1
-    index = numbers - first
-    return Calendar(np.take(year, index), np.take(year * 10_000 + month * 100 + dom, index))
+    if field == "year":
+        table = year
+    else:
+        months = span.astype("datetime64[M]")
+        month = (months - years.astype("datetime64[M]")).astype(np.int64) + 1
+        table = year * 10_000 + month * 100 + (span - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return np.take(table.astype(np.int32), numbers - first)
+
+
+def year_of(day: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int32]:
+    return _by_day(day, "year")
+
+
+def yyyymmdd(day: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int32]:
+    """Dates as integers yyyymmdd: completed years between two dates are (later - earlier) // 10000."""
+    return _by_day(day, "yyyymmdd")
 
 
 class _Groups:
     """Person-year groups of the sorted claims, for grouped cumulative sums."""
 
-    def __init__(self, person: npt.NDArray[np.integer[Any]], year: I64) -> None:
+    def __init__(self, person: npt.NDArray[np.integer[Any]], year: npt.NDArray[np.integer[Any]]) -> None:
         n = len(person)
         self.start = np.ones(n, dtype=np.bool_)
         if n > 1:
@@ -343,7 +349,7 @@ def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
     """Settle columns in canonical order."""
     n = len(cols)
     day = cols.day
-    groups = _Groups(cols.person, calendar(day).year)
+    groups = _Groups(cols.person, year_of(day))
     keys, age = cols.keys, cols.age
     amounts: dict[str, I64] = {
         Quantity.CLASS_A.value: cols.class_a.astype(np.int64, copy=False),
