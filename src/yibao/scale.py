@@ -76,7 +76,7 @@ def settle_dask_frame(
     # Only NumPy columns travel to the workers: the join and the sort are done once here.
     cols, order = claim_columns(persons, claims)
     cuts = person_cuts(cols.person, partitions or _worker_count(client))
-    scheme_future = client.scatter(scheme, broadcast=True)
+    scheme_future = client.scatter(scheme, broadcast=True, hash=False)
     # one thread per task: a Dask worker's threads are its unit of parallelism
     futures = [client.submit(settle_columns, scheme_future, cols.rows(a, b), threads=1, pure=False) for a, b in cuts]
     del cols
@@ -169,7 +169,7 @@ def settle_dask_dataset(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pairs = dataset_parts(persons, claims)
-    scheme_future = client.scatter(scheme, broadcast=True)
+    scheme_future = client.scatter(scheme, broadcast=True, hash=False)
     futures = [
         client.submit(settle_part, scheme_future, p, c, str(out / Path(c).name), pure=False) for p, c in pairs
     ]
