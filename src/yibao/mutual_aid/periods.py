@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import event, or_, select
+from sqlalchemy import Integer, cast, event, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.core.money import Fen, format_yuan
 from yibao.mutual_aid import membership
 from yibao.mutual_aid.apportion import ApportionmentSummary, ApprovedCase, Cohort, MemberColumns, apportion_period
-from yibao.mutual_aid.calendar import Period, day_number, period_of
+from yibao.mutual_aid.calendar import Period, period_of
 from yibao.mutual_aid.claims import ClaimStatus
 from yibao.mutual_aid.disclosure import Disclosure
 from yibao.mutual_aid.files import read_charged_this_year, read_member_charge, summary_record, write_charges
@@ -115,18 +115,25 @@ def summary_of(row: MutualAidPeriod) -> ApportionmentSummary:
     return ApportionmentSummary(plan=row.plan_id, cohorts=cohorts, **{k: getattr(row, k) for k in SUMMARY_FIELDS})
 
 
+def _day_number(session: Session, column: Any) -> Any:
+    """A date column as days since 1970-01-01, computed by the database (no per-row Python date objects)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.julianday(column) - 2440587.5, Integer)
+    return column - literal(dt.date(1970, 1, 1))
+
+
 def _members_at_cutoff(session: Session, plan_id: str, notice: dt.date) -> MemberColumns:
     """Every membership of the plan in force at 0:00 of the notice day (those still waiting share nothing),
     in member-id order; ended-in-waiting memberships are void (refunded) and never share."""
     rows = session.execute(
-        select(MutualAidMember.id, MutualAidMember.protection_start).where(
+        select(MutualAidMember.id, _day_number(session, MutualAidMember.protection_start)).where(
             MutualAidMember.plan_id == plan_id, MutualAidMember.joined_on <= notice,
             or_(MutualAidMember.ended_on.is_(None), MutualAidMember.ended_on > notice),
             MutualAidMember.status != MemberStatus.ENDED_IN_WAITING.value,
         ).order_by(MutualAidMember.id)
     ).all()
-    ids = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
-    starts = np.fromiter((day_number(r.protection_start) for r in rows), dtype=np.int32, count=len(rows))
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    starts = np.fromiter((r[1] for r in rows), dtype=np.int32, count=len(rows))
     return MemberColumns(ids, starts, np.zeros(len(rows), dtype=np.int64))
 
 

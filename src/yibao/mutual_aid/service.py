@@ -406,7 +406,7 @@ def dispute(session: Session, actor: Actor, claim_id: int, raised_by: int, reaso
     if seats < plan.jury_min_votes:
         raise Rejected(f"{seats} seats can never reach the {plan.jury_min_votes} votes a verdict needs",
                        code="mutual_aid.too_few_seats")
-    seed = secrets.randbelow(2**62) if seed is None else seed
+    seed = secrets.randbelow(2**31) if seed is None else seed  # fits a JSON number exactly
     with rules():
         panel = jury.open_jury(plan, str(row.id), str(row.member_id), day)
         claim = claims.dispute(claim_record(session, row), panel, raised_by=str(raised_by), reason=reason, day=day)
