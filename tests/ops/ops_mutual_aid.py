@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,22 @@ from yibao.mutual_aid.membership import HealthDeclaration
 from yibao.mutual_aid.plan import PLANS_DIR
 from yibao.ops import registry
 from yibao.ops.audit import Actor
+from yibao.ops.migrate import upgrade
 from yibao.ops.schemas import PersonIn, RegionIn
-from yibao.ops.store import Region, Store
+from yibao.ops.store import Region, Store, make_engine
 
 PLATFORM = Actor("platform-op", "platform")
 CLEAN = HealthDeclaration(no_listed_illness=True, no_current_treatment=True)
 JOIN_DAY = dt.date(2020, 1, 10)  # protected from 2020-04-09 (90 days)
 PILOT = "pilot-2020"
+
+
+def migrated_sqlite(folder: Path) -> Iterator[Store]:
+    """A store on a fresh, migrated SQLite file (for the tests that need not run on both databases)."""
+    engine = make_engine(f"sqlite:///{folder / 'mutual-aid.sqlite3'}")
+    upgrade(engine)
+    yield Store(engine)
+    engine.dispose()
 
 
 def pilot_plan(folder: Path, *, min_votes: int = 3, young: str = "6.00", old: str = "3.00", case_cap: str = "1.00",

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from ops_bureau import REGION, make_ric
-from ops_mutual_aid import PILOT, pilot_plan
+from ops_mutual_aid import PILOT, migrated_sqlite, pilot_plan
 
 from yibao.ops.api import create_app
 from yibao.ops.api.mutual_aid_routes import router
 from yibao.ops.auth import first_admin
-from yibao.ops.migrate import upgrade
-from yibao.ops.store import Store, make_engine
+from yibao.ops.store import Store
 
 ROLES = ("anonymous", "member", "other_member", "facility", "officer", "insurer", "auditor", "platform", "admin")
 P = f"/mutual-aid/plans/{PILOT}"
@@ -96,10 +95,7 @@ class MutualAidApi:
 
 @pytest.fixture()
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'api.sqlite3'}")
-    upgrade(engine)
-    yield Store(engine)
-    engine.dispose()
+    yield from migrated_sqlite(tmp_path)
 
 
 @pytest.fixture()

@@ -5,10 +5,11 @@ apportionment posted to the ledger, deductions, refunds — every figure checkab
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ops_mutual_aid import CLEAN, JOIN_DAY, PILOT, PLATFORM, Pool
+from ops_mutual_aid import CLEAN, JOIN_DAY, PILOT, PLATFORM, Pool, migrated_sqlite
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -205,14 +206,8 @@ def test_verdict_thresholds(sqlite_store: Store, tmp_path: Path, to_pay: int, to
 
 
 @pytest.fixture()
-def sqlite_store(tmp_path: Path) -> object:
-    from yibao.ops.migrate import upgrade
-    from yibao.ops.store import make_engine
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'ma.sqlite3'}")
-    upgrade(engine)
-    yield Store(engine)
-    engine.dispose()
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    yield from migrated_sqlite(tmp_path)
 
 
 def test_diagnosis_in_the_waiting_period_ends_membership_with_a_refund(store: Store, tmp_path: Path) -> None:

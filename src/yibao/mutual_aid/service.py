@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import select
@@ -176,16 +176,21 @@ def leave(session: Session, actor: Actor, member_id: int, day: dt.date) -> Mutua
     return row
 
 
+Listed = TypeVar("Listed", MutualAidMember, MutualAidClaim)
+
+
+def _listed(session: Session, model: type[Listed], limit: int, **equal: object) -> list[Listed]:
+    """Rows in id order whose columns equal the filters given (a filter of None is no filter)."""
+    query = select(model).order_by(model.id).limit(limit)
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(getattr(model, column) == value)
+    return list(session.execute(query).scalars())
+
+
 def members_of(session: Session, *, plan_id: str | None = None, person_id: str | None = None,
                status: str | None = None, limit: int = 500) -> list[MutualAidMember]:
-    query = select(MutualAidMember).order_by(MutualAidMember.id).limit(limit)
-    if plan_id is not None:
-        query = query.where(MutualAidMember.plan_id == plan_id)
-    if person_id is not None:
-        query = query.where(MutualAidMember.person_id == person_id)
-    if status is not None:
-        query = query.where(MutualAidMember.status == status)
-    return list(session.execute(query).scalars())
+    return _listed(session, MutualAidMember, limit, plan_id=plan_id, person_id=person_id, status=status)
 
 
 def member_view(row: MutualAidMember) -> dict[str, Any]:
@@ -317,14 +322,7 @@ def pay(session: Session, actor: Actor, claim_id: int, day: dt.date) -> MutualAi
 
 def claims_of(session: Session, *, plan_id: str | None = None, member_id: int | None = None,
               status: str | None = None, limit: int = 500) -> list[MutualAidClaim]:
-    query = select(MutualAidClaim).order_by(MutualAidClaim.id).limit(limit)
-    if plan_id is not None:
-        query = query.where(MutualAidClaim.plan_id == plan_id)
-    if member_id is not None:
-        query = query.where(MutualAidClaim.member_id == member_id)
-    if status is not None:
-        query = query.where(MutualAidClaim.status == status)
-    return list(session.execute(query).scalars())
+    return _listed(session, MutualAidClaim, limit, plan_id=plan_id, member_id=member_id, status=status)
 
 
 def notices(session: Session, plan_id: str) -> list[dict[str, Any]]:

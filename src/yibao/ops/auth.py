@@ -1,8 +1,9 @@
 """Users, roles, password login (argon2) and short-lived access tokens (JWT, HS256).
 
 Roles: member (own data only), facility (submits claims, sees its own), officer
-(a bureau officer, scoped to regions), insurer (its layer's figures), auditor
-(reads everything, changes nothing) and admin.
+(a bureau officer, scoped to regions), insurer (its layer's figures), platform (a
+mutual-aid platform operator: plans, members, claims, periods), auditor (reads
+everything, changes nothing) and admin.
 """
 
 from __future__ import annotations
