@@ -93,6 +93,10 @@ def test_filed_to_paid_with_the_period_posted_to_the_ledger(store: Store, tmp_pa
     assert [c.charge for c in charges[claimant]] == [65] and [c.charge for c in charges[waiting]] == [0]
     assert charges[others[0]][0].charged_this_year == 65
 
+    assert code_of(store, service.file_claim, PLATFORM, claimant, "I21.0", dt.date(2020, 5, 2), dt.date(2020, 5, 8)) \
+        == "mutual_aid.claim_exists"  # one lump sum per membership
+    assert code_of(store, service.dispute, PLATFORM, claim, others[0], "objection", dt.date(2020, 5, 8), 3, 1) \
+        == "mutual_aid.already_apportioned"  # objections close when the period is apportioned
     with store.transaction() as s:
         paid = service.pay(s, PLATFORM, claim, dt.date(2020, 5, 14))
         assert (paid.status, paid.paid_on) == ("paid", dt.date(2020, 5, 14))

@@ -255,6 +255,11 @@ def file_claim(session: Session, actor: Actor, member_id: int, illness_code: str
     refused: `end_in_waiting_period` ends the membership with a refund instead)."""
     member = member_row(session, member_id)
     plan = plan_of(plan_row(session, member.plan_id))
+    open_claim = select(MutualAidClaim.id).where(MutualAidClaim.member_id == member_id,
+                                                MutualAidClaim.status != ClaimStatus.DENIED.value)
+    if session.execute(open_claim).first() is not None:
+        # one lump sum per membership (membership.paid_out ends it): a second claim waits for the first's denial
+        raise Conflict(f"member {member_id} already has a claim that is not denied", code="mutual_aid.claim_exists")
     with rules():
         claim = claims.file_claim(plan, member_record(member), claim_id="new", illness_code=illness_code.strip().upper(),
                                   diagnosis_date=diagnosis_date, day=day)
@@ -396,6 +401,9 @@ def dispute(session: Session, actor: Actor, claim_id: int, raised_by: int, reaso
             seats: int | None = None, seed: int | None = None) -> MutualAidJury:
     """The claimant disputes a rejection, or a member objects to a claim on notice: a member jury is drawn."""
     row = claim_row(session, claim_id, lock=True)
+    if row.apportioned_in is not None:
+        raise Rejected(f"claim {claim_id} was funded in the period {row.apportioned_in}: objections close with the "
+                       "apportionment", code="mutual_aid.already_apportioned")
     plan = plan_of(plan_row(session, row.plan_id))
     objector = member_row(session, raised_by)
     if objector.plan_id != row.plan_id or objector.status != MemberStatus.ACTIVE.value:
