@@ -78,8 +78,11 @@ def settle_dask_frame(
     cuts = person_cuts(cols.person, partitions or _worker_count(client))
     scheme_future = client.scatter(scheme, broadcast=True, hash=False)
     # one thread per task: a Dask worker's threads are its unit of parallelism
-    futures = [client.submit(settle_columns, scheme_future, cols.rows(a, b), threads=1, pure=False) for a, b in cuts]
+    # the slices travel as data, not inside the task graph
+    slices = client.scatter([cols.rows(a, b) for a, b in cuts], hash=False) if cuts else []
     del cols
+    futures = [client.submit(settle_columns, scheme_future, part, threads=1, pure=False) for part in slices]
+    del slices
     names = output_names(scheme)
     out = {name: np.zeros(claims.height, dtype=np.int64) for name in names}
     for (a, b), future in zip(cuts, futures, strict=True):
