@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -82,7 +82,8 @@ def _lock_insured_query() -> Any:
 def _claim_insert(dialect: str) -> Any:
     """INSERT a claim unless its id or idempotency key exists, returning its id (built once per dialect)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(ClaimRow).on_conflict_do_nothing().returning(ClaimRow.id)
+    table = cast(Table, ClaimRow.__table__)
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 def _lock_insured(session: Session, person_id: str, day: date) -> tuple[AccumulatorRow, registry.Insured]:
@@ -204,11 +205,25 @@ def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idem
                 raise Conflict(f"claim {data.claim_id} was submitted concurrently; retry", code="claim.exists")
             return earlier
         _post_difference(session, actor, scheme, row, who.row.region, {}, row.split, "claim")
-        acc_row.data = _remember(settlement.accumulators, position)
+        # the locked row is updated by one plain UPDATE (the session's copy is not used again)
+        session.execute(_ACCUMULATOR_UPDATE, {
+            "p_person": acc_row.person_id, "p_year": acc_row.year,
+            "p_data": _remember(settlement.accumulators, position),
+        })
+        audit.record(session, actor, "claim.settled", "claim", row.claim_id, None, audit.snapshot(row))
+        return row
     acc_row.claims += 1
     audit.record(session, actor, "claim.settled", "claim", row.claim_id, None, audit.snapshot(row))
     session.flush()
     return row
+
+
+_ACCUMULATORS = cast(Table, AccumulatorRow.__table__)
+_ACCUMULATOR_UPDATE = (
+    update(_ACCUMULATORS)
+    .where(_ACCUMULATORS.c.person_id == bindparam("p_person"), _ACCUMULATORS.c.year == bindparam("p_year"))
+    .values(data=bindparam("p_data", type_=_ACCUMULATORS.c.data.type), claims=_ACCUMULATORS.c.claims + 1)
+)
 
 
 def _resettle_year(session: Session, actor: Actor, scheme: Scheme, who: PersonRow, acc_row: AccumulatorRow) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import Table, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from yibao.core.money import Fen
@@ -70,8 +71,10 @@ class Line:
     amount: Fen  # debit positive, credit negative
 
 
-_ENTRY_INSERT = insert(JournalEntry).returning(JournalEntry.id)
-_POSTING_INSERT = insert(Posting)
+# Core statements on the tables (not the ORM's bulk INSERT): entries and postings are never loaded back as objects
+_ENTRIES = cast(Table, JournalEntry.__table__)
+_ENTRY_INSERT = insert(_ENTRIES).returning(_ENTRIES.c.id)
+_POSTING_INSERT = insert(cast(Table, Posting.__table__))
 
 
 def post(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -31,17 +31,21 @@ def secret(request: Request, name: str) -> str:
     return value
 
 
-def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+# The dependencies below are `async def` on purpose: they only check a signature and compare strings, and a
+# plain `def` dependency would be sent to the thread pool (a thread hand-off per dependency per request).
+
+
+async def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     if credentials is None:
         raise Unauthenticated("log in first: send 'Authorization: Bearer <token>'", code="auth.missing_token")
     return authenticate(secret(request, "token_secret"), credentials.credentials)
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting only callers with one of `roles` (admin is always admitted)."""
     allowed = {*roles, Role.ADMIN}
 
-    def check(who: Annotated[Principal, Depends(caller)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(caller)]) -> Principal:
         if who.role not in allowed:
             raise Forbidden(f"role {who.role.value} may not do this", code="auth.forbidden")
         return who
