@@ -41,7 +41,8 @@ def snapshot(row: Base | None) -> dict[str, Any] | None:
     return {c.key: _plain(getattr(row, c.key)) for c in columns if c.key not in NOT_LOGGED}
 
 
-_INSERT = insert(cast(Table, AuditEvent.__table__))  # a Core statement: the ORM's bulk INSERT machinery costs more than the row
+EVENTS = cast(Table, AuditEvent.__table__)
+INSERT = insert(EVENTS)  # a Core statement: the ORM's bulk INSERT machinery costs more than the row
 
 
 def record(
@@ -54,18 +55,27 @@ def record(
     after: Mapping[str, Any] | None,
 ) -> None:
     """Write one audit event in the caller's transaction (so it exists exactly when the change does)."""
-    session.execute(
-        _INSERT,
-        {
-            "at": utcnow(),
-            "actor": actor.name,
-            "action": action,
-            "entity": entity,
-            "entity_id": str(entity_id),
-            "before": None if before is None else dict(before),
-            "after": None if after is None else dict(after),
-        },
-    )
+    session.execute(INSERT, event_values(actor, action, entity, entity_id, before, after))
+
+
+def event_values(
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The audit_events row of one event."""
+    return {
+        "at": utcnow(),
+        "actor": actor.name,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": None if before is None else dict(before),
+        "after": None if after is None else dict(after),
+    }
 
 
 def events(session: Session, entity: str | None = None, entity_id: str | None = None, limit: int = 500) -> list[AuditEvent]:

@@ -15,11 +15,12 @@ the corrected year.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,28 +72,29 @@ def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
 def _lock_insured_query() -> Any:
     return (
         registry.insured_query()
-        .add_columns(AccumulatorRow)
+        .add_columns(AccumulatorRow.data)
         .join(AccumulatorRow, and_(AccumulatorRow.person_id == PersonRow.person_id, AccumulatorRow.year == bindparam("year")))
         .with_for_update(of=AccumulatorRow)
-        .execution_options(populate_existing=True)
     )
+
+
+_CLAIMS = cast(Table, ClaimRow.__table__)
 
 
 @lru_cache(maxsize=2)
 def _claim_insert(dialect: str) -> Any:
     """INSERT a claim unless its id or idempotency key exists, returning its id (built once per dialect)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = cast(Table, ClaimRow.__table__)
-    return insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return insert(_CLAIMS).on_conflict_do_nothing().returning(_CLAIMS.c.id)
 
 
-def _lock_insured(session: Session, person_id: str, day: date) -> tuple[AccumulatorRow, registry.Insured]:
-    """Lock the person-year's accumulators and read the insured person, in one statement."""
+def _lock_insured(session: Session, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured]:
+    """Lock the person-year's accumulators and read them and the insured person, in one statement."""
     found = session.execute(_lock_insured_query(), registry.insured_params(person_id, day)).first()
     if found is None:  # no accumulator row yet (or no such person): make it, then read as usual
         acc_row = lock_year(session, person_id, day.year)
-        return acc_row, registry.insured(session, person_id, day)
-    return found[6], registry.insured_from(found, person_id, day)
+        return dict(acc_row.data), registry.insured(session, person_id, day)
+    return found[registry.INSURED_COLUMNS], registry.insured_from(found, person_id, day)
 
 
 def _position(service_date: date, claim_id: str) -> list[str]:
@@ -133,11 +135,10 @@ def _same_request(row: ClaimRow, data: ClaimIn) -> bool:
     return all(getattr(row, k) == v for k, v in wanted.items())
 
 
-def _post_difference(
-    session: Session, actor: Actor, scheme: Scheme, row: ClaimRow, insured_region: str,
-    old: dict[str, Fen], new: dict[str, Fen], kind: str,
-) -> None:
-    """Post what each layer's fund owes the facility for this claim, as the change from `old` to `new`."""
+def _difference(
+    scheme: Scheme, row: ClaimRow, insured_region: str, old: dict[str, Fen], new: dict[str, Fen]
+) -> list[Line]:
+    """What each layer's fund owes the facility for this claim, as the change from `old` to `new`."""
     year = row.service_date.year
     lines = []
     for layer_id in sorted(set(old) | set(new)):
@@ -146,7 +147,20 @@ def _post_difference(
         lines.append(Line(Account(insured_region, year, fund), change))
     owed = sum(line.amount for line in lines)
     lines.append(Line(Account(insured_region, year, AccountKind.FACILITY_PAYABLE, row.facility_id), -owed))
-    ledger.post(session, actor, kind, f"claim:{row.claim_id}", f"{kind} of claim {row.claim_id}", lines)
+    return lines
+
+
+def _entry_text(row: ClaimRow, kind: str) -> tuple[str, str]:
+    """An entry's reference and description for this claim."""
+    return f"claim:{row.claim_id}", f"{kind} of claim {row.claim_id}"
+
+
+def _post_difference(
+    session: Session, actor: Actor, scheme: Scheme, row: ClaimRow, insured_region: str,
+    old: dict[str, Fen], new: dict[str, Fen], kind: str,
+) -> None:
+    """Post the change of what each layer's fund owes the facility for this claim."""
+    ledger.post(session, actor, kind, *_entry_text(row, kind), _difference(scheme, row, insured_region, old, new))
 
 
 def _store(row: ClaimRow, settlement: Settlement, scheme: Scheme) -> None:
@@ -177,7 +191,7 @@ def _earlier(session: Session, facility_id: str, data: ClaimIn, idempotency_key:
 
 def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> ClaimRow:
     """Settle a facility's bill (or return the claim an earlier submission with this key created)."""
-    acc_row, who = _lock_insured(session, data.person_id, data.service_date)
+    acc_data, who = _lock_insured(session, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
     row = ClaimRow(
         claim_id=data.claim_id, facility_id=facility_id, idempotency_key=idempotency_key, person_id=data.person_id,
@@ -185,37 +199,106 @@ def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idem
         submitted_at=utcnow(), **_bill(data),
     )
     position = _position(data.service_date, data.claim_id)
-    last = acc_row.data.get("last")
+    last = acc_data.get("last")
     if last is not None and position < list(last):  # a late claim: earlier than one already settled
         earlier = _earlier(session, facility_id, data, idempotency_key)
         if earlier is not None:
             return earlier
         session.add(row)
         session.flush()
-        _resettle_year(session, actor, scheme, who.row, acc_row)
+        acc_row = lock_year(session, data.person_id, data.service_date.year)  # locked already: the row itself
+        _resettle_year(session, actor, scheme, registry.person(session, data.person_id), acc_row)
+        acc_row.claims += 1
     else:
-        settlement = settle_claim(scheme, who.person, core_claim(row), YearAccumulators.from_dict(acc_row.data))
+        settlement = settle_claim(scheme, who.person, core_claim(row), YearAccumulators.from_dict(acc_data))
         _store(row, settlement, scheme)
-        # the common case: one INSERT that also detects a repeat (the unique claim id / idempotency key)
-        values = {c.key: getattr(row, c.key) for c in ClaimRow.__table__.columns if c.key != "id"}
-        written = session.execute(_claim_insert(session.get_bind().dialect.name), values).first()
-        if written is None:
+        # the common case: the claim, its entry, the audit event and the accumulators, written together; the
+        # claim's INSERT detects a repeat (the unique claim id / idempotency key) and then nothing is written
+        lines = ledger.checked(f"claim:{row.claim_id}", _difference(scheme, row, who.person.region, {}, row.split))
+        writes = _Writes(
+            claim={c.key: getattr(row, c.key) for c in _CLAIMS.c if c.key != "id"},
+            entry=ledger.entry_values(actor, "claim", *_entry_text(row, "claim")),
+            lines=lines,
+            event=audit.event_values(actor, "claim.settled", "claim", row.claim_id, None, audit.snapshot(row)),
+            accumulators={"p_person": data.person_id, "p_year": data.service_date.year,
+                          "p_data": _remember(settlement.accumulators, position)},
+        )
+        if not _write(session, writes):
             earlier = _earlier(session, facility_id, data, idempotency_key)
             if earlier is None:
                 raise Conflict(f"claim {data.claim_id} was submitted concurrently; retry", code="claim.exists")
             return earlier
-        _post_difference(session, actor, scheme, row, who.row.region, {}, row.split, "claim")
-        # the locked row is updated by one plain UPDATE (the session's copy is not used again)
-        session.execute(_ACCUMULATOR_UPDATE, {
-            "p_person": acc_row.person_id, "p_year": acc_row.year,
-            "p_data": _remember(settlement.accumulators, position),
-        })
-        audit.record(session, actor, "claim.settled", "claim", row.claim_id, None, audit.snapshot(row))
         return row
-    acc_row.claims += 1
     audit.record(session, actor, "claim.settled", "claim", row.claim_id, None, audit.snapshot(row))
     session.flush()
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """The rows a newly settled claim adds: itself, its ledger entry (if it pays anything), its audit event, and
+    the new accumulators of its person-year."""
+
+    claim: dict[str, Any]
+    entry: dict[str, Any]
+    lines: list[Line]
+    event: dict[str, Any]
+    accumulators: dict[str, Any]
+
+
+def _write(session: Session, writes: _Writes) -> bool:
+    """Write a settled claim's rows; False (and nothing written) if its id or idempotency key exists.
+    PostgreSQL takes them as one statement (one round trip); SQLite, in-process, one statement each."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement = _pg_write_statement(len(writes.lines))
+        params = {**{f"c_{k}": v for k, v in writes.claim.items()}, **{f"e_{k}": v for k, v in writes.entry.items()},
+                  **{f"a_{k}": v for k, v in writes.event.items()}, **writes.accumulators}
+        for i, posting in enumerate(ledger.posting_values(None, writes.lines)):
+            params.update({f"p{i}_{k}": v for k, v in posting.items() if k != "entry_id"})
+        return session.execute(statement, params).first() is not None
+    if session.execute(_claim_insert(dialect), writes.claim).first() is None:
+        return False
+    if writes.lines:
+        ledger.write(session, writes.entry, writes.lines)
+    session.execute(audit.INSERT, writes.event)
+    session.execute(_ACCUMULATOR_UPDATE, writes.accumulators)
+    return True
+
+
+@lru_cache(maxsize=16)
+def _pg_write_statement(postings: int) -> Any:
+    """WITH c AS (INSERT claim ON CONFLICT DO NOTHING RETURNING id), e AS (INSERT entry SELECT ... FROM c),
+    p AS (INSERT postings SELECT ... FROM e), a AS (INSERT audit event SELECT ... FROM c),
+    u AS (UPDATE accumulators ... WHERE EXISTS c) SELECT id FROM c -- for `postings` lines (built once each)."""
+    entries, posting_table, events = ledger.ENTRIES, ledger.POSTINGS, audit.EVENTS
+
+    def params(table: Table, prefix: str, skip: tuple[str, ...] = ("id",)) -> list[Any]:
+        return [bindparam(f"{prefix}{c.key}", type_=c.type) for c in table.c if c.key not in skip]
+
+    def columns(table: Table, skip: tuple[str, ...] = ("id",)) -> list[str]:
+        return [c.key for c in table.c if c.key not in skip]
+
+    claim = (
+        pg_insert(_CLAIMS).values(dict(zip(columns(_CLAIMS), params(_CLAIMS, "c_"), strict=True)))
+        .on_conflict_do_nothing().returning(_CLAIMS.c.id).cte("c")
+    )
+    ctes: list[Any] = []
+    if postings:
+        entry = (
+            insert(entries).from_select(columns(entries), select(*params(entries, "e_")).select_from(claim))
+            .returning(entries.c.id).cte("e")
+        )
+        rows = [
+            select(entry.c.id, *[bindparam(f"p{i}_{k}", type_=posting_table.c[k].type) for k in columns(posting_table, ("id", "entry_id"))])
+            for i in range(postings)
+        ]
+        ctes += [entry, insert(posting_table).from_select(
+            ["entry_id", *columns(posting_table, ("id", "entry_id"))], union_all(*rows) if postings > 1 else rows[0],
+        ).cte("p")]
+    ctes.append(insert(events).from_select(columns(events), select(*params(events, "a_")).select_from(claim)).cte("a"))
+    ctes.append(_ACCUMULATOR_UPDATE.where(exists(select(claim.c.id))).cte("u"))
+    return select(claim.c.id).add_cte(*ctes)
 
 
 _ACCUMULATORS = cast(Table, AccumulatorRow.__table__)

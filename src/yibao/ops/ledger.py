@@ -72,9 +72,42 @@ class Line:
 
 
 # Core statements on the tables (not the ORM's bulk INSERT): entries and postings are never loaded back as objects
-_ENTRIES = cast(Table, JournalEntry.__table__)
-_ENTRY_INSERT = insert(_ENTRIES).returning(_ENTRIES.c.id)
-_POSTING_INSERT = insert(cast(Table, Posting.__table__))
+ENTRIES = cast(Table, JournalEntry.__table__)
+POSTINGS = cast(Table, Posting.__table__)
+ENTRY_INSERT = insert(ENTRIES).returning(ENTRIES.c.id)
+POSTING_INSERT = insert(POSTINGS)
+
+
+def checked(reference: str, lines: Sequence[Line]) -> list[Line]:
+    """The lines of one entry as it will be written: lines of zero dropped, amounts integer fen, summing to zero."""
+    lines = [line for line in lines if line.amount != 0]
+    for line in lines:
+        if not isinstance(line.amount, int) or isinstance(line.amount, bool):
+            raise Rejected(f"posting amount must be integer fen, got {line.amount!r}", code="ledger.not_fen")
+    total = sum(line.amount for line in lines)
+    if total != 0:
+        raise Rejected(f"entry {reference!r} does not balance: debits − credits = {total} fen", code="ledger.unbalanced")
+    return lines
+
+
+def entry_values(actor: Actor, kind: str, reference: str, description: str) -> dict[str, object]:
+    """The journal_entries row of an entry (its id is the database's)."""
+    return {"posted_at": utcnow(), "kind": kind, "reference": reference, "description": description, "actor": actor.name}
+
+
+def posting_values(entry_id: int | None, lines: Sequence[Line]) -> list[dict[str, object]]:
+    """The postings rows of an entry's (checked) lines."""
+    return [
+        {
+            "entry_id": entry_id,
+            "account": line.account.code,
+            "region": line.account.region,
+            "year": line.account.year,
+            "kind": line.account.kind.value,
+            "amount": line.amount,
+        }
+        for line in lines
+    ]
 
 
 def post(
@@ -82,34 +115,17 @@ def post(
 ) -> int | None:
     """Append one balanced entry in the caller's transaction and return its id; lines of zero are dropped and
     an entry of nothing is not written."""
-    lines = [line for line in lines if line.amount != 0]
+    lines = checked(reference, lines)
     if not lines:
         return None
-    for line in lines:
-        if not isinstance(line.amount, int) or isinstance(line.amount, bool):
-            raise Rejected(f"posting amount must be integer fen, got {line.amount!r}", code="ledger.not_fen")
-    total = sum(line.amount for line in lines)
-    if total != 0:
-        raise Rejected(f"entry {reference!r} does not balance: debits − credits = {total} fen", code="ledger.unbalanced")
-    entry_id = session.execute(
-        _ENTRY_INSERT,
-        {"posted_at": utcnow(), "kind": kind, "reference": reference, "description": description, "actor": actor.name},
-    ).scalar_one()
-    session.execute(
-        _POSTING_INSERT,
-        [
-            {
-                "entry_id": entry_id,
-                "account": line.account.code,
-                "region": line.account.region,
-                "year": line.account.year,
-                "kind": line.account.kind.value,
-                "amount": line.amount,
-            }
-            for line in lines
-        ],
-    )
-    return int(entry_id)
+    return write(session, entry_values(actor, kind, reference, description), lines)
+
+
+def write(session: Session, entry: dict[str, object], lines: Sequence[Line]) -> int:
+    """Insert an entry row and its checked lines; its id."""
+    entry_id = int(session.execute(ENTRY_INSERT, entry).scalar_one())
+    session.execute(POSTING_INSERT, posting_values(entry_id, lines))
+    return entry_id
 
 
 @dataclass(frozen=True, slots=True)

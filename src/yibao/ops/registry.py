@@ -231,7 +231,6 @@ def enrolment(session: Session, person_id: str, year: int) -> Enrolment | None:
 class Insured:
     """A registered person as the rules see them on a service day, and the scheme of their region."""
 
-    row: PersonRow
     person: Person
     scheme_name: str
 
@@ -251,7 +250,11 @@ def insured_query() -> Select[Any]:
         .scalar_subquery()
     )
     return (
-        select(PersonRow, Region.scheme_name, Enrolment.scheme, Enrolment.status, Enrolment.huiminbao, category)
+        select(
+            Region.scheme_name, Enrolment.scheme, Enrolment.status, Enrolment.huiminbao, category,
+            PersonRow.person_id, PersonRow.birth_date, PersonRow.sex, PersonRow.region, PersonRow.pre_existing,
+            PersonRow.annual_income,
+        )
         .join(Region, Region.code == PersonRow.region)
         .outerjoin(Enrolment, and_(Enrolment.person_id == PersonRow.person_id, Enrolment.year == year))
         .where(PersonRow.person_id == bindparam("person_id"))
@@ -262,25 +265,31 @@ def insured_params(person_id: str, day: date) -> dict[str, Any]:
     return {"person_id": person_id, "day": day, "year": day.year}
 
 
+INSURED_COLUMNS = 11  # the columns of `insured_query`; callers' added columns follow
+
+
 def insured_from(found: Sequence[Any] | None, person_id: str, day: date) -> Insured:
-    """The Insured from a row of `insured_query` (its first six columns). Claims need an active enrolment."""
+    """The Insured from a row of `insured_query` (plain columns, no ORM objects: claims read it on every bill).
+    Claims need an active enrolment."""
     if found is None:
         raise NotFound(f"no person {person_id!r}", code="person.not_found")
-    row, scheme_name, scheme, status, huiminbao, assistance = found[:6]
+    scheme_name, scheme, status, huiminbao, assistance, pid, born, sex, region, pre_existing, income = (
+        found[:INSURED_COLUMNS]
+    )
     if status != "active":
         raise Rejected(f"{person_id} has no active enrolment for {day.year}", code="enrolment.inactive")
     person = Person(
-        person_id=row.person_id,
-        birth_date=row.birth_date,
-        sex=Sex(row.sex),
-        region=row.region,
+        person_id=pid,
+        birth_date=born,
+        sex=Sex(sex),
+        region=region,
         scheme=InsuranceScheme(scheme),
         assistance_category=AssistanceCategory(assistance or AssistanceCategory.NONE.value),
         huiminbao=bool(huiminbao),
-        pre_existing=row.pre_existing,
-        annual_income=row.annual_income,
+        pre_existing=pre_existing,
+        annual_income=income,
     )
-    return Insured(row, person, scheme_name)
+    return Insured(person, scheme_name)
 
 
 def insured(session: Session, person_id: str, day: date) -> Insured:
