@@ -90,7 +90,8 @@ def _claim_insert(dialect: str) -> Any:
 
 def _lock_insured(session: Session, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured]:
     """Lock the person-year's accumulators and read them and the insured person, in one statement."""
-    found = session.execute(_lock_insured_query(), registry.insured_params(person_id, day)).first()
+    # on the session's connection: plain rows, none of the ORM's result machinery (the columns are all plain)
+    found = session.connection().execute(_lock_insured_query(), registry.insured_params(person_id, day)).first()
     if found is None:  # no accumulator row yet (or no such person): make it, then read as usual
         acc_row = lock_year(session, person_id, day.year)
         return dict(acc_row.data), registry.insured(session, person_id, day)
@@ -256,7 +257,7 @@ def _write(session: Session, writes: _Writes) -> bool:
                   **{f"a_{k}": v for k, v in writes.event.items()}, **writes.accumulators}
         for i, posting in enumerate(ledger.posting_values(None, writes.lines)):
             params.update({f"p{i}_{k}": v for k, v in posting.items() if k != "entry_id"})
-        return session.execute(statement, params).first() is not None
+        return session.connection().execute(statement, params).first() is not None
     if session.execute(_claim_insert(dialect), writes.claim).first() is None:
         return False
     if writes.lines:
