@@ -187,3 +187,30 @@ def test_a_huiminbao_premium_paid_after_claims_resettles_the_year(bureau: Bureau
         assert ledger.trial_balance(s).balanced
     assert again["paid"]["huiminbao"] != "0.00" and kinds == ["claim", "adjustment"]  # type: ignore[index]
     assert ledger_by_claim(bureau.store) == fresh_totals(bureau.store, pid)
+
+
+def test_a_claim_on_postgresql_is_one_locking_read_and_one_write(pg_only_store: Store) -> None:
+    """The common case costs two statements (the locked read, then every row in one write); a repeat of the same
+    bill writes nothing more and returns the first result."""
+    from sqlalchemy import event, func
+
+    from yibao.ops.store import AuditEvent, JournalEntry, Posting
+
+    bureau = Bureau(pg_only_store)
+    pid = bureau.person()
+    seen: list[str] = []
+    event.listen(pg_only_store.engine, "before_cursor_execute", lambda *args: seen.append(args[2].split()[0]))
+    first = submit(pg_only_store, bill("S1", pid, date(2024, 3, 1), "10000"))
+    assert seen == ["SELECT", "WITH"]
+
+    def counts() -> list[int]:
+        with pg_only_store.transaction() as s:
+            return [s.execute(select(func.count()).select_from(t)).scalar_one() for t in (ClaimRow, JournalEntry, Posting, AuditEvent)]
+
+    before = counts()
+    assert submit(pg_only_store, bill("S1", pid, date(2024, 3, 1), "10000")) == first
+    assert counts() == before
+    with pg_only_store.transaction() as s:
+        acc = s.execute(text("SELECT claims, data FROM accumulators WHERE person_id = :p"), {"p": pid}).one()
+        assert acc.claims == 1 and acc.data["last"] == ["2024-03-01", "S1"]
+        assert [e.kind for e, _ in ledger.entries(s, reference="claim:S1")] == ["claim"]
