@@ -107,7 +107,6 @@ def claim_columns(persons: pl.DataFrame, claims: pl.DataFrame) -> tuple[ClaimCol
         class_b=sort(claims["class_b"].to_numpy()),
         self_pay=sort(claims["self_pay"].to_numpy()),
         special_drugs=sort(claims["special_drugs"].to_numpy()),
-        in_canonical_order=True,
     )
     return cols, order
 
@@ -126,12 +125,3 @@ def _out_of_area(home: pl.Series, person: np.ndarray, region: pl.Series) -> np.n
     for i, name in enumerate(homes):
         at_home |= (region == name).to_numpy() & (claim_home == i)
     return (~at_home).view(np.int8)
-
-
-def in_input_order(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
-    """Values of rows sorted by `order` put back in input order."""
-    if order is None:
-        return values
-    out = np.empty_like(values)
-    out[order] = values
-    return out

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from yibao.columns import claim_columns, in_input_order, person_rows
+from yibao.columns import claim_columns, person_rows
 from yibao.core.batch import output_names, person_cuts, settle_columns
 from yibao.core.errors import InputError
 from yibao.core.scheme import Scheme
@@ -87,12 +87,11 @@ def settle_dask_frame(
     out = {name: np.zeros(claims.height, dtype=np.int64) for name in names}
     for (a, b), future in zip(cuts, futures, strict=True):
         result = future.result()
+        rows = slice(a, b) if order is None else order[a:b]  # back to the input rows the sorted ones came from
         for name in names:
-            out[name][a:b] = result[name]
+            out[name][rows] = result[name]
         future.release()
-    return claims.with_columns(
-        [pl.Series(name, in_input_order(out.pop(name), order), dtype=pl.Int64) for name in names]
-    )
+    return claims.with_columns([pl.Series(name, out[name], dtype=pl.Int64) for name in names])
 
 
 # --- partitioned Parquet datasets ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tests.core.helpers import claims_frame, persons_frame
 from tests.core.strategies import populations, schemes
-from yibao.columns import claim_columns, in_input_order
+from yibao.columns import claim_columns
 from yibao.core.batch import settle_columns
 from yibao.core.model import Claim, Person
 from yibao.core.scalar import Settlement, settle_claims
@@ -93,7 +93,31 @@ def test_person_aligned_chunks_on_threads_give_the_same_fen(
     size and thread count gives the one-chunk result (and so the scalar path's, checked above)."""
     people, bills = population
     cols, order = claim_columns(persons_frame(people), claims_frame(bills))
-    whole = settle_columns(scheme, cols, threads=1, chunk_rows=len(bills) + 1)
-    chunked = settle_columns(scheme, cols, threads=threads, chunk_rows=chunk_rows)
+    whole = settle_columns(scheme, cols, threads=1, chunk_rows=len(bills) + 1, positions=order)
+    chunked = settle_columns(scheme, cols, threads=threads, chunk_rows=chunk_rows, positions=order)
     for name, values in whole.items():
-        assert in_input_order(chunked[name], order).tolist() == in_input_order(values, order).tolist(), name
+        assert chunked[name].tolist() == values.tolist(), name
+
+
+
+def test_claim_columns_out_of_canonical_order_are_refused() -> None:
+    """The batch path settles columns sorted by person and date; reversed rows are refused, not settled wrongly."""
+    import dataclasses
+
+    import pytest
+
+    from yibao.core.errors import SchemeError
+    from yibao.lab.synth import synthesize
+
+    city = synthesize(50, 2024, 3)
+    cols, _ = claim_columns(city.persons, city.claims)
+    backwards = dataclasses.replace(
+        cols,
+        person=cols.person[::-1], day=cols.day[::-1], age=cols.age[::-1],
+        keys={dim: codes[::-1] for dim, codes in cols.keys.items()},
+        class_a=cols.class_a[::-1], class_b=cols.class_b[::-1], self_pay=cols.self_pay[::-1],
+        special_drugs=cols.special_drugs[::-1],
+    )  # fmt: skip
+    with pytest.raises(SchemeError) as err:
+        settle_columns(CITY, backwards)
+    assert err.value.code == "batch.not_sorted"

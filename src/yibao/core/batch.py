@@ -50,7 +50,8 @@ MAX_BATCH_AMOUNT = 4 * 10**12
 
 @dataclass(frozen=True)
 class ClaimColumns:
-    """A claims table joined with its persons, as NumPy columns (amounts in fen)."""
+    """A claims table joined with its persons, as NumPy columns (amounts in fen), its rows in canonical order
+    (person, service date, claim id): `yibao.columns.claim_columns` makes them from frames."""
 
     person: npt.NDArray[np.integer[Any]]  # any integer code, equal for claims of the same person
     day: npt.NDArray[np.datetime64]  # service date, datetime64[D]
@@ -60,44 +61,31 @@ class ClaimColumns:
     class_b: I64
     self_pay: I64
     special_drugs: I64
-    claim_rank: I64 | None = None  # rank of the claim id (tie-break of the canonical order)
-    order: I64 | None = None  # the canonical order, when the caller has it already
-    in_canonical_order: bool = False  # the rows are sorted in canonical order already (order is not needed)
 
     def __len__(self) -> int:
         return len(self.person)
 
     def rows(self, a: int, b: int) -> ClaimColumns:
         """Rows a..b (views, no copy)."""
-        return self._map(lambda values: values[a:b])
-
-    def gather(self, order: I64) -> ClaimColumns:
-        """The rows in the given order, marked as canonical (the caller passes the canonical order)."""
-        return self._map(lambda values: np.take(values, order))
-
-    def _map(self, f: Any) -> ClaimColumns:
         return ClaimColumns(
-            person=f(self.person),
-            day=f(self.day),
-            age=f(self.age),
-            keys={dim: f(codes) for dim, codes in self.keys.items()},
-            class_a=f(self.class_a),
-            class_b=f(self.class_b),
-            self_pay=f(self.self_pay),
-            special_drugs=f(self.special_drugs),
-            in_canonical_order=True,
+            person=self.person[a:b],
+            day=self.day[a:b],
+            age=self.age[a:b],
+            keys={dim: codes[a:b] for dim, codes in self.keys.items()},
+            class_a=self.class_a[a:b],
+            class_b=self.class_b[a:b],
+            self_pay=self.self_pay[a:b],
+            special_drugs=self.special_drugs[a:b],
         )
 
-
-def canonical_order(cols: ClaimColumns) -> I64:
-    if cols.in_canonical_order:
-        return np.arange(len(cols), dtype=np.int64)
-    if cols.order is not None:
-        return cols.order
-    keys: list[Any] = [cols.day, cols.person]
-    if cols.claim_rank is not None:
-        keys.insert(0, cols.claim_rank)
-    return np.lexsort(keys).astype(np.int64)
+    def check_order(self) -> None:
+        """Refuse rows out of canonical order by person and date (the claim-id tie-break is the caller's)."""
+        person, day = self.person, self.day
+        if len(person) < 2:
+            return
+        later = person[1:] > person[:-1]
+        if not bool(np.all(later | ((person[1:] == person[:-1]) & (day[1:] >= day[:-1])))):
+            raise SchemeError("claim columns must be sorted by person and service date", code="batch.not_sorted")
 
 
 def _by_day(day: npt.NDArray[np.datetime64], field: str) -> npt.NDArray[np.int32]:
@@ -314,16 +302,13 @@ def settle_columns(
     chunk_rows: int = CHUNK_ROWS,
     positions: I64 | None = None,
 ) -> dict[str, I64]:
-    """Settle every claim; returns total, preselfpay, in_policy, paid_<layer>..., out_of_pocket in the rows' order.
+    """Settle every claim; returns total, preselfpay, in_policy, paid_<layer>..., out_of_pocket.
 
-    Columns already in canonical order (`in_canonical_order`) are used as they are; otherwise they are sorted
-    here and the results put back in the given order. `positions`, for columns in canonical order, says where
-    each row's results go (the input row it came from), so no sorted copy of the results is made.
-    Person-aligned chunks are settled on `threads` threads (default: one per core)."""
+    The results are in the rows' (canonical) order, or, given `positions` (the input row each row came from),
+    in input order, scattered there directly so no sorted copy of the results is made. Person-aligned chunks are
+    settled on `threads` threads (default: one per core)."""
     n = len(cols)
-    if not cols.in_canonical_order:
-        order = canonical_order(cols)
-        return settle_columns(scheme, cols.gather(order), threads=threads, chunk_rows=chunk_rows, positions=order)
+    cols.check_order()
     out = {name: np.empty(n, dtype=np.int64) for name in output_names(scheme)}
     chunks = person_cuts(cols.person, max(1, -(-n // chunk_rows)))
 

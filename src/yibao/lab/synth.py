@@ -800,6 +800,7 @@ def write_partitioned_city(
     claims/part-N.parquet hold the same persons (whole generation blocks). Complete folders or none."""
     import shutil
 
+    from yibao.scale import PART
     from yibao.tables import write_table
 
     if parts < 1:
@@ -813,8 +814,8 @@ def write_partitioned_city(
         for i, part in enumerate(_grouped(iter_city(people, year, seed, region), per_part)):
             if on_block is not None:
                 on_block(part)
-            write_table(contract_persons(part.persons), tmp / "persons" / f"part-{i:05d}.parquet")
-            write_table(contract_claims(part.claims), tmp / "claims" / f"part-{i:05d}.parquet")
+            write_table(contract_persons(part.persons), tmp / "persons" / PART.format(i))
+            write_table(contract_claims(part.claims), tmp / "claims" / PART.format(i))
             people_written += part.persons.height
             claims_written += part.claims.height
         for table in ("persons", "claims"):
