@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -124,17 +124,27 @@ class _Groups:
         if n > 1:
             self.start[1:] = (person[1:] != person[:-1]) | (year[1:] != year[:-1])
         self.gid = np.cumsum(self.start, dtype=np.int64)
+        self._first: I64 | None = None
 
     def subset(self, sel: I64 | None) -> I64:
         """For each row of a subset (kept in order; None = every row), the position of its group's first row."""
         if sel is None:
-            start = self.start
-        else:
-            gid = np.take(self.gid, sel)
-            start = np.ones(len(sel), dtype=np.bool_)
-            if len(sel) > 1:
-                start[1:] = gid[1:] != gid[:-1]
-        return np.maximum.accumulate(np.where(start, np.arange(len(start)), 0))
+            if self._first is None:
+                self._first = _first_positions(self.start)
+            return self._first
+        return first_of_groups(np.take(self.gid, sel))
+
+
+def _first_positions(start: Bool) -> I64:
+    return np.maximum.accumulate(np.where(start, np.arange(len(start)), 0))
+
+
+def first_of_groups(gid: I64) -> I64:
+    """For rows whose group ids never decrease, the position of each row's group's first row."""
+    start = np.ones(len(gid), dtype=np.bool_)
+    if len(gid) > 1:
+        np.not_equal(gid[1:], gid[:-1], out=start[1:])
+    return _first_positions(start)
 
 
 def grouped_cumsum(values: I64, first: I64) -> I64:
@@ -159,17 +169,20 @@ class _Lookup:
 
     A value that is the same for every claim comes back as a broadcast view (no memory per claim)."""
 
-    def __init__(self, days: npt.NDArray[np.datetime64], keys: Mapping[Dimension, npt.NDArray[np.int8]]) -> None:
-        self.days, self.keys = days, keys
+    def __init__(self, view: _View) -> None:
+        self.view, self.keys = view, view.keys
 
     def epochs(self, param: Parameter[Any]) -> I64 | None:
         """Per claim, the index of the value in force on its day; None when one value covers every claim."""
         dates = np.array(param.dates(), dtype="datetime64[D]")
-        if len(self.days) == 0 or (len(dates) == 1 and self.days.min() >= dates[0]):
+        if len(self.view) == 0 or (len(dates) == 1 and self.view.earliest >= dates[0]):
             return None
-        idx = np.searchsorted(dates, self.days, side="right") - 1
+        days = self.view.day
+        if len(dates) == 1 and days.min() >= dates[0]:
+            return None
+        idx = np.searchsorted(dates, days, side="right") - 1
         if idx.min() < 0:
-            bad = self.days[int(np.argmin(idx))]
+            bad = days[int(np.argmin(idx))]
             raise SchemeError(f"no value in force on {bad} for {param.description!r}", code="scheme.no_value")
         return idx.astype(np.int64)
 
@@ -187,7 +200,7 @@ class _Lookup:
         epoch = self.epochs(param)
         if param.by is None:
             if epoch is None:
-                return np.broadcast_to(values[0, 0], (len(self.days),))
+                return np.broadcast_to(values[0, 0], (len(self.view),))
             per_claim: I64 = values[epoch, 0]
             return per_claim
         code = self.keys[param.by]
@@ -197,7 +210,7 @@ class _Lookup:
     def money(self, param: Parameter[Any] | None, *, none_means: np.int64) -> I64:
         """Money values per claim; a missing parameter or a null value (no cap) gives `none_means`."""
         if param is None:
-            return np.broadcast_to(none_means, (len(self.days),))
+            return np.broadcast_to(none_means, (len(self.view),))
         return self.values(param, lambda v: none_means if v is None else v, none_means)
 
     def rate(self, param: Parameter[Any]) -> I64:
@@ -228,10 +241,22 @@ def _constant(values: I64) -> np.int64 | None:
 def condition_mask(cond: Condition, keys: Mapping[Dimension, npt.NDArray[np.int8]], age: npt.NDArray[Any]) -> Bool:
     mask = np.ones(len(age), dtype=np.bool_)
     for dim, allowed in cond.keys.items():
-        table = np.array([key in allowed for key in DIMENSION_KEYS[dim]], dtype=np.bool_)
-        if table.all():
+        codes = [code for code, key in enumerate(DIMENSION_KEYS[dim]) if key in allowed]
+        refused = [code for code, key in enumerate(DIMENSION_KEYS[dim]) if key not in allowed]
+        if not refused:
             continue
-        mask &= np.take(table, keys[dim])
+        if not codes:
+            mask[:] = False
+            continue
+        # comparisons of the int8 codes (a table lookup would first widen every code to an index)
+        if len(codes) <= len(refused):
+            for_dim = keys[dim] == codes[0]
+            for code in codes[1:]:
+                for_dim |= keys[dim] == code
+            mask &= for_dim
+        else:
+            for code in refused:
+                mask &= keys[dim] != code
     if cond.min_age is not None:
         mask &= age >= cond.min_age
     if cond.max_age is not None:
@@ -336,6 +361,7 @@ def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
     day = cols.day
     groups = _Groups(cols.person, year_of(day))
     keys, age = cols.keys, cols.age
+    chunk = _Chunk(day, keys, age, groups, day.min() if n else np.datetime64("1970-01-01"))
     amounts: dict[str, I64] = {
         Quantity.CLASS_A.value: cols.class_a.astype(np.int64, copy=False),
         Quantity.CLASS_B.value: cols.class_b.astype(np.int64, copy=False),
@@ -344,8 +370,7 @@ def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
     }
     total = amounts["class_a"] + amounts["class_b"] + amounts["self_pay"] + amounts["special_drugs"]
     amounts[Quantity.TOTAL.value] = total
-    lookup = _Lookup(day, keys)
-    preselfpay = apply_rate_array(lookup.rate(scheme.preselfpay_rate), amounts["class_b"])
+    preselfpay = apply_rate_array(_View(None, chunk).lookup.rate(scheme.preselfpay_rate), amounts["class_b"])
     amounts[Quantity.PRESELFPAY.value] = preselfpay
     amounts[Quantity.IN_POLICY.value] = amounts["class_a"] + amounts["class_b"] - preselfpay
     _check_magnitude(total, groups)
@@ -356,74 +381,162 @@ def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
         layer_paid = np.zeros(n, dtype=np.int64)
         for part in layer.parts:
             mask = condition_mask(part.when, keys, age)
-            sel = None if mask.all() else np.flatnonzero(mask)
-            del mask
-            if sel is not None and len(sel) == 0:
+            if not mask.any():
                 continue
-            paid = _settle_part(part, sel, groups, day, keys, age, amounts, _rows(bill_left, sel))
-            if sel is None:
+            rows, paid = _settle_part(part, _View.of(mask, chunk), amounts, bill_left)
+            del mask
+            if rows is None:
                 layer_paid += paid
                 bill_left -= paid
             else:
-                layer_paid[sel] += paid
-                bill_left[sel] -= paid
+                layer_paid[rows] += paid
+                bill_left[rows] -= paid
         amounts[layer.id] = layer_paid
         out[f"paid_{layer.id}"] = layer_paid
     out["out_of_pocket"] = bill_left
     return out
 
 
-def _settle_part(
-    part: Part,
-    sel: I64 | None,
-    groups: _Groups,
-    day: npt.NDArray[np.datetime64],
-    keys: Mapping[Dimension, npt.NDArray[np.int8]],
-    age: npt.NDArray[Any],
-    amounts: Mapping[str, I64],
-    bill_left: I64,
-) -> I64:
-    """One part over the claims that meet its condition (rows `sel` in canonical order; None = every row)."""
-    sub_keys = {dim: _rows(keys[dim], sel) for dim in _dimensions_used(part)}
-    lookup = _Lookup(_rows(day, sel), sub_keys)
-    first = groups.subset(sel)
-    m = len(first)
+# Rows that can still pay fewer than this share of the rows worked on: they are taken out and worked on alone.
+_SPARSE = 0.5
+
+
+class _View:
+    """The rows a part works on: `rows` (positions in the chunk, ascending; None = every row) and the chunk's
+    columns at those rows, each gathered on first use. (Working on every row with the amounts of the rows a
+    condition refuses set to nothing was measured slower than gathering, even for half the rows.)"""
+
+    def __init__(self, rows: I64 | None, chunk: _Chunk) -> None:
+        self.rows, self.chunk = rows, chunk
+        self.keys = _Gathered(chunk.keys, rows)
+        self.lookup = _Lookup(self)
+        self._day: npt.NDArray[np.datetime64] | None = None
+
+    @classmethod
+    def of(cls, mask: Bool, chunk: _Chunk) -> _View:
+        return cls(None if mask.all() else np.flatnonzero(mask), chunk)
+
+    def __len__(self) -> int:
+        return len(self.chunk.day) if self.rows is None else len(self.rows)
+
+    @property
+    def earliest(self) -> np.datetime64:
+        """A day on or before every row's service date."""
+        return self.chunk.earliest
+
+    @property
+    def day(self) -> npt.NDArray[np.datetime64]:
+        if self._day is None:
+            self._day = _rows(self.chunk.day, self.rows)
+        return self._day
+
+    def narrow(self, keep: I64) -> _View:
+        """The rows `keep` (positions in this view) only."""
+        return _View(_narrow(self.rows, keep), self.chunk)
+
+    def take(self, values: I64) -> I64:
+        return _rows(values, self.rows)
+
+    def age(self) -> npt.NDArray[Any]:
+        return _rows(self.chunk.age, self.rows)
+
+    def gid(self) -> I64:
+        return _rows(self.chunk.groups.gid, self.rows)
+
+    def first(self) -> I64:
+        """Position in this view of each row's person-year's first row in this view."""
+        return self.chunk.groups.subset(None) if self.rows is None else first_of_groups(self.gid())
+
+
+@dataclass
+class _Chunk:
+    """The sorted rows being settled: their columns and person-year groups."""
+
+    day: npt.NDArray[np.datetime64]
+    keys: Mapping[Dimension, npt.NDArray[np.int8]]
+    age: npt.NDArray[Any]
+    groups: _Groups
+    earliest: np.datetime64
+
+
+class _Gathered(Mapping[Dimension, npt.NDArray[np.int8]]):
+    """Key codes at some rows, each dimension gathered on first use."""
+
+    def __init__(self, keys: Mapping[Dimension, npt.NDArray[np.int8]], rows: I64 | None) -> None:
+        self._keys, self._rows = keys, rows
+        self._done: dict[Dimension, npt.NDArray[np.int8]] = {}
+
+    def __getitem__(self, dim: Dimension) -> npt.NDArray[np.int8]:
+        if dim not in self._done:
+            self._done[dim] = _rows(self._keys[dim], self._rows)
+        return self._done[dim]
+
+    def __iter__(self) -> Iterator[Dimension]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _narrow(rows: I64 | None, keep: I64) -> I64:
+    return keep if rows is None else np.take(rows, keep)
+
+
+def _settle_part(part: Part, view: _View, amounts: Mapping[str, I64], bill_left: I64) -> tuple[I64 | None, I64]:
+    """One part over the rows of `view` (claims meeting its condition, in canonical order).
+
+    Returns the rows it pays on (positions in the chunk; None = every row) and what it pays on each. A schedule
+    pays nothing at or below its deductible and a cap clips only rows that pay, so the rows above their
+    deductible are scheduled alone when they are few, and only paying rows are capped (the same fen)."""
+    m = len(view)
     base = np.zeros(m, dtype=np.int64)
     for term in part.base.plus:
-        base += _rows(amounts[str(term)], sel)
+        base += view.take(amounts[str(term)])
     for term in part.base.minus:
-        base -= _rows(amounts[str(term)], sel)
+        base -= view.take(amounts[str(term)])
     np.maximum(base, 0, out=base)
 
-    deductible = lookup.money(part.deductible, none_means=np.int64(0))
+    deductible = view.lookup.money(part.deductible, none_means=np.int64(0))
+    first: I64 | None = None
     if part.repeat_claim is not None:
-        claim_number = grouped_cumsum(np.ones(m, dtype=np.int64), first)
-        repeated = claim_number >= part.repeat_claim.from_claim
-        factor = lookup.rate(part.repeat_claim.factor)
+        first = view.first()
+        repeated = grouped_cumsum(np.ones(m, dtype=np.int64), first) >= part.repeat_claim.from_claim
+        factor = view.lookup.rate(part.repeat_claim.factor)
         deductible = np.where(repeated, apply_rate_array(factor, deductible), deductible)
 
-    points: I64 = np.broadcast_to(np.int64(0), (m,))
-    for adjustment in part.adjustments:
-        applies = condition_mask(adjustment.when, sub_keys, _rows(age, sel))
-        points = points + np.where(applies, lookup.rate(adjustment.points), 0)
-    band_sets, which = lookup.bands(part.rate)
-
     if part.accumulation is Accumulation.YEAR:
-        after = grouped_cumsum(base, first)
-        raw = schedule_array(after, deductible, band_sets, which, points)
-        after -= base
-        raw -= schedule_array(after, deductible, band_sets, which, points)
-        del after
+        amount = grouped_cumsum(base, first if first is not None else view.first())  # cumulative, after the claim
     else:
-        raw = schedule_array(base, deductible, band_sets, which, points)
+        amount = base
+    # rows at or below their deductible pay nothing
+    above = amount > deductible
+    if np.count_nonzero(above) < _SPARSE * m:
+        keep = np.flatnonzero(above)
+        view, amount, base, deductible = view.narrow(keep), amount[keep], base[keep], deductible[keep]
+    del above
+
+    # what is needed only where the schedule may pay
+    points: I64 = np.broadcast_to(np.int64(0), (len(view),))
+    for adjustment in part.adjustments:
+        applies = condition_mask(adjustment.when, view.keys, view.age())
+        points = points + np.where(applies, view.lookup.rate(adjustment.points), 0)
+    band_sets, which = view.lookup.bands(part.rate)
+    raw = schedule_array(amount, deductible, band_sets, which, points)
+    if part.accumulation is Accumulation.YEAR:
+        amount -= base  # the cumulative base before the claim
+        raw -= schedule_array(amount, deductible, band_sets, which, points)
+    del amount, base
     if part.claim_cap is not None:
-        np.minimum(raw, lookup.money(part.claim_cap, none_means=NO_CAP), out=raw)
+        np.minimum(raw, view.lookup.money(part.claim_cap, none_means=NO_CAP), out=raw)
     if part.cap is not None:
-        cap = lookup.money(part.cap, none_means=NO_CAP)
-        running = grouped_cumsum(raw, first)
+        cap = view.lookup.money(part.cap, none_means=NO_CAP)
+        if np.count_nonzero(raw) < _SPARSE * len(raw):
+            paying = np.flatnonzero(raw)
+            view, raw, cap = view.narrow(paying), raw[paying], cap[paying]
+        running = grouped_cumsum(raw, view.first())
         raw = np.minimum(running, cap) - np.minimum(running - raw, cap)
-    paid: I64 = np.minimum(raw, bill_left)
-    return paid
+    paid: I64 = np.minimum(raw, view.take(bill_left))
+    return view.rows, paid
 
 
 def _dimensions_used(part: Part) -> set[Dimension]:
