@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 import pytest
 from ops_bureau import OFFICER, Bureau
@@ -191,19 +192,28 @@ def test_a_huiminbao_premium_paid_after_claims_resettles_the_year(bureau: Bureau
     assert ledger_by_claim(bureau.store) == fresh_totals(bureau.store, pid)
 
 
-def test_a_claim_on_postgresql_is_one_locking_read_and_one_write(pg_only_store: Store) -> None:
+def test_a_claim_on_postgresql_is_one_locking_read_and_one_write(pg_only_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """The common case costs two statements (the locked read, then every row in one write); a repeat of the same
-    bill writes nothing more and returns the first result."""
-    from sqlalchemy import event, func
+    bill writes nothing more and returns the first result. Counted at the driver (what reaches the server),
+    since the hot path runs its statements on the driver's cursor."""
+    import psycopg
+    from sqlalchemy import func
 
     from yibao.ops.store import AuditEvent, JournalEntry, Posting
 
     bureau = Bureau(pg_only_store)
     pid = bureau.person()
     seen: list[str] = []
-    event.listen(pg_only_store.engine, "before_cursor_execute", lambda *args: seen.append(args[2].split()[0]))
+    execute = psycopg.Cursor.execute
+
+    def counting(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(str(query).split()[0])
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
     first = submit(pg_only_store, bill("S1", pid, date(2024, 3, 1), "10000"))
     assert seen == ["SELECT", "WITH"]
+    monkeypatch.undo()
 
     def counts() -> list[int]:
         with pg_only_store.transaction() as s:
@@ -216,3 +226,24 @@ def test_a_claim_on_postgresql_is_one_locking_read_and_one_write(pg_only_store: 
         acc = s.execute(text("SELECT claims, data FROM accumulators WHERE person_id = :p"), {"p": pid}).one()
         assert acc.claims == 1 and acc.data["last"] == ["2024-03-01", "S1"]
         assert [e.kind for e, _ in ledger.entries(s, reference="claim:S1")] == ["claim"]
+
+
+def test_a_claim_settled_on_the_common_path_is_logged_and_shown_as_its_stored_row(store: Store) -> None:
+    """The common path writes the claim without an ORM object: its audit event's `after` and its API view are
+    what the ORM row read back gives (apart from the database id, which the event never knew)."""
+    from yibao.ops import audit
+
+    bureau = Bureau(store)
+    pid = bureau.person()
+    shown = submit(store, bill("V1", pid, date(2024, 3, 1), "10000"))
+    with store.transaction() as s:
+        row = claims.claim(s, "V1")
+        assert claims.view(row) == shown
+        [event] = [e for e in audit.events(s, entity="claim", entity_id="V1")]
+        stored = audit.snapshot(row)
+        assert stored is not None and event.after is not None and list(event.after) == list(stored)
+        # SQLite reads the time back without its zone; the written value is the same instant
+        assert event.after["submitted_at"][:26] == stored["submitted_at"][:26]
+        assert {**event.after, "submitted_at": None} == {**stored, "id": None, "submitted_at": None}
+        settled = claims.SettledClaim(**{k: getattr(row, k) for k in claims.SettledClaim.__dataclass_fields__})
+        assert settled.snapshot() == stored

@@ -41,6 +41,11 @@ def snapshot(row: Base | None) -> dict[str, Any] | None:
     return {c.key: _plain(getattr(row, c.key)) for c in columns if c.key not in NOT_LOGGED}
 
 
+def plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values as plain JSON data, as `snapshot` makes them."""
+    return {key: _plain(value) for key, value in values.items()}
+
+
 EVENTS = cast(Table, AuditEvent.__table__)
 INSERT = insert(EVENTS)  # a Core statement: the ORM's bulk INSERT machinery costs more than the row
 

@@ -15,14 +15,16 @@ the corrected year.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, union_all, update
+from sqlalchemy import Table, and_, bindparam, exists, insert, inspect, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from yibao.core.explain import explain
@@ -79,6 +81,41 @@ def _lock_insured_query() -> Any:
 
 
 _CLAIMS = cast(Table, ClaimRow.__table__)
+_LOGGED = tuple(a.key for a in inspect(ClaimRow).column_attrs if a.key not in audit.NOT_LOGGED)
+
+
+@dataclass(slots=True)
+class SettledClaim:
+    """A claim the common path settled and wrote: the claims row's columns as plain values (the row is written
+    with one INSERT; building an ORM object for it would cost more than writing it)."""
+
+    claim_id: str
+    facility_id: str
+    idempotency_key: str
+    person_id: str
+    service_date: date
+    region: str
+    facility_level: int
+    care_type: str
+    class_a: Fen
+    class_b: Fen
+    self_pay: Fen
+    special_drugs: Fen
+    diagnosis: str
+    status: str
+    scheme_name: str
+    split: dict[str, Any]
+    out_of_pocket: Fen
+    explanation: dict[str, Any]
+    submitted_at: datetime
+    id: int | None = None  # the database's; not read back (an ORM row not yet flushed has none either)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What `audit.snapshot` makes of the same claim as an ORM row (same keys, same order)."""
+        return audit.plain({key: getattr(self, key) for key in _LOGGED})
+
+
+AnyClaim = ClaimRow | SettledClaim
 
 
 @lru_cache(maxsize=2)
@@ -88,10 +125,56 @@ def _claim_insert(dialect: str) -> Any:
     return insert(_CLAIMS).on_conflict_do_nothing().returning(_CLAIMS.c.id)
 
 
+@dataclass(frozen=True, slots=True)
+class _DriverStatement:
+    """A statement compiled once for a dialect: its SQL, the values of its fixed parameters, and the bind
+    processors of its typed ones (e.g. JSON), exactly as SQLAlchemy would apply them."""
+
+    sql: str
+    fixed: dict[str, Any]
+    processors: dict[str, Callable[[Any], Any]]
+
+    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        out = {**self.fixed, **values}
+        for name, process in self.processors.items():
+            out[name] = process(out[name])
+        return out
+
+
+@lru_cache(maxsize=32)
+def _driver_statement(statement: Any, dialect: Dialect) -> _DriverStatement:
+    compiled = statement.compile(dialect=dialect)
+    processors = {}
+    for name, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+    return _DriverStatement(compiled.string, fixed, processors)
+
+
+def _run(connection: Connection, statement: Any, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """Execute a hot-path statement in the connection's transaction on the driver's own cursor (PostgreSQL,
+    psycopg; the statement is compiled by SQLAlchemy once and prepared by the server); its first row.
+    SQLAlchemy's per-execution machinery (parameter processing, result wrapping) costs more than the
+    round trip on this path; the SQL, the transaction and the locks are the same."""
+    compiled = _driver_statement(statement, connection.dialect)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        row: tuple[Any, ...] | None = cursor.execute(compiled.sql, compiled.parameters(values), prepare=True).fetchone()
+    finally:
+        cursor.close()
+    return row
+
+
 def _lock_insured(session: Session, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured]:
     """Lock the person-year's accumulators and read them and the insured person, in one statement."""
-    # on the session's connection: plain rows, none of the ORM's result machinery (the columns are all plain)
-    found = session.connection().execute(_lock_insured_query(), registry.insured_params(person_id, day)).first()
+    connection = session.connection()
+    params = registry.insured_params(person_id, day)
+    if connection.dialect.name == "postgresql":
+        found: Any = _run(connection, _lock_insured_query(), params)
+    else:  # plain rows, none of the ORM's result machinery (the columns are all plain)
+        found = connection.execute(_lock_insured_query(), params).first()
     if found is None:  # no accumulator row yet (or no such person): make it, then read as usual
         acc_row = lock_year(session, person_id, day.year)
         return dict(acc_row.data), registry.insured(session, person_id, day)
@@ -110,7 +193,7 @@ def _remember(acc: YearAccumulators, last: list[str] | None) -> dict[str, Any]:
     return data
 
 
-def core_claim(row: ClaimRow) -> Claim:
+def core_claim(row: AnyClaim) -> Claim:
     return Claim(
         claim_id=row.claim_id, person_id=row.person_id, service_date=row.service_date, region=row.region,
         facility_level=row.facility_level, care_type=CareType(row.care_type), class_a=row.class_a,
@@ -137,7 +220,7 @@ def _same_request(row: ClaimRow, data: ClaimIn) -> bool:
 
 
 def _difference(
-    scheme: Scheme, row: ClaimRow, insured_region: str, old: dict[str, Fen], new: dict[str, Fen]
+    scheme: Scheme, row: AnyClaim, insured_region: str, old: dict[str, Fen], new: dict[str, Fen]
 ) -> list[Line]:
     """What each layer's fund owes the facility for this claim, as the change from `old` to `new`."""
     year = row.service_date.year
@@ -151,7 +234,7 @@ def _difference(
     return lines
 
 
-def _entry_text(row: ClaimRow, kind: str) -> tuple[str, str]:
+def _entry_text(row: AnyClaim, kind: str) -> tuple[str, str]:
     """An entry's reference and description for this claim."""
     return f"claim:{row.claim_id}", f"{kind} of claim {row.claim_id}"
 
@@ -164,7 +247,7 @@ def _post_difference(
     ledger.post(session, actor, kind, *_entry_text(row, kind), _difference(scheme, row, insured_region, old, new))
 
 
-def _store(row: ClaimRow, settlement: Settlement, scheme: Scheme) -> None:
+def _store(row: AnyClaim, settlement: Settlement, scheme: Scheme) -> None:
     row.split = {layer.layer_id: layer.paid for layer in settlement.layers}
     row.out_of_pocket = settlement.psn_part_amt
     row.explanation = {lang: explain(settlement, scheme, lang).to_dict() for lang in ("en", "zh")}
@@ -190,37 +273,39 @@ def _earlier(session: Session, facility_id: str, data: ClaimIn, idempotency_key:
     return None
 
 
-def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> ClaimRow:
+def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
     """Settle a facility's bill (or return the claim an earlier submission with this key created)."""
     acc_data, who = _lock_insured(session, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
-    row = ClaimRow(
-        claim_id=data.claim_id, facility_id=facility_id, idempotency_key=idempotency_key, person_id=data.person_id,
-        region=data.region, status="settled", scheme_name=scheme.name, split={}, out_of_pocket=0, explanation={},
-        submitted_at=utcnow(), **_bill(data),
-    )
+    columns = {
+        "claim_id": data.claim_id, "facility_id": facility_id, "idempotency_key": idempotency_key,
+        "person_id": data.person_id, "region": data.region, "status": "settled", "scheme_name": scheme.name,
+        "split": {}, "out_of_pocket": 0, "explanation": {}, "submitted_at": utcnow(), **_bill(data),
+    }
     position = _position(data.service_date, data.claim_id)
     last = acc_data.get("last")
     if last is not None and position < list(last):  # a late claim: earlier than one already settled
         earlier = _earlier(session, facility_id, data, idempotency_key)
         if earlier is not None:
             return earlier
+        row = ClaimRow(**columns)
         session.add(row)
         session.flush()
         acc_row = lock_year(session, data.person_id, data.service_date.year)  # locked already: the row itself
         _resettle_year(session, actor, scheme, registry.person(session, data.person_id), acc_row)
         acc_row.claims += 1
     else:
-        settlement = settle_claim(scheme, who.person, core_claim(row), YearAccumulators.from_dict(acc_data))
-        _store(row, settlement, scheme)
+        settled = SettledClaim(**columns)
+        settlement = settle_claim(scheme, who.person, core_claim(settled), YearAccumulators.from_dict(acc_data))
+        _store(settled, settlement, scheme)
         # the common case: the claim, its entry, the audit event and the accumulators, written together; the
         # claim's INSERT detects a repeat (the unique claim id / idempotency key) and then nothing is written
-        lines = ledger.checked(f"claim:{row.claim_id}", _difference(scheme, row, who.person.region, {}, row.split))
+        lines = ledger.checked(f"claim:{settled.claim_id}", _difference(scheme, settled, who.person.region, {}, settled.split))
         writes = _Writes(
-            claim={c.key: getattr(row, c.key) for c in _CLAIMS.c if c.key != "id"},
-            entry=ledger.entry_values(actor, "claim", *_entry_text(row, "claim")),
+            claim={c.key: getattr(settled, c.key) for c in _CLAIMS.c if c.key != "id"},
+            entry=ledger.entry_values(actor, "claim", *_entry_text(settled, "claim")),
             lines=lines,
-            event=audit.event_values(actor, "claim.settled", "claim", row.claim_id, None, audit.snapshot(row)),
+            event=audit.event_values(actor, "claim.settled", "claim", settled.claim_id, None, settled.snapshot()),
             accumulators={"p_person": data.person_id, "p_year": data.service_date.year,
                           "p_data": _remember(settlement.accumulators, position)},
         )
@@ -229,7 +314,7 @@ def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idem
             if earlier is None:
                 raise Conflict(f"claim {data.claim_id} was submitted concurrently; retry", code="claim.exists")
             return earlier
-        return row
+        return settled
     audit.record(session, actor, "claim.settled", "claim", row.claim_id, None, audit.snapshot(row))
     session.flush()
     return row
@@ -257,7 +342,7 @@ def _write(session: Session, writes: _Writes) -> bool:
                   **{f"a_{k}": v for k, v in writes.event.items()}, **writes.accumulators}
         for i, posting in enumerate(ledger.posting_values(None, writes.lines)):
             params.update({f"p{i}_{k}": v for k, v in posting.items() if k != "entry_id"})
-        return session.connection().execute(statement, params).first() is not None
+        return _run(session.connection(), statement, params) is not None
     if session.execute(_claim_insert(dialect), writes.claim).first() is None:
         return False
     if writes.lines:
@@ -396,7 +481,7 @@ def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn) -
     return row
 
 
-def view(row: ClaimRow) -> dict[str, Any]:
+def view(row: AnyClaim) -> dict[str, Any]:
     """A claim as the API shows it: the bill, the per-layer split and the out-of-pocket, in yuan."""
     return {
         "claim_id": row.claim_id,
