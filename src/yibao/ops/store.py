@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic_core import to_json
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -270,7 +271,14 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("json_serializer", json_text)
     return create_engine(url, **kwargs)
+
+
+def json_text(value: Any) -> bytes:
+    """JSON columns' text on PostgreSQL: pydantic-core's serialiser (compact, UTF-8), several times faster than
+    the standard library's on the claims' explanations; the same JSON values (psycopg takes the bytes)."""
+    return to_json(value)
 
 
 class Store:
