@@ -289,6 +289,25 @@ def test_every_mutation_is_audited_with_who_and_before_after(api: Api) -> None:
     assert corrected["before"]["split"]["basic"] != corrected["after"]["split"]["basic"]
 
 
+def test_a_settled_claims_answer_is_the_json_fastapi_gives_for_it(api: Api) -> None:
+    """POST /claims serialises its answer itself: the bytes are those GET /claims/{id} (FastAPI's own
+    serialisation) gives for the same claim, with the same status, type and shape, also for a repeat and errors."""
+    bill = {"claim_id": "J1", "person_id": api.persons["member"], "service_date": "2024-03-01", "region": REGION,
+            "facility_level": 2, "care_type": "inpatient", "amount_class_a": "10000.00", "diagnosis": "骨折"}
+    posted = api.request("facility", "POST", "/claims", json=bill, headers={"Idempotency-Key": "j1"})
+    shown = api.request("facility", "GET", "/claims/J1")
+    assert (posted.status_code, shown.status_code) == (201, 200)
+    assert posted.content == shown.content and posted.headers["content-type"] == shown.headers["content-type"] == "application/json"
+    assert posted.json()["diagnosis"] == "骨折" and b"\xe9\xaa\xa8" in posted.content  # UTF-8, not \u escapes
+    again = api.request("facility", "POST", "/claims", json=bill, headers={"Idempotency-Key": "j1"})
+    assert (again.status_code, again.content) == (201, posted.content)
+    clash = api.request("facility", "POST", "/claims", json={**bill, "amount_class_a": "1.00"}, headers={"Idempotency-Key": "j1"})
+    assert clash.status_code == 409 and clash.json()["code"] == "claim.idempotency_key_reused"
+    missing = api.request("facility", "POST", "/claims", json=bill)
+    assert missing.status_code == 422 and missing.json()["code"] == "request.invalid"
+    assert api.request("member", "POST", "/claims", json=bill, headers={"Idempotency-Key": "j2"}).status_code == 403
+
+
 def test_officers_act_only_in_their_regions(api: Api) -> None:
     r = api.request("officer", "POST", "/persons", json={"person_id": "O1", "ric": make_ric(date(1990, 2, 2), 41), "name": "O", "region": "other-city"})
     assert r.status_code == 403 and r.json()["code"] == "auth.out_of_scope"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import threading
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Annotated, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic_core import to_json
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
@@ -18,7 +23,31 @@ from yibao.ops.errors import Conflict, Forbidden, NotFound, Rejected, Unauthenti
 from yibao.ops.registry import ImportRejected
 from yibao.ops.store import Store
 
+T = TypeVar("T")
 bearer = HTTPBearer(auto_error=False, description="the access token from POST /auth/login")
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+POOL_THREADS = 20  # as many as the PostgreSQL engine's connections (pool 10 + overflow 10)
+
+
+async def in_thread(work: Callable[[], T]) -> T:
+    """Run blocking `work` (a transaction) on this process's worker threads, in the caller's context: one
+    hand-off through the event loop's executor, lighter than Starlette's thread pool (AnyIO's limiter,
+    cancel scope and queue) that a plain `def` route goes through."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="yibao-db")
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_pool, context.run, work)
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    """`content` as FastAPI answers a route returning it (pydantic-core's compact UTF-8 JSON), serialised once."""
+    return Response(to_json(content), status_code=status_code, media_type="application/json")
 
 
 def store_of(request: Request) -> Store:
