@@ -363,12 +363,12 @@ def settle_frame(
         from yibao.scale import settle_dask_frame
 
         return settle_dask_frame(scheme, persons, claims, scheduler=scheduler)
-    from yibao.columns import claim_columns
+    from yibao.columns import claim_table
     from yibao.core.batch import settle_columns
 
-    cols, order = claim_columns(persons, claims)
-    result = settle_columns(scheme, cols, threads=threads, positions=order)
-    del cols
+    table = claim_table(persons, claims)
+    result = settle_columns(scheme, table, threads=threads)
+    del table
     return claims.with_columns([pl.Series(name, values, dtype=pl.Int64) for name, values in result.items()])
 
 

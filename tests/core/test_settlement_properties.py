@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tests.core.helpers import claims_frame, persons_frame
 from tests.core.strategies import populations, schemes
-from yibao.columns import claim_columns
+from yibao.columns import claim_table
 from yibao.core.batch import settle_columns
 from yibao.core.model import Claim, Person
 from yibao.core.scalar import Settlement, settle_claims
@@ -92,11 +92,15 @@ def test_person_aligned_chunks_on_threads_give_the_same_fen(
     """The batch path cuts the sorted claims into chunks between persons and settles them on threads: any chunk
     size and thread count gives the one-chunk result (and so the scalar path's, checked above)."""
     people, bills = population
-    cols, order = claim_columns(persons_frame(people), claims_frame(bills))
-    whole = settle_columns(scheme, cols, threads=1, chunk_rows=len(bills) + 1, positions=order)
-    chunked = settle_columns(scheme, cols, threads=threads, chunk_rows=chunk_rows, positions=order)
+    table = claim_table(persons_frame(people), claims_frame(bills))
+    whole = settle_columns(scheme, table, threads=1, chunk_rows=len(bills) + 1)
+    chunked = settle_columns(scheme, table, threads=threads, chunk_rows=chunk_rows)
+    # the same rows gathered whole into canonical order and settled as ClaimColumns: the same fen
+    gathered = settle_columns(scheme, table.sorted_rows(0, len(table)), threads=threads, chunk_rows=chunk_rows)
+    rows = table.input_rows(0, len(table))
     for name, values in whole.items():
         assert chunked[name].tolist() == values.tolist(), name
+        assert values[rows].tolist() == gathered[name].tolist(), name
 
 
 
@@ -110,7 +114,7 @@ def test_claim_columns_out_of_canonical_order_are_refused() -> None:
     from yibao.lab.synth import synthesize
 
     city = synthesize(50, 2024, 3)
-    cols, _ = claim_columns(city.persons, city.claims)
+    cols = claim_table(city.persons, city.claims).sorted_rows(0, city.claims.height)
     backwards = dataclasses.replace(
         cols,
         person=cols.person[::-1], day=cols.day[::-1], age=cols.age[::-1],

@@ -51,7 +51,7 @@ MAX_BATCH_AMOUNT = 4 * 10**12
 @dataclass(frozen=True)
 class ClaimColumns:
     """A claims table joined with its persons, as NumPy columns (amounts in fen), its rows in canonical order
-    (person, service date, claim id): `yibao.columns.claim_columns` makes them from frames."""
+    (person, service date, claim id): `ClaimTable.sorted_rows` gathers them."""
 
     person: npt.NDArray[np.integer[Any]]  # any integer code, equal for claims of the same person
     day: npt.NDArray[np.datetime64]  # service date, datetime64[D]
@@ -86,6 +86,58 @@ class ClaimColumns:
         later = person[1:] > person[:-1]
         if not bool(np.all(later | ((person[1:] == person[:-1]) & (day[1:] >= day[:-1])))):
             raise SchemeError("claim columns must be sorted by person and service date", code="batch.not_sorted")
+
+
+@dataclass(frozen=True)
+class ClaimTable:
+    """A claims table in its input order with its persons, as NumPy columns (amounts in fen), and the canonical
+    order (person, service date, claim id) as row numbers: `yibao.columns.claim_table` makes it from frames.
+
+    Person attributes stay one row per person (`person_keys`, `birth`) and are gathered only for the rows
+    being settled; `sorted_rows` gathers a run of the canonical order into `ClaimColumns`."""
+
+    person: npt.NDArray[np.int32]  # row in the persons' columns
+    day: npt.NDArray[np.int32]  # service date as days since 1970-01-01
+    keys: Mapping[Dimension, npt.NDArray[np.int8]]  # the claim's own dimensions, code per claim
+    person_keys: Mapping[Dimension, npt.NDArray[np.int8]]  # the person's dimensions, code per person
+    birth: npt.NDArray[np.int32]  # birth date per person, yyyymmdd
+    class_a: I64
+    class_b: I64
+    self_pay: I64
+    special_drugs: I64
+    order: npt.NDArray[np.integer[Any]] | None  # input row of each row in canonical order; None: it is the input
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+    def input_rows(self, a: int, b: int) -> npt.NDArray[np.intp] | slice:
+        """The input rows of rows a..b of the canonical order."""
+        return slice(a, b) if self.order is None else self.order[a:b].astype(np.intp)
+
+    def sorted_person(self) -> npt.NDArray[np.int32]:
+        return self.person if self.order is None else np.take(self.person, self.order)
+
+    def sorted_rows(self, a: int, b: int) -> ClaimColumns:
+        """Rows a..b of the canonical order, gathered."""
+        return self.gather(self.input_rows(a, b))
+
+    def gather(self, rows: npt.NDArray[np.intp] | slice) -> ClaimColumns:
+        """The claims at input rows `rows` (a run of the canonical order), with their persons' attributes."""
+        person = self.person[rows]
+        day = self.day[rows].astype("datetime64[D]")
+        keys = {dim: codes[rows] for dim, codes in self.keys.items()}
+        keys |= {dim: np.take(codes, person) for dim, codes in self.person_keys.items()}
+        return ClaimColumns(
+            person=person,
+            day=day,
+            # completed years: (service yyyymmdd - birth yyyymmdd) // 10000
+            age=((yyyymmdd(day) - np.take(self.birth, person)) // 10_000).astype(np.int16),
+            keys=keys,
+            class_a=self.class_a[rows],
+            class_b=self.class_b[rows],
+            self_pay=self.self_pay[rows],
+            special_drugs=self.special_drugs[rows],
+        )
 
 
 def _by_day(day: npt.NDArray[np.datetime64], field: str) -> npt.NDArray[np.int32]:
@@ -321,29 +373,41 @@ def output_names(scheme: Scheme) -> list[str]:
 
 def settle_columns(
     scheme: Scheme,
-    cols: ClaimColumns,
+    cols: ClaimColumns | ClaimTable,
     *,
     threads: int | None = None,
     chunk_rows: int = CHUNK_ROWS,
-    positions: I64 | None = None,
 ) -> dict[str, I64]:
     """Settle every claim; returns total, preselfpay, in_policy, paid_<layer>..., out_of_pocket.
 
-    The results are in the rows' (canonical) order, or, given `positions` (the input row each row came from),
-    in input order, scattered there directly so no sorted copy of the results is made. Person-aligned chunks are
-    settled on `threads` threads (default: one per core)."""
+    `ClaimColumns` (rows in canonical order) give results in that order; a `ClaimTable` gives them in its input
+    order: each chunk of the canonical order is gathered, settled and scattered back on its own, so no sorted
+    copy of the whole table is made. Person-aligned chunks are settled on `threads` threads (default: one per
+    core)."""
     n = len(cols)
-    cols.check_order()
-    out = {name: np.empty(n, dtype=np.int64) for name in output_names(scheme)}
-    chunks = person_cuts(cols.person, max(1, -(-n // chunk_rows)))
+    if isinstance(cols, ClaimColumns):
+        cols.check_order()
+        person = cols.person
+    else:
+        person = cols.sorted_person()
+    # a table's sums of amounts are made in its input order afterwards: not scattered (random writes are slow)
+    derived = set() if isinstance(cols, ClaimColumns) else {"total", "in_policy", "out_of_pocket"}
+    out = {name: np.empty(n, dtype=np.int64) for name in output_names(scheme) if name not in derived}
+    chunks = person_cuts(person, max(1, -(-n // chunk_rows)))
+    del person
 
     def settle_chunk(bounds: tuple[int, int]) -> None:
         a, b = bounds
-        for name, values in _settle_sorted(scheme, cols.rows(a, b)).items():
-            if positions is None:
-                out[name][a:b] = values
-            else:
-                out[name][positions[a:b]] = values
+        if isinstance(cols, ClaimColumns):
+            rows: npt.NDArray[np.intp] | slice = slice(a, b)
+            chunk = cols.rows(a, b)
+        else:
+            rows = cols.input_rows(a, b)
+            chunk = cols.gather(rows)
+            chunk.check_order()
+        for name, values in _settle_sorted(scheme, chunk).items():
+            if name not in derived:
+                out[name][rows] = values
 
     workers = min(threads or os.cpu_count() or 1, len(chunks))
     if workers <= 1:
@@ -352,6 +416,16 @@ def settle_columns(
     else:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(settle_chunk, chunks))  # list() re-raises a chunk's error here
+    if derived:  # as _settle_sorted makes them
+        total = cols.class_a + cols.class_b
+        out["in_policy"] = total - out["preselfpay"]
+        total += cols.self_pay
+        total += cols.special_drugs
+        left = total.copy()
+        for layer_id in scheme.layer_ids:
+            left -= out[f"paid_{layer_id}"]
+        out |= {"total": total, "out_of_pocket": left}
+        out = {name: out[name] for name in output_names(scheme)}
     return out
 
 
