@@ -14,7 +14,7 @@ from ops_bureau import make_ric, serving
 
 from yibao.core.money import parse_yuan
 from yibao.ops.api import create_app
-from yibao.ops.api.routes import router
+from yibao.ops.api.routes import claims_router, router
 from yibao.ops.auth import first_admin
 from yibao.ops.contributions import sign
 from yibao.ops.migrate import upgrade
@@ -227,7 +227,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 
 def _routes() -> list[tuple[str, str]]:
     found = []
-    for route in router.routes:
+    for route in [*claims_router.routes, *router.routes]:
         for method in sorted(getattr(route, "methods", ()) or ()):
             found.append((method, route.path))  # type: ignore[attr-defined]
     return found

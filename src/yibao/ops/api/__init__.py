@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from yibao.ops.api import contracts_routes, mutual_aid_routes
 from yibao.ops.api.deps import install_error_handlers
-from yibao.ops.api.routes import router
+from yibao.ops.api.routes import claims_router, router
 from yibao.ops.auth import ensure_secrets
 from yibao.ops.store import Store
 
@@ -36,6 +36,7 @@ def create_app(store: Store) -> FastAPI:
     app.state.store = store
     app.state.secrets = secrets
     install_error_handlers(app)
+    app.include_router(claims_router)
     app.include_router(router)
     app.include_router(mutual_aid_routes.router)
     app.include_router(contracts_routes.router)
