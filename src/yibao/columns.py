@@ -10,6 +10,8 @@ scatters back one chunk of it at a time.
 
 from __future__ import annotations
 
+import itertools
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -81,6 +83,21 @@ def _hashed_rows(ids: pl.Series, wanted: pl.Series) -> np.ndarray | None:
         pending = np.concatenate([pending[~empty], rows[~won]])
         slots = (np.concatenate([slots[~empty], at[~won]]) + 1) & mask
 
+    # probed and checked in parts on every core (NumPy and Polars free the GIL)
+    bounds = np.linspace(0, len(wanted), _PARTS + 1).astype(np.int64)
+    with ThreadPoolExecutor(_PARTS) as pool:
+        parts = list(pool.map(lambda ab: _probe(table, ids, wanted.slice(ab[0], ab[1] - ab[0])),
+                              itertools.pairwise(bounds.tolist())))
+    if any(part is None for part in parts):
+        return None
+    return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+
+_PARTS = max(1, min(os.cpu_count() or 1, 4))
+
+
+def _probe(table: np.ndarray, ids: pl.Series, wanted: pl.Series) -> np.ndarray | None:
+    mask = len(table) - 1
     wanted_hash = _hash(wanted).view(np.int64)
     slots = wanted_hash & mask
     probe = np.take(table, slots, axis=0)

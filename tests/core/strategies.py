@@ -59,6 +59,19 @@ def bands(draw: Any) -> tuple[Band, ...]:
 
 
 @st.composite
+def rate_schedules(draw: Any) -> Parameter[Any]:
+    """Banded rates, keyed or not; keyed, either each key with its own bands or (as rates by facility level)
+    the same bands at each key's own rates."""
+    if draw(st.booleans()):
+        return draw(dated(bands(), Unit.RATE))
+    shape = draw(bands())
+    same_bands = st.lists(rates, min_size=len(shape), max_size=len(shape)).map(
+        lambda chosen: tuple(Band(band.above, rate) for band, rate in zip(shape, chosen, strict=True))
+    )
+    return draw(dated(same_bands, Unit.RATE))
+
+
+@st.composite
 def conditions(draw: Any) -> Condition:
     chosen = draw(st.lists(dims, max_size=2, unique=True))
     keys = {
@@ -81,7 +94,7 @@ def parts(draw: Any, part_id: str, earlier: list[str]) -> Part:
         when=draw(conditions()),
         base=Base(plus=plus, minus=minus),
         accumulation=draw(st.sampled_from(list(Accumulation))),
-        rate=draw(dated(bands(), Unit.RATE)),
+        rate=draw(rate_schedules()),
         deductible=draw(st.one_of(st.none(), dated(st.integers(0, 3_000_000), Unit.YUAN))),
         repeat_claim=draw(
             st.one_of(st.none(), st.builds(RepeatClaim, st.integers(2, 3), dated(rates, Unit.RATE, keyed=False)))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -290,8 +290,11 @@ def _constant(values: I64) -> np.int64 | None:
     return None
 
 
-def condition_mask(cond: Condition, keys: Mapping[Dimension, npt.NDArray[np.int8]], age: npt.NDArray[Any]) -> Bool:
-    mask = np.ones(len(age), dtype=np.bool_)
+def condition_mask(
+    cond: Condition, keys: Mapping[Dimension, npt.NDArray[np.int8]], age: npt.NDArray[Any] | Callable[[], Any], n: int
+) -> Bool:
+    """Rows (of n) meeting the condition; `age` may be a function giving the ages, called only if needed."""
+    mask = np.ones(n, dtype=np.bool_)
     for dim, allowed in cond.keys.items():
         codes = [code for code, key in enumerate(DIMENSION_KEYS[dim]) if key in allowed]
         refused = [code for code, key in enumerate(DIMENSION_KEYS[dim]) if key not in allowed]
@@ -309,39 +312,50 @@ def condition_mask(cond: Condition, keys: Mapping[Dimension, npt.NDArray[np.int8
         else:
             for code in refused:
                 mask &= keys[dim] != code
-    if cond.min_age is not None:
-        mask &= age >= cond.min_age
-    if cond.max_age is not None:
-        mask &= age <= cond.max_age
+    if cond.min_age is not None or cond.max_age is not None:
+        ages = age() if callable(age) else age
+        if cond.min_age is not None:
+            mask &= ages >= cond.min_age
+        if cond.max_age is not None:
+            mask &= ages <= cond.max_age
     return mask
 
 
-def _numerator(amount: I64, deductible: I64, bands: Bands, points: I64) -> I64:
-    """The unrounded schedule of one band set: sum over bands of rate x the part of the amount inside the band."""
+def _numerator(amount: I64, deductible: I64, aboves: list[int], rates: list[I64 | int], points: I64) -> I64:
+    """The unrounded schedule: sum over bands of rate x the part of the amount inside the band (band i from
+    aboves[i], at rates[i]: one rate, or one per claim)."""
     acc = np.zeros(len(amount), dtype=np.int64)
     same_points = _constant(points)
-    for i, band in enumerate(bands):
-        low = np.maximum(band.above, deductible)
-        top = amount if i + 1 == len(bands) else np.minimum(amount, bands[i + 1].above)
+    for i, (above, rate) in enumerate(zip(aboves, rates, strict=True)):
+        low = np.maximum(above, deductible)
+        top = amount if i + 1 == len(aboves) else np.minimum(amount, aboves[i + 1])
         width = top - low
         np.maximum(width, 0, out=width)
-        if same_points is not None:
-            width *= min(max(band.rate + int(same_points), 0), RATE_SCALE)
+        if isinstance(rate, int) and same_points is not None:
+            width *= min(max(rate + int(same_points), 0), RATE_SCALE)
         else:
-            width *= np.clip(band.rate + points, 0, RATE_SCALE)
+            width *= np.clip(rate + points, 0, RATE_SCALE)
         acc += width
     return acc
 
 
 def schedule_array(amount: I64, deductible: I64, band_sets: list[Bands], which: I64, points: I64) -> I64:
     """f(amount) rounded, per claim, with its own deductible, band set and adjustment points."""
+    aboves = [band.above for band in band_sets[0]]
     if len(band_sets) == 1:
-        return round_rate_numerator(_numerator(amount, deductible, band_sets[0], points))
+        return round_rate_numerator(_numerator(amount, deductible, aboves, [b.rate for b in band_sets[0]], points))
+    if all([band.above for band in bands] == aboves for bands in band_sets):
+        # the same bands at rates by key (as rates by facility level): each claim's rate per band, one pass
+        table = np.array([[band.rate for band in bands] for bands in band_sets], dtype=np.int64)
+        rates: list[I64 | int] = [table[:, i][which] for i in range(len(aboves))]
+        return round_rate_numerator(_numerator(amount, deductible, aboves, rates, points))
     numerator = np.zeros(len(amount), dtype=np.int64)
     for index, bands in enumerate(band_sets):
         rows = np.flatnonzero(which == index)
         if len(rows):
-            numerator[rows] = _numerator(amount[rows], deductible[rows], bands, points[rows])
+            numerator[rows] = _numerator(
+                amount[rows], deductible[rows], [b.above for b in bands], [b.rate for b in bands], points[rows]
+            )
     return round_rate_numerator(numerator)
 
 
@@ -454,7 +468,7 @@ def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
     for layer in scheme.layers:
         layer_paid = np.zeros(n, dtype=np.int64)
         for part in layer.parts:
-            mask = condition_mask(part.when, keys, age)
+            mask = condition_mask(part.when, keys, age, n)
             if not mask.any():
                 continue
             rows, paid = _settle_part(part, _View.of(mask, chunk), amounts, bill_left)
@@ -592,7 +606,7 @@ def _settle_part(part: Part, view: _View, amounts: Mapping[str, I64], bill_left:
     # what is needed only where the schedule may pay
     points: I64 = np.broadcast_to(np.int64(0), (len(view),))
     for adjustment in part.adjustments:
-        applies = condition_mask(adjustment.when, view.keys, view.age())
+        applies = condition_mask(adjustment.when, view.keys, view.age, len(view))
         points = points + np.where(applies, view.lookup.rate(adjustment.points), 0)
     band_sets, which = view.lookup.bands(part.rate)
     raw = schedule_array(amount, deductible, band_sets, which, points)
