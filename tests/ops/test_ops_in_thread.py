@@ -1,0 +1,53 @@
+"""The API's hand-off of blocking work to worker threads (`in_thread`): results, errors, context, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+import time
+
+import pytest
+
+from yibao.ops.api.deps import POOL_THREADS, in_thread
+from yibao.ops.errors import Conflict
+
+WHO = contextvars.ContextVar("who", default="nobody")
+
+
+def test_results_errors_and_context_cross_the_hand_off() -> None:
+    async def main() -> None:
+        WHO.set("facility")
+        name = await in_thread(lambda: threading.current_thread().name)
+        assert name.startswith("yibao-db-") and await in_thread(WHO.get) == "facility"
+
+        def refuse() -> None:
+            raise Conflict("taken", code="claim.exists")
+
+        with pytest.raises(Conflict) as err:
+            await in_thread(refuse)
+        assert err.value.code == "claim.exists"
+
+    asyncio.run(main())
+
+
+def test_many_at_once_and_a_cancelled_wait_leave_the_threads_working() -> None:
+    done: list[int] = []
+
+    def slow(i: int) -> int:
+        time.sleep(0.01)
+        done.append(i)
+        return i
+
+    async def main() -> None:
+        waiting = asyncio.ensure_future(in_thread(lambda: slow(-1)))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        got = await asyncio.gather(*(in_thread(lambda i=i: slow(i)) for i in range(3 * POOL_THREADS)))
+        assert got == list(range(3 * POOL_THREADS))
+
+    asyncio.run(main())
+    deadline = time.time() + 5
+    while -1 not in done and time.time() < deadline:
+        time.sleep(0.01)
+    assert -1 in done  # the cancelled request's work still ran to its end
