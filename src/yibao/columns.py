@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import polars as pl
 
-from yibao.core.batch import ClaimTable
+from yibao.core.batch import ClaimTable, yyyymmdd
 from yibao.core.errors import InputError
 from yibao.core.scheme import DIMENSION_KEYS, Dimension
 
@@ -165,8 +165,7 @@ def canonical_order(person: np.ndarray, day: np.ndarray, claim_id: pl.Series) ->
 
 
 def _yyyymmdd(dates: pl.Series) -> np.ndarray:
-    return (dates.dt.year().cast(pl.Int32) * 10_000 + dates.dt.month().cast(pl.Int32) * 100
-            + dates.dt.day().cast(pl.Int32)).to_numpy()
+    return yyyymmdd(dates.cast(pl.Int32).to_numpy().astype("datetime64[D]"))
 
 
 def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
