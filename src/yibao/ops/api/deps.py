@@ -6,13 +6,13 @@ import asyncio
 import contextvars
 import queue
 import threading
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from pydantic_core import to_json
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
@@ -93,33 +93,33 @@ def secret(request: Request, name: str) -> str:
     return value
 
 
-# The dependencies below are `async def` on purpose: they only check a signature and compare strings, and a
-# plain `def` dependency would be sent to the thread pool (a thread hand-off per dependency per request).
+class Gate(HTTPBearer):
+    """The bearer-token security scheme (OpenAPI shows it as `HTTPBearer`, as before) that also authenticates the
+    caller and checks their role: one dependency, where scheme, authentication and role check used to be three
+    nested ones. FastAPI solves every level of dependencies anew on each request; on the claims route the levels
+    cost more than the token check. `roles` None admits every authenticated caller; otherwise admin and `roles`.
+    Async on purpose: a plain `def` dependency would be sent to the thread pool (a hand-off per request)."""
 
+    def __init__(self, roles: frozenset[Role] | None) -> None:
+        super().__init__(auto_error=False, scheme_name="HTTPBearer", description=bearer.model.description)
+        self.allowed = None if roles is None else roles | {Role.ADMIN}
 
-def _principal(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
-    if credentials is None:
-        raise Unauthenticated("log in first: send 'Authorization: Bearer <token>'", code="auth.missing_token")
-    return authenticate(secret(request, "token_secret"), credentials.credentials)
-
-
-async def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-    return _principal(request, credentials)
-
-
-def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
-    """A dependency admitting only callers with one of `roles` (admin is always admitted). It authenticates
-    the caller itself rather than depending on `caller`: FastAPI solves each level of dependencies anew on
-    every request, and one level fewer is measurable on the claims route."""
-    allowed = {*roles, Role.ADMIN}
-
-    async def check(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-        who = _principal(request, credentials)
-        if who.role not in allowed:
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        credentials = await super().__call__(request)
+        if credentials is None:
+            raise Unauthenticated("log in first: send 'Authorization: Bearer <token>'", code="auth.missing_token")
+        who = authenticate(secret(request, "token_secret"), credentials.credentials)
+        if self.allowed is not None and who.role not in self.allowed:
             raise Forbidden(f"role {who.role.value} may not do this", code="auth.forbidden")
         return who
 
-    return check
+
+caller = Gate(None)  # any authenticated caller
+
+
+def require(*roles: Role) -> Gate:
+    """A dependency admitting only callers with one of `roles` (admin is always admitted)."""
+    return Gate(frozenset(roles))
 
 
 def check_region(who: Principal, region: str) -> None:
