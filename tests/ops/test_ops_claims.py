@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -247,3 +248,24 @@ def test_a_claim_settled_on_the_common_path_is_logged_and_shown_as_its_stored_ro
         assert {**event.after, "submitted_at": None} == {**stored, "id": None, "submitted_at": None}
         settled = claims.SettledClaim(**{k: getattr(row, k) for k in claims.SettledClaim.__dataclass_fields__})
         assert settled.snapshot() == stored
+
+
+def test_a_scheme_given_by_path_is_parsed_again_when_its_files_change(tmp_path: Path) -> None:
+    """Built-in schemes are parsed once per process; a scheme folder named by path is re-read when it changes, so
+    no worker keeps settling by a stale copy (the built-in one is package data and cannot change)."""
+    import os
+    import shutil
+
+    from yibao.schemes import BUILTIN_DIR
+
+    assert claims.scheme_named("reference-city") is claims.scheme_named("reference-city")
+    folder = tmp_path / "my-city"
+    shutil.copytree(BUILTIN_DIR / "reference-city", folder)
+    first = claims.scheme_named(str(folder))
+    assert claims.scheme_named(str(folder)) is first
+    basic = folder / "basic.yaml"
+    stat = basic.stat()
+    basic.write_text(basic.read_text() + "\n")
+    os.utime(basic, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    again = claims.scheme_named(str(folder))
+    assert again is not first and again.name == first.name
