@@ -44,10 +44,12 @@ def scheme_named(name: str) -> Scheme:
     """The scheme a region names, parsed once per process for each version of its files. A built-in scheme is
     package data and never changes while the service runs; a scheme given by path is parsed again as soon as its
     files change (path, size or modification time), so no worker keeps settling by a copy another has replaced."""
+    from pathlib import Path
+
     from yibao.schemes import BUILTIN_DIR, scheme_path
 
     path = scheme_path(name)
-    if path == BUILTIN_DIR / name:  # a built-in scheme by its name
+    if not Path(name).is_absolute() and path == BUILTIN_DIR / name:  # a built-in scheme by its name
         return _parsed(name, ())
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     return _parsed(name, tuple((str(f), st.st_mtime_ns, st.st_size) for f in files for st in (f.stat(),)))
