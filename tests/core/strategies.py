@@ -116,7 +116,8 @@ def schemes(draw: Any) -> Scheme:
         count = draw(st.integers(1, 3))
         layer_parts = tuple(draw(parts(f"p{j}", earlier)) for j in range(count))
         layers.append(Layer(layer_id, draw(st.sampled_from(list(LayerKind))), Names(layer_id, layer_id), layer_parts))
-    preselfpay = Parameter("preselfpay", Unit.RATE, "test", ((START, {"": draw(st.integers(0, 300_000))}),))
+    one_rate = st.integers(0, 300_000).map(lambda rate: Parameter("preselfpay", Unit.RATE, "test", ((START, {"": rate}),)))
+    preselfpay = draw(st.one_of(one_rate, dated(st.integers(0, 300_000), Unit.RATE, keyed=False)))  # or changing mid-year
     scheme = Scheme("random", Names("random", "random"), HOME, 2024, preselfpay, tuple(layers))
     scheme.check()
     return scheme

@@ -404,8 +404,12 @@ def settle_columns(
         person = cols.person
     else:
         person = cols.sorted_person()
-    # a table's sums of amounts are made in its input order afterwards: not scattered (random writes are slow)
+    # a table's sums of amounts (and pre-self-pay at one rate for all) are made in its input order afterwards,
+    # not scattered from the chunks (random writes are slow)
+    same_rate = None if isinstance(cols, ClaimColumns) else _one_rate(scheme.preselfpay_rate, cols.day)
     derived = set() if isinstance(cols, ClaimColumns) else {"total", "in_policy", "out_of_pocket"}
+    if same_rate is not None:
+        derived.add("preselfpay")
     out = {name: np.empty(n, dtype=np.int64) for name in output_names(scheme) if name not in derived}
     chunks = person_cuts(person, max(1, -(-n // chunk_rows)))
     del person
@@ -431,6 +435,9 @@ def settle_columns(
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(settle_chunk, chunks))  # list() re-raises a chunk's error here
     if derived:  # as _settle_sorted makes them
+        assert isinstance(cols, ClaimTable)
+        if same_rate is not None:
+            out["preselfpay"] = round_rate_numerator(same_rate * cols.class_b)
         total = cols.class_a + cols.class_b
         out["in_policy"] = total - out["preselfpay"]
         total += cols.self_pay
@@ -441,6 +448,16 @@ def settle_columns(
         out |= {"total": total, "out_of_pocket": left}
         out = {name: out[name] for name in output_names(scheme)}
     return out
+
+
+def _one_rate(param: Parameter[Any], day: npt.NDArray[np.int32]) -> np.int64 | None:
+    """The rate of an unkeyed parameter with one value in force on every day of `day`, else None."""
+    if param.by is not None or len(param.values) != 1:
+        return None
+    since = np.datetime64(param.values[0][0], "D").astype(np.int64)
+    if len(day) and int(day.min()) < since:
+        return None
+    return np.int64(param.values[0][1][""])
 
 
 def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
