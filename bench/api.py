@@ -4,7 +4,9 @@
 
 Runs `yibao serve --workers 2` in a subprocess on a fresh PostgreSQL schema (YIBAO_DATABASE_URL or the
 local server), registers and enrols persons directly (not timed), then 8 client threads POST
-claims (each its own Idempotency-Key) over keep-alive HTTP. The floor: the very rows those
+claims (each its own Idempotency-Key) over keep-alive HTTP (a minimal HTTP/1.1 client: the clients
+share the 2 cores with the service). Two server workers by default: what a deployment on two cores
+runs (`--workers 1` for one process). The floor: the very rows those
 claims wrote (claim, journal entries, postings, audit event, accumulator update) inserted into a
 second fresh schema with plain SQL, one transaction per claim, by the same number of threads.
 """

@@ -6,6 +6,8 @@ import asyncio
 import contextvars
 import threading
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,24 @@ from yibao.ops.api.deps import POOL_THREADS, in_thread
 from yibao.ops.errors import Conflict
 
 WHO = contextvars.ContextVar("who", default="nobody")
+
+
+def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """asyncio.run(main()) on a thread of its own (another test in this process may have left a loop running
+    on the main thread, e.g. Playwright's synchronous API)."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def test_results_errors_and_context_cross_the_hand_off() -> None:
@@ -28,7 +48,7 @@ def test_results_errors_and_context_cross_the_hand_off() -> None:
             await in_thread(refuse)
         assert err.value.code == "claim.exists"
 
-    asyncio.run(main())
+    run(main)
 
 
 def test_many_at_once_and_a_cancelled_wait_leave_the_threads_working() -> None:
@@ -46,7 +66,7 @@ def test_many_at_once_and_a_cancelled_wait_leave_the_threads_working() -> None:
         got = await asyncio.gather(*(in_thread(lambda i=i: slow(i)) for i in range(3 * POOL_THREADS)))
         assert got == list(range(3 * POOL_THREADS))
 
-    asyncio.run(main())
+    run(main)
     deadline = time.time() + 5
     while -1 not in done and time.time() < deadline:
         time.sleep(0.01)
