@@ -88,9 +88,10 @@ def _hashed_rows(ids: pl.Series, wanted: pl.Series) -> np.ndarray | None:
     with ThreadPoolExecutor(_PARTS) as pool:
         parts = list(pool.map(lambda ab: _probe(table, ids, wanted.slice(ab[0], ab[1] - ab[0])),
                               itertools.pairwise(bounds.tolist())))
-    if any(part is None for part in parts):
+    found = [part for part in parts if part is not None]
+    if len(found) < len(parts):
         return None
-    return np.concatenate(parts) if len(parts) != 1 else parts[0]
+    return np.concatenate(found) if len(found) != 1 else found[0]
 
 
 _PARTS = max(1, min(os.cpu_count() or 1, 4))

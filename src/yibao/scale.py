@@ -44,15 +44,15 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler) as client:
+        with Client(scheduler) as client:  # type: ignore[no-untyped-call]
             yield client
         return
     n = workers or max(os.cpu_count() or 1, 1)
     # one core per worker process: keep Polars' own thread pool from oversubscribing the machine
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
     with (
-        LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-        Client(cluster) as client,
+        LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,  # type: ignore[no-untyped-call]
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
         yield client
 

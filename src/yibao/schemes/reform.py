@@ -125,8 +125,8 @@ def _apply_change(change: Node, raw: RawScheme) -> None:
         change.only("add_layer", "after", "before")
         spec = change.req("add_layer")
         if isinstance(spec.value, dict) and set(spec.value) == {"file"}:
-            path = change.file.parent / spec.req("file").text()
-            node = Node(read_yaml(path), path)
+            layer_file = change.file.parent / spec.req("file").text()
+            node = Node(read_yaml(layer_file), layer_file)
         else:
             node = Node(copy.deepcopy(spec.value), spec.file, spec.path)
         position = len(raw.layers)
