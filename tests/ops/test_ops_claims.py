@@ -269,3 +269,37 @@ def test_a_scheme_given_by_path_is_parsed_again_when_its_files_change(tmp_path: 
     os.utime(basic, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     again = claims.scheme_named(str(folder))
     assert again is not first and again.name == first.name
+
+
+def test_settle_in_its_own_transaction_takes_every_path_of_submit(bureau: Bureau) -> None:
+    """`claims.settle` (the API's path: an ORM session only when needed) gives what `submit` gives: common and
+    late claims, a repeat, a reused key refused with nothing written, a person-year without accumulators."""
+    from sqlalchemy import delete, func
+
+    from yibao.ops.store import AccumulatorRow, JournalEntry
+
+    store = bureau.store
+
+    def settle(data: ClaimIn, key: str | None = None) -> dict[str, object]:
+        return claims.settle(store.engine, FACILITY, "H2", data, key or data.claim_id)
+
+    pid = bureau.person()
+    first = settle(bill("A", pid, date(2024, 3, 1), "60000", level=1))
+    assert first == submit(store, bill("A", pid, date(2024, 3, 1), "60000", level=1))  # a repeat: the same claim
+    assert settle(bill("A", pid, date(2024, 3, 1), "60000", level=1)) == first
+    settle(bill("B", pid, date(2024, 5, 1), "80000", level=1))
+    settle(bill("L", pid, date(2024, 2, 1), "50000", level=1))  # late: the year re-settled
+    assert ledger_by_claim(store) == fresh_totals(store, pid)
+
+    def rows() -> list[int]:
+        with store.transaction() as s:
+            return [s.execute(select(func.count()).select_from(t)).scalar_one() for t in (ClaimRow, JournalEntry, AuditEvent)]
+
+    before = rows()
+    with pytest.raises(YibaoError) as err:
+        settle(bill("B2", pid, date(2024, 6, 1), "100"), key="B")
+    assert err.value.code == "claim.idempotency_key_reused" and rows() == before
+    other = bureau.person()
+    with store.transaction() as s:  # a person-year whose accumulator row is missing: made on the way
+        s.execute(delete(AccumulatorRow).where(AccumulatorRow.person_id == other))
+    assert settle(bill("O", other, date(2024, 3, 1), "10000"))["paid"]["basic"] == "7050.00"  # type: ignore[index]

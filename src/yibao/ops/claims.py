@@ -24,7 +24,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, exists, insert, inspect, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import Session
 
 from yibao.core.explain import explain
@@ -182,17 +182,38 @@ def _run(connection: Connection, statement: Any, values: Mapping[str, Any]) -> t
     return row
 
 
-def _lock_insured(session: Session, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured]:
+class _Unit:
+    """A claim's transaction: its connection, and an ORM session on that connection, made only when a path needs
+    one (a late claim, a repeat, a person-year without accumulators, SQLite): the common claim on PostgreSQL
+    is two statements on the connection, and an ORM session costs more CPU than both."""
+
+    def __init__(self, connection: Connection, session: Session | None = None) -> None:
+        self.connection = connection
+        self._session = session
+        self.made: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self.made = Session(bind=self.connection, expire_on_commit=False)
+        return self._session
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+
+def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured]:
     """Lock the person-year's accumulators and read them and the insured person, in one statement."""
-    connection = session.connection()
+    connection = unit.connection
     params = registry.insured_params(person_id, day)
     if connection.dialect.name == "postgresql":
         found: Any = _run(connection, _lock_insured_query(), params)
     else:  # plain rows, none of the ORM's result machinery (the columns are all plain)
         found = connection.execute(_lock_insured_query(), params).first()
     if found is None:  # no accumulator row yet (or no such person): make it, then read as usual
-        acc_row = lock_year(session, person_id, day.year)
-        return dict(acc_row.data), registry.insured(session, person_id, day)
+        acc_row = lock_year(unit.session, person_id, day.year)
+        return dict(acc_row.data), registry.insured(unit.session, person_id, day)
     return found[registry.INSURED_COLUMNS], registry.insured_from(found, person_id, day)
 
 
@@ -290,7 +311,27 @@ def _earlier(session: Session, facility_id: str, data: ClaimIn, idempotency_key:
 
 def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
     """Settle a facility's bill (or return the claim an earlier submission with this key created)."""
-    acc_data, who = _lock_insured(session, data.person_id, data.service_date)
+    return _submit(_Unit(session.connection(), session), actor, facility_id, data, idempotency_key)
+
+
+def settle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> dict[str, Any]:
+    """`submit` in a transaction of its own on one of the engine's connections, committed on success and rolled
+    back on any error; the claim as the API shows it. What the API's claims route runs: no ORM session unless
+    the claim needs one (see `_Unit`); the same statements, locks and rows as `submit`."""
+    with engine.begin() as connection:  # SQLite: BEGIN IMMEDIATE (make_engine), as for every transaction
+        unit = _Unit(connection)
+        try:
+            shown = view(_submit(unit, actor, facility_id, data, idempotency_key))
+            if unit.made is not None:
+                unit.made.flush()
+        finally:
+            if unit.made is not None:
+                unit.made.close()
+    return shown
+
+
+def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
+    acc_data, who = _lock_insured(unit, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
     columns = {
         "claim_id": data.claim_id, "facility_id": facility_id, "idempotency_key": idempotency_key,
@@ -300,6 +341,7 @@ def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idem
     position = _position(data.service_date, data.claim_id)
     last = acc_data.get("last")
     if last is not None and position < list(last):  # a late claim: earlier than one already settled
+        session = unit.session
         earlier = _earlier(session, facility_id, data, idempotency_key)
         if earlier is not None:
             return earlier
@@ -324,8 +366,8 @@ def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idem
             accumulators={"p_person": data.person_id, "p_year": data.service_date.year,
                           "p_data": _remember(settlement.accumulators, position)},
         )
-        if not _write(session, writes):
-            earlier = _earlier(session, facility_id, data, idempotency_key)
+        if not _write(unit, writes):
+            earlier = _earlier(unit.session, facility_id, data, idempotency_key)
             if earlier is None:
                 raise Conflict(f"claim {data.claim_id} was submitted concurrently; retry", code="claim.exists")
             return earlier
@@ -347,17 +389,18 @@ class _Writes:
     accumulators: dict[str, Any]
 
 
-def _write(session: Session, writes: _Writes) -> bool:
+def _write(unit: _Unit, writes: _Writes) -> bool:
     """Write a settled claim's rows; False (and nothing written) if its id or idempotency key exists.
     PostgreSQL takes them as one statement (one round trip); SQLite, in-process, one statement each."""
-    dialect = session.get_bind().dialect.name
+    dialect = unit.dialect
     if dialect == "postgresql":
         statement = _pg_write_statement(len(writes.lines))
         params = {**{f"c_{k}": v for k, v in writes.claim.items()}, **{f"e_{k}": v for k, v in writes.entry.items()},
                   **{f"a_{k}": v for k, v in writes.event.items()}, **writes.accumulators}
         for i, posting in enumerate(ledger.posting_values(None, writes.lines)):
             params.update({f"p{i}_{k}": v for k, v in posting.items() if k != "entry_id"})
-        return _run(session.connection(), statement, params) is not None
+        return _run(unit.connection, statement, params) is not None
+    session = unit.session
     if session.execute(_claim_insert(dialect), writes.claim).first() is None:
         return False
     if writes.lines:

@@ -350,13 +350,10 @@ async def post_claim(
     facility_id = who.facility_id
     if facility_id is None:
         raise Forbidden("only a facility submits claims", code="auth.forbidden")
-    store = store_of(request)
-
-    def settle() -> dict[str, Any]:
-        with store.transaction() as s:
-            return claims.view(claims.submit(s, who.actor, facility_id, body, idempotency_key))
-
-    return json_response(await in_thread(settle), status_code=201)
+    engine = store_of(request).engine
+    return json_response(
+        await in_thread(lambda: claims.settle(engine, who.actor, facility_id, body, idempotency_key)), status_code=201
+    )
 
 
 def _claim(s: Session, who: Principal, claim_id: str) -> ClaimRow:
