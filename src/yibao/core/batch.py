@@ -170,11 +170,14 @@ def yyyymmdd(day: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int32]:
 class _Groups:
     """Person-year groups of the sorted claims, for grouped cumulative sums."""
 
-    def __init__(self, person: npt.NDArray[np.integer[Any]], year: npt.NDArray[np.integer[Any]]) -> None:
+    def __init__(self, person: npt.NDArray[np.integer[Any]], day: npt.NDArray[np.datetime64]) -> None:
         n = len(person)
         self.start = np.ones(n, dtype=np.bool_)
         if n > 1:
-            self.start[1:] = (person[1:] != person[:-1]) | (year[1:] != year[:-1])
+            np.not_equal(person[1:], person[:-1], out=self.start[1:])
+            if day.min().astype("datetime64[Y]") != day.max().astype("datetime64[Y]"):  # rows of several years
+                year = year_of(day)
+                self.start[1:] |= year[1:] != year[:-1]
         self.gid = np.cumsum(self.start, dtype=np.int64)
         self._first: I64 | None = None
 
@@ -464,7 +467,7 @@ def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
     """Settle columns in canonical order."""
     n = len(cols)
     day = cols.day
-    groups = _Groups(cols.person, year_of(day))
+    groups = _Groups(cols.person, day)
     keys, age = cols.keys, cols.age
     chunk = _Chunk(day, keys, age, groups, day.min() if n else np.datetime64("1970-01-01"))
     amounts: dict[str, I64] = {
