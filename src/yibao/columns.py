@@ -173,8 +173,21 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
     """The claims (amounts in fen) with their persons as NumPy columns in input order, and the canonical order."""
     homes = persons["region"].unique(maintain_order=True)
     with ThreadPoolExecutor(1) as pool:
-        # the claims' regions are compared with the homes while the person ids are matched (both free the GIL)
+        # what needs no person row is made while the person ids are matched (Polars and NumPy free the GIL)
         at_home = pool.submit(_region_is, claims["region"], homes) if len(homes) <= _FEW_HOMES else None
+        codes = pool.submit(lambda: (
+            {
+                Dimension.FACILITY_LEVEL: claims["facility_level"].cast(pl.Int8).to_numpy() - np.int8(1),
+                Dimension.CARE_TYPE: _codes(claims["care_type"], Dimension.CARE_TYPE),
+            },
+            {
+                Dimension.SCHEME: _codes(persons["scheme"], Dimension.SCHEME),
+                Dimension.ASSISTANCE_CATEGORY: _codes(persons["assistance_category"], Dimension.ASSISTANCE_CATEGORY),
+                Dimension.PRE_EXISTING: _flag_codes(persons["pre_existing"]),
+                Dimension.HUIMINBAO: _flag_codes(persons["huiminbao"]),
+            },
+            _yyyymmdd(persons["birth_date"]),
+        ))
         person = person_rows(persons, claims)
         day = claims["service_date"].cast(pl.Int32).to_numpy()
         order = canonical_order(person, day, claims["claim_id"])
@@ -182,21 +195,13 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
             out_of_area = (claims["region"] != persons["region"].gather(person)).cast(pl.Int8).to_numpy()
         else:
             out_of_area = _out_of_area(persons["region"], homes, person, at_home.result())
+        claim_keys, person_keys, birth = codes.result()
     return ClaimTable(
         person=person,
         day=day,
-        keys={
-            Dimension.FACILITY_LEVEL: claims["facility_level"].cast(pl.Int8).to_numpy() - np.int8(1),
-            Dimension.CARE_TYPE: _codes(claims["care_type"], Dimension.CARE_TYPE),
-            Dimension.OUT_OF_AREA: out_of_area,
-        },
-        person_keys={
-            Dimension.SCHEME: _codes(persons["scheme"], Dimension.SCHEME),
-            Dimension.ASSISTANCE_CATEGORY: _codes(persons["assistance_category"], Dimension.ASSISTANCE_CATEGORY),
-            Dimension.PRE_EXISTING: _flag_codes(persons["pre_existing"]),
-            Dimension.HUIMINBAO: _flag_codes(persons["huiminbao"]),
-        },
-        birth=_yyyymmdd(persons["birth_date"]),
+        keys=claim_keys | {Dimension.OUT_OF_AREA: out_of_area},
+        person_keys=person_keys,
+        birth=birth,
         class_a=claims["class_a"].to_numpy(),
         class_b=claims["class_b"].to_numpy(),
         self_pay=claims["self_pay"].to_numpy(),

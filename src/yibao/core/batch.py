@@ -89,6 +89,20 @@ class ClaimColumns:
 
 
 @dataclass(frozen=True)
+class PersonInOrder:
+    """person[order[i]] for one i at a time: no gathered copy of the whole column."""
+
+    person: npt.NDArray[np.int32]
+    order: npt.NDArray[np.integer[Any]]
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, i: int) -> int:
+        return int(self.person[self.order[i]])
+
+
+@dataclass(frozen=True)
 class ClaimTable:
     """A claims table in its input order with its persons, as NumPy columns (amounts in fen), and the canonical
     order (person, service date, claim id) as row numbers: `yibao.columns.claim_table` makes it from frames.
@@ -114,8 +128,9 @@ class ClaimTable:
         """The input rows of rows a..b of the canonical order."""
         return slice(a, b) if self.order is None else self.order[a:b].astype(np.intp)
 
-    def sorted_person(self) -> npt.NDArray[np.int32]:
-        return self.person if self.order is None else np.take(self.person, self.order)
+    def sorted_person(self) -> npt.NDArray[np.int32] | PersonInOrder:
+        """The person of each row of the canonical order, read one at a time (for cutting between persons)."""
+        return self.person if self.order is None else PersonInOrder(self.person, self.order)
 
     def sorted_rows(self, a: int, b: int) -> ClaimColumns:
         """Rows a..b of the canonical order, gathered."""
@@ -371,7 +386,7 @@ def _rows(values: np.ndarray, sel: I64 | None) -> np.ndarray:
 CHUNK_ROWS = 1 << 17
 
 
-def person_cuts(person: npt.NDArray[np.integer[Any]], partitions: int) -> list[tuple[int, int]]:
+def person_cuts(person: npt.NDArray[np.integer[Any]] | PersonInOrder, partitions: int) -> list[tuple[int, int]]:
     """Consecutive runs [a, b) of rows sorted by person, about equal in size, cut only between persons."""
     n = len(person)
     cuts = [0]
@@ -402,6 +417,7 @@ def settle_columns(
     copy of the whole table is made. Person-aligned chunks are settled on `threads` threads (default: one per
     core)."""
     n = len(cols)
+    person: npt.NDArray[np.integer[Any]] | PersonInOrder
     if isinstance(cols, ClaimColumns):
         cols.check_order()
         person = cols.person
