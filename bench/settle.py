@@ -21,8 +21,10 @@ floor alternate, round after round, so both meet the same machine.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,14 +79,12 @@ def floor(person: np.ndarray, day: np.ndarray, columns: list[np.ndarray], layers
         np.cumsum(columns[i % len(columns)][order])
 
 
-def memory_probe(persons: pl.DataFrame, claims: pl.DataFrame) -> float:
-    """Peak memory of the batch path per claim above its input tables, measured in a fresh process (so memory
-    freed by the synthesis but kept by the allocators does not hide the batch path's own peak)."""
-    with tempfile.TemporaryDirectory(prefix="yibao-bench-") as tmp:
-        persons.write_parquet(Path(tmp) / "persons.parquet")
-        claims.write_parquet(Path(tmp) / "claims.parquet")
-        probe = subprocess.run([sys.executable, __file__, "--memory-probe", tmp], check=True, capture_output=True,
-                               text=True)
+def memory_probe(folder: Path) -> float:
+    """Peak memory of the batch path per claim above its input tables (persons.parquet and claims.parquet in
+    `folder`), measured in a fresh process (so memory freed by the synthesis but kept by the allocators does not
+    hide the batch path's own peak)."""
+    probe = subprocess.run([sys.executable, __file__, "--memory-probe", str(folder)], check=True,
+                           capture_output=True, text=True)
     return float(probe.stdout.split()[-1])
 
 
@@ -137,11 +137,12 @@ def main() -> None:
     claims = pl.concat(claims_parts).sort("service_date", maintain_order=True)  # arrival order
     del persons_parts, claims_parts
     # as the tables are when read from files: the sort leaves each text value where the synthesis wrote it, and
-    # comparing scattered strings would measure that rather than settlement
-    with tempfile.TemporaryDirectory(prefix="yibao-bench-") as tmp:
-        persons.write_parquet(Path(tmp) / "persons.parquet")
-        claims.write_parquet(Path(tmp) / "claims.parquet")
-        persons, claims = pl.read_parquet(Path(tmp) / "persons.parquet"), pl.read_parquet(Path(tmp) / "claims.parquet")
+    # comparing scattered strings would measure that rather than settlement (the memory probe reads these too)
+    tables = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
+    atexit.register(shutil.rmtree, tables, True)
+    persons.write_parquet(tables / "persons.parquet")
+    claims.write_parquet(tables / "claims.parquet")
+    persons, claims = pl.read_parquet(tables / "persons.parquet"), pl.read_parquet(tables / "claims.parquet")
     gc.collect()
     n = claims.height
     console.print(f"{n:,} claims of {persons.height:,} people; input table {claims.estimated_size() / n:.0f} bytes/claim")
@@ -172,7 +173,7 @@ def main() -> None:
         ("scalar path (sample)", sample.height, t_scalar),
         ("floor: NumPy sort + cumsum per layer", n, t_floor),
     ]
-    bytes_per_claim = memory_probe(persons, claims)
+    bytes_per_claim = memory_probe(tables)
 
     t_dask = t_single = t_dask_frames = None
     if not args.no_dask:

@@ -86,3 +86,19 @@ def page(browser: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """A migrated operations store: the same tests on both databases (PostgreSQL: a fresh schema per test)."""
+    from tests.ops.ops_bureau import pg_store
+    from yibao.ops.migrate import upgrade
+    from yibao.ops.store import Store, make_engine
+
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'ops.sqlite3'}")
+        upgrade(engine)
+        yield Store(engine)
+        engine.dispose()
+    else:
+        yield from pg_store(request.getfixturevalue("pg_url"))

@@ -17,7 +17,6 @@ So C = 14,047.50 in 2 claims, 3 enrollees.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -76,18 +75,6 @@ def yuan(text: str) -> int:
     negative = text.startswith("-")
     fen = parse_yuan(text.lstrip("-").replace(",", ""))
     return -fen if negative else fen
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """As tests/ops/conftest.py: the same tests on both databases."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'ops.sqlite3'}")
-        upgrade(engine)
-        yield Store(engine)
-        engine.dispose()
-    else:
-        yield from pg_store(request.getfixturevalue("pg_url"))
 
 
 def submit(

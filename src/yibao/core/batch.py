@@ -196,13 +196,11 @@ class _Groups:
         self.gid = np.cumsum(self.start, dtype=np.int64)
         self._first: I64 | None = None
 
-    def subset(self, sel: I64 | None) -> I64:
-        """For each row of a subset (kept in order; None = every row), the position of its group's first row."""
-        if sel is None:
-            if self._first is None:
-                self._first = _first_positions(self.start)
-            return self._first
-        return first_of_groups(np.take(self.gid, sel))
+    def first(self) -> I64:
+        """For each row, the position of its group's first row."""
+        if self._first is None:
+            self._first = _first_positions(self.start)
+        return self._first
 
 
 def _first_positions(start: Bool) -> I64:
@@ -569,7 +567,7 @@ class _View:
 
     def first(self) -> I64:
         """Position in this view of each row's person-year's first row in this view."""
-        return self.chunk.groups.subset(None) if self.rows is None else first_of_groups(self.gid())
+        return self.chunk.groups.first() if self.rows is None else first_of_groups(self.gid())
 
 
 @dataclass

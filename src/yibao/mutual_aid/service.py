@@ -78,9 +78,7 @@ def launch_plan(session: Session, actor: Actor, source: str, in_force_from: dt.d
         raise Conflict(f"plan {plan.name!r} is already in force", code="mutual_aid.plan_exists")
     row = MutualAidPlan(id=plan.name, source=source, variant=None, title=plan.title.en, in_force_from=in_force_from,
                         created_at=utcnow())
-    session.add(row)
-    session.flush()
-    audit.record(session, actor, "mutual_aid.plan.launched", "mutual_aid_plan", row.id, None, audit.snapshot(row))
+    audit.added(session, actor, "mutual_aid.plan.launched", "mutual_aid_plan", row)
     return row
 
 
@@ -162,9 +160,7 @@ def join(
         credit_threshold=plan.credit_threshold if credit_threshold is None else credit_threshold,
         deduction_failed_since=None,
     )
-    session.add(row)
-    session.flush()
-    audit.record(session, actor, "mutual_aid.member.joined", "mutual_aid_member", row.id, None, audit.snapshot(row))
+    audit.added(session, actor, "mutual_aid.member.joined", "mutual_aid_member", row)
     return row
 
 
@@ -269,9 +265,7 @@ def file_claim(session: Session, actor: Actor, member_id: int, illness_code: str
         diagnosis_date=claim.diagnosis_date, amount=claim.amount, status=claim.status.value, filed_on=day,
         findings=None, history=[_step_json(s) for s in claim.history], notice=None,
     )
-    session.add(row)
-    session.flush()
-    audit.record(session, actor, "mutual_aid.claim.filed", "mutual_aid_claim", row.id, None, audit.snapshot(row))
+    audit.added(session, actor, "mutual_aid.claim.filed", "mutual_aid_claim", row)
     return row
 
 
@@ -453,9 +447,7 @@ def cast_vote(session: Session, actor: Actor, claim_id: int, juror_id: int, pays
         voted = jury.cast_vote(jury_record(session, panel), member_record(juror), pays, day)
     vote = voted.votes[-1]
     row = MutualAidVote(jury_id=panel.id, member_id=juror_id, pays=vote.pays, day=vote.day, recorded_by=actor.name)
-    session.add(row)
-    session.flush()
-    audit.record(session, actor, "mutual_aid.vote.cast", "mutual_aid_vote", row.id, None, audit.snapshot(row))
+    audit.added(session, actor, "mutual_aid.vote.cast", "mutual_aid_vote", row)
     return row
 
 

@@ -63,6 +63,13 @@ def record(
     session.execute(INSERT, event_values(actor, action, entity, entity_id, before, after))
 
 
+def added(session: Session, actor: Actor, action: str, entity: str, row: Any, key: str = "id") -> None:
+    """Insert a new row and audit its creation (no before, its snapshot after; its id is attribute `key`)."""
+    session.add(row)
+    session.flush()
+    record(session, actor, action, entity, getattr(row, key), None, snapshot(row))
+
+
 def event_values(
     actor: Actor,
     action: str,

@@ -100,9 +100,7 @@ def add_user(session: Session, actor: Actor, data: UserIn) -> User:
         username=data.username, password_hash=hash_password(data.password), role=role.value,
         person_id=data.person_id, facility_id=data.facility_id, regions=",".join(data.regions), layer=data.layer,
     )
-    session.add(user)
-    session.flush()
-    audit.record(session, actor, "user.created", "user", user.username, None, audit.snapshot(user))
+    audit.added(session, actor, "user.created", "user", user, key="username")
     return user
 
 

@@ -49,9 +49,7 @@ def issue(session: Session, actor: Actor, secret: str, person_id: str, lifetime:
     registry.person(session, person_id)
     now = utcnow()
     card = Card(jti=uuid.uuid4().hex, person_id=person_id, issued_at=now, expires_at=now + lifetime)
-    session.add(card)
-    session.flush()
-    audit.record(session, actor, "card.issued", "card", card.jti, None, audit.snapshot(card))
+    audit.added(session, actor, "card.issued", "card", card, key="jti")
     claims = {"sub": person_id, "jti": card.jti, "aud": CARD_AUDIENCE, "iat": now, "exp": card.expires_at}
     return IssuedCard(card.jti, jwt.encode(claims, secret, algorithm="HS256"), card.expires_at.isoformat())
 

@@ -166,20 +166,7 @@ def record_payment(
         if seen.id != contribution_id or seen.amount != amount:
             raise Conflict(f"payment reference {reference!r} was already used for another payment", code="payment.reference_reused")
         return seen
-    found = session.get(Contribution, contribution_id)
-    if found is None:
-        raise NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
-    enrolment = None
-    if found.enrolment_id is not None:
-        # lock the enrolment first: concurrent payments of its contributions then see each other's
-        enrolment = session.execute(
-            select(Enrolment).where(Enrolment.id == found.enrolment_id).with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one()
-    contribution = session.execute(
-        select(Contribution).where(Contribution.id == contribution_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    enrolment, contribution = _locked(session, contribution_id)
     if contribution.status == PAID:
         if contribution.payment_reference == reference and contribution.amount == amount:
             return contribution  # the same notification, delivered twice at once
@@ -212,23 +199,32 @@ def record_payment(
     return contribution
 
 
-def cancel(session: Session, actor: Actor, contribution_id: int, reason: str) -> Contribution:
-    """Write off a contribution still due: its receivable is reversed against the income it was owed to.
-    A paid contribution cannot be cancelled (a refund is another matter), and a cancelled one is never paid:
-    it does not count as paid, so an enrolment with a cancelled public contribution stays pending."""
+def _locked(session: Session, contribution_id: int) -> tuple[Enrolment | None, Contribution]:
+    """The contribution and its enrolment (None for a donation), both locked, the enrolment first: concurrent
+    payments or cancellations of its contributions then see each other's."""
     found = session.get(Contribution, contribution_id)
     if found is None:
         raise NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
-    if found.enrolment_id is None:
-        raise Conflict(f"contribution {contribution_id} is a donation, not a contribution due", code="contribution.not_due")
-    enrolment = session.execute(
-        select(Enrolment).where(Enrolment.id == found.enrolment_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    enrolment = None
+    if found.enrolment_id is not None:
+        enrolment = session.execute(
+            select(Enrolment).where(Enrolment.id == found.enrolment_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()
     contribution = session.execute(
         select(Contribution).where(Contribution.id == contribution_id).with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
+    return enrolment, contribution
+
+
+def cancel(session: Session, actor: Actor, contribution_id: int, reason: str) -> Contribution:
+    """Write off a contribution still due: its receivable is reversed against the income it was owed to.
+    A paid contribution cannot be cancelled (a refund is another matter), and a cancelled one is never paid:
+    it does not count as paid, so an enrolment with a cancelled public contribution stays pending."""
+    enrolment, contribution = _locked(session, contribution_id)
+    if enrolment is None:
+        raise Conflict(f"contribution {contribution_id} is a donation, not a contribution due", code="contribution.not_due")
     if contribution.status != DUE:
         raise Conflict(f"contribution {contribution_id} is {contribution.status}, not due", code="contribution.not_due")
     before = audit.snapshot(contribution)
@@ -275,9 +271,7 @@ def receive_donation(
             raise Conflict(f"payment reference {reference!r} was already used", code="payment.reference_reused")
         return seen
     donation = Contribution(region=region, year=year, source=ContributionSource.DONATION.value, amount=amount, status=DUE)
-    session.add(donation)
-    session.flush()
-    audit.record(session, actor, "contribution.created", "contribution", donation.id, None, audit.snapshot(donation))
+    audit.added(session, actor, "contribution.created", "contribution", donation)
     return record_payment(session, actor, donation.id, amount, channel, reference)
 
 

@@ -96,9 +96,7 @@ def facility(session: Session, facility_id: str) -> Facility:
 
 
 def _created(session: Session, actor: Actor, entity: str, row: Any, key: str) -> None:
-    session.add(row)
-    session.flush()
-    audit.record(session, actor, f"{entity}.created", entity, getattr(row, key), None, audit.snapshot(row))
+    audit.added(session, actor, f"{entity}.created", entity, row, key)
 
 
 def add_region(session: Session, actor: Actor, data: RegionIn) -> Region:

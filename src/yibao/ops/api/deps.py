@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import queue
-import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
@@ -28,54 +27,16 @@ bearer = HTTPBearer(auto_error=False, description="the access token from POST /a
 
 
 POOL_THREADS = 20  # as many as the PostgreSQL engine's connections (pool 10 + overflow 10)
-_jobs: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], contextvars.Context, Callable[[], Any]]] = (
-    queue.SimpleQueue()
-)
-_started = False
-_start_lock = threading.Lock()
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
-
-
-def _work() -> None:
-    while True:
-        loop, future, context, work = _jobs.get()
-        result, error = None, None
-        try:
-            result = context.run(work)
-        except BaseException as exc:  # handed to the awaiting request, as a thread pool would
-            error = exc
-        try:
-            loop.call_soon_threadsafe(_settle, future, result, error)
-        except RuntimeError:  # the loop closed meanwhile: nobody awaits the answer
-            pass
-        del loop, future, context, work, result, error
+_pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="yibao-db-")
 
 
 async def in_thread(work: Callable[[], T]) -> T:
     """Run blocking `work` (a transaction) on this process's worker threads, in the caller's context, and await
-    its result. One hand-off through a lock-free queue and `call_soon_threadsafe`: the lightest there is, lighter
-    than Starlette's thread pool (AnyIO's limiter, cancel scope and queue), which a plain `def` route goes through,
-    or the event loop's default executor (its idle semaphore). If the request is cancelled the work still runs to
-    its end (its transaction commits or rolls back), as with those pools."""
-    global _started
-    if not _started:
-        with _start_lock:
-            if not _started:
-                for i in range(POOL_THREADS):
-                    threading.Thread(target=_work, name=f"yibao-db-{i}", daemon=True).start()
-                _started = True
+    its result: one executor hand-off (a plain `def` route would go through Starlette's thread pool, AnyIO's limiter
+    and cancel scope as well). If the request is cancelled the work still runs to its end (its transaction commits
+    or rolls back): the wait is shielded, so a job not yet started is not withdrawn half-way through a request."""
     loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-    _jobs.put((loop, future, contextvars.copy_context(), work))
-    return await future
+    return await asyncio.shield(loop.run_in_executor(_pool, contextvars.copy_context().run, work))
 
 
 def json_response(content: Any, status_code: int = 200) -> Response:

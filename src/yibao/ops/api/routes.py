@@ -239,12 +239,17 @@ def get_person_claims(request: Request, person_id: str, who: Reader) -> list[dic
 def post_payment(request: Request, contribution_id: int, body: PaymentIn, who: Officer) -> dict[str, Any]:
     """A payment received at the counter or by bank transfer (idempotent on `reference`)."""
     with store_of(request).transaction() as s:
-        due = s.get(Contribution, contribution_id)
-        if due is None:
-            raise NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
-        check_region(who, due.region)
+        _contribution_in_scope(s, who, contribution_id)
         row = contributions.record_payment(s, who.actor, contribution_id, parse_yuan(body.amount), body.channel, body.reference)
         return _contribution_view(row)
+
+
+def _contribution_in_scope(s: Session, who: Principal, contribution_id: int) -> None:
+    """Refuse an unknown contribution, or one of a region the officer does not serve."""
+    due = s.get(Contribution, contribution_id)
+    if due is None:
+        raise NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
+    check_region(who, due.region)
 
 
 class CancelIn(BaseModel):
@@ -255,10 +260,7 @@ class CancelIn(BaseModel):
 def post_cancel_contribution(request: Request, contribution_id: int, body: CancelIn, who: Officer) -> dict[str, Any]:
     """Write off a contribution still due (its receivable is reversed); it can no longer be paid."""
     with store_of(request).transaction() as s:
-        due = s.get(Contribution, contribution_id)
-        if due is None:
-            raise NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
-        check_region(who, due.region)
+        _contribution_in_scope(s, who, contribution_id)
         return _contribution_view(contributions.cancel(s, who.actor, contribution_id, body.reason))
 
 
