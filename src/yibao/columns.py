@@ -3,26 +3,26 @@
 Only the person id is joined (to a row number in the persons table); every attribute of
 the person stays one row per person and is gathered by that row number only for the
 rows being settled, so no string column is copied per claim. Dates become day numbers;
-ages are completed years from yyyymmdd integers. The canonical order (person, service
-date, claim id) is computed once, as row numbers: the batch path gathers, settles and
-scatters back one chunk of it at a time.
+ages are completed years from yyyymmdd integers. The table stays in input order: the
+batch path groups its rows into chunks of whole persons and puts each chunk in canonical
+order (person, service date, claim id) on its own; claims of the same person and day are
+ordered by claim id through `_by_claim_id`.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
 
-from yibao.core.batch import ClaimTable, yyyymmdd
+from yibao.core.batch import ClaimTable, Pieces, new_column, yyyymmdd
 from yibao.core.errors import InputError
 from yibao.core.scheme import DIMENSION_KEYS, Dimension
 
-# day numbers (days since 1970-01-01) of any real service date differ by far less than this
-_DAY_SPAN = 1_000_000
 # slots of the person-id hash table per person (a third full: about 1.2 probes per lookup)
 _SLOTS_PER_PERSON = 3
 
@@ -46,79 +46,100 @@ def person_rows(persons: pl.DataFrame, claims: pl.DataFrame) -> np.ndarray:
     The ids are matched through a hash table of their 64-bit hashes, and every match is then checked by
     comparing the id strings themselves, so the result is exact; should two different ids ever share a
     hash, the check fails and a hash join on the strings gives the answer instead."""
-    ids, wanted = persons["person_id"], claims["person_id"]
-    rows = _hashed_rows(ids, wanted)
+    rows = _hashed_rows(persons["person_id"], claims["person_id"])
     if rows is None:
-        rows = _joined_rows(ids, wanted)
+        rows = _joined_rows(persons["person_id"], claims["person_id"])
+    _refuse_unknown(rows, claims)
+    return rows.astype(np.int32)
+
+
+def _refuse_unknown(rows: np.ndarray, claims: pl.DataFrame) -> None:
     missing = np.flatnonzero(rows < 0)
     if len(missing):
         row = int(missing[0])
         raise InputError(
-            f"claim {claims['claim_id'][row]}: unknown person {wanted[row]}", code="input.unknown_person"
+            f"claim {claims['claim_id'][row]}: unknown person {claims['person_id'][row]}", code="input.unknown_person"
         )
-    return rows.astype(np.int32)
 
 
 def _hashed_rows(ids: pl.Series, wanted: pl.Series) -> np.ndarray | None:
-    """Rows by an open-addressing hash table built and probed with NumPy (vectorised: one round per probe
-    step); -1 where no person has the id; None if the check of the matched strings fails."""
-    if len(ids) >= 2**31 - 1:
+    """Rows by `_IdIndex`, probed in pieces on every core; -1 where no person has the id; None if the check of
+    the matched strings fails."""
+    index = _IdIndex.of(ids)
+    if index is None:
         return None
-    if len(ids) == 0:
-        return np.full(len(wanted), -1, dtype=np.int64)
-    ids = ids.rechunk()  # gathering from one chunk is several times faster than from many
-    id_hash = _hash(ids).view(np.int64)
-    bits = max(int(np.ceil(np.log2(len(ids) * _SLOTS_PER_PERSON))), 4)
-    mask = (1 << bits) - 1
-    # slot -> (hash, row + 1), side by side so that a probe reads one cache line; row + 1 = 0: empty
-    table = np.zeros((1 << bits, 2), dtype=np.int64)
-    pending = np.arange(len(ids), dtype=np.int64)
-    slots = id_hash & mask
-    while len(pending):  # insert: of the rows wanting the same empty slot one wins; the others probe on
-        empty = table[slots, 1] == 0
-        rows, at = pending[empty], slots[empty]
-        table[at, 1] = rows + 1
-        won = table[at, 1] == rows + 1
-        table[at[won], 0] = id_hash[rows[won]]
-        pending = np.concatenate([pending[~empty], rows[~won]])
-        slots = (np.concatenate([slots[~empty], at[~won]]) + 1) & mask
-
-    # probed and checked in parts on every core (NumPy and Polars free the GIL)
-    bounds = np.linspace(0, len(wanted), _PARTS + 1).astype(np.int64)
-    with ThreadPoolExecutor(_PARTS) as pool:
-        parts = list(pool.map(lambda ab: _probe(table, ids, wanted.slice(ab[0], ab[1] - ab[0])),
-                              itertools.pairwise(bounds.tolist())))
-    found = [part for part in parts if part is not None]
-    if len(found) < len(parts):
-        return None
-    return np.concatenate(found) if len(found) != 1 else found[0]
+    rows = np.empty(len(wanted), dtype=np.int32)
+    with ThreadPoolExecutor(_THREADS) as pool:
+        checked = list(pool.map(lambda ab: index.rows(wanted.slice(ab[0], ab[1] - ab[0]), rows[ab[0]:ab[1]]),
+                                _pieces(len(wanted))))
+    return rows if all(checked) else None
 
 
-_PARTS = max(1, min(os.cpu_count() or 1, 4))
+class _IdIndex:
+    """Row numbers of the person ids: an open-addressing hash table of their 64-bit hashes built with NumPy
+    (vectorised: one round per probe step); every match is checked on the id strings."""
 
+    def __init__(self, ids: pl.Series, table: np.ndarray) -> None:
+        self.ids, self.table = ids, table
 
-def _probe(table: np.ndarray, ids: pl.Series, wanted: pl.Series) -> np.ndarray | None:
-    mask = len(table) - 1
-    wanted_hash = _hash(wanted).view(np.int64)
-    slots = wanted_hash & mask
-    probe = np.take(table, slots, axis=0)
-    hit = probe[:, 0] == wanted_hash
-    result = np.where(hit, probe[:, 1], 0)
-    probing = np.flatnonzero(~hit & (probe[:, 1] != 0))  # an occupied slot of another hash: probe the next one
-    del probe
-    slots = slots[probing]
-    while len(probing):
-        slots = (slots + 1) & mask
+    @classmethod
+    def of(cls, ids: pl.Series) -> _IdIndex | None:
+        if len(ids) >= 2**31 - 1:
+            return None
+        ids = ids.rechunk()  # gathering from one chunk is several times faster than from many
+        id_hash = _hash(ids).view(np.int64)
+        bits = max(int(np.ceil(np.log2(max(len(ids), 1) * _SLOTS_PER_PERSON))), 4)
+        mask = (1 << bits) - 1
+        # slot -> (hash, row + 1), side by side so that a probe reads one cache line; row + 1 = 0: empty
+        table = np.zeros((1 << bits, 2), dtype=np.int64)
+        pending = np.arange(len(ids), dtype=np.int64)
+        slots = id_hash & mask
+        while len(pending):  # insert: of the rows wanting the same empty slot one wins; the others probe on
+            empty = table[slots, 1] == 0
+            rows, at = pending[empty], slots[empty]
+            table[at, 1] = rows + 1
+            won = table[at, 1] == rows + 1
+            table[at[won], 0] = id_hash[rows[won]]
+            pending = np.concatenate([pending[~empty], rows[~won]])
+            slots = (np.concatenate([slots[~empty], at[~won]]) + 1) & mask
+        return cls(ids, table)
+
+    def rows(self, wanted: pl.Series, out: np.ndarray) -> bool:
+        """Writes the row of each wanted id into `out` (-1: no such person); False if a check fails."""
+        if len(self.ids) == 0:
+            out[:] = -1
+            return True
+        table = self.table
+        mask = len(table) - 1
+        wanted_hash = _hash(wanted).view(np.int64)
+        slots = wanted_hash & mask
         probe = np.take(table, slots, axis=0)
-        hit = probe[:, 0] == wanted_hash[probing]
-        result[probing[hit]] = probe[hit, 1]
-        keep = ~hit & (probe[:, 1] != 0)
-        probing, slots = probing[keep], slots[keep]
-    result -= 1
-    same = (ids.gather(pl.Series(np.maximum(result, 0))) == wanted).to_numpy()
-    if not bool(np.all(same | (result < 0))):
-        return None
-    return result
+        hit = probe[:, 0] == wanted_hash
+        result = np.where(hit, probe[:, 1], 0)
+        probing = np.flatnonzero(~hit & (probe[:, 1] != 0))  # an occupied slot of another hash: probe the next one
+        del probe
+        slots = slots[probing]
+        while len(probing):
+            slots = (slots + 1) & mask
+            probe = np.take(table, slots, axis=0)
+            hit = probe[:, 0] == wanted_hash[probing]
+            result[probing[hit]] = probe[hit, 1]
+            keep = ~hit & (probe[:, 1] != 0)
+            probing, slots = probing[keep], slots[keep]
+        result -= 1
+        same = (self.ids.gather(pl.Series(np.maximum(result, 0))) == wanted).to_numpy()
+        out[:] = result
+        return bool(np.all(same | (result < 0)))
+
+
+_THREADS = max(1, min(os.cpu_count() or 1, 4))
+# rows of the claims table worked on at a time when building its columns: temporaries stay small, and the
+# pieces are shared by the threads
+_PIECE = 1 << 20
+
+
+def _pieces(n: int) -> list[tuple[int, int]]:
+    return list(itertools.pairwise([*range(0, n, _PIECE), n])) if n else []
 
 
 def _hash(ids: pl.Series) -> np.ndarray:
@@ -137,77 +158,82 @@ def _joined_rows(ids: pl.Series, wanted: pl.Series) -> np.ndarray:
     return rows.to_numpy()
 
 
-def canonical_order(person: np.ndarray, day: np.ndarray, claim_id: pl.Series) -> np.ndarray | None:
-    """The canonical order (person, service date, then claim id where the first two tie) as row numbers,
-    or None when the rows are in it already."""
-    if len(person) < 2:
-        return None
-    first = day.min()
-    span = int(day.max()) - int(first) + 1
-    key = person.astype(np.int64) * span + (day - first)
-    if bool(np.all(key[1:] > key[:-1])):
-        return None
-    if int(person.max()) < (2**32 - 1) // span:
-        key = key.astype(np.uint32)  # Polars sorts 32-bit keys faster
-    order = pl.Series(key).arg_sort().to_numpy()  # stable, multithreaded
-    ordered = np.take(key, order)
-    tie = np.zeros(len(key), dtype=np.bool_)
-    np.equal(ordered[1:], ordered[:-1], out=tie[1:])
-    if tie.any():  # rows of the same person and day: by claim id
-        tie[:-1] |= tie[1:]
-        tied_positions = np.flatnonzero(tie)
-        order = order.copy()
-        rows = order[tied_positions]
-        tied = pl.DataFrame({"k": ordered[tied_positions], "claim_id": claim_id.gather(rows), "row": rows})
-        order[tied_positions] = tied.sort(["k", "claim_id"])["row"].to_numpy()
-    if bool(np.all(order[1:] > order[:-1])):
-        return None
+def _by_claim_id(claim_id: pl.Series) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Orders claims of the same person and day by claim id (ClaimTable.by_claim_id)."""
+
+    def order(rows: np.ndarray, group: np.ndarray) -> np.ndarray:
+        tied = pl.DataFrame({"group": group, "claim_id": claim_id.gather(rows), "at": np.arange(len(rows))})
+        return tied.sort(["group", "claim_id"])["at"].to_numpy()
+
     return order
+
+
+def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
+    """The claims (amounts in fen) with their persons as NumPy columns in input order.
+
+    The claims' columns are made in pieces of rows, shared by one thread per core (Polars and NumPy free the
+    GIL): each piece's person ids matched, dates and codes converted. The amounts stay where they are."""
+    n = claims.height
+    homes = persons["region"].unique(maintain_order=True)
+    few_homes = len(homes) <= _FEW_HOMES
+    index = _IdIndex.of(persons["person_id"])
+    person = new_column(n, np.int32)
+    day = new_column(n, np.int32)
+    keys = {dim: new_column(n, np.int8) for dim in (Dimension.FACILITY_LEVEL, Dimension.CARE_TYPE)}
+    home = new_column(n, np.int8) if few_homes else None  # which home region a claim's region is (-1: none)
+    # the amounts are read where they lie, in the pieces the Parquet reader left (no joined copy)
+    amounts = {name: Pieces.of(chunk.to_numpy() for chunk in claims[name].get_chunks()) for name in _AMOUNTS}
+    checked = []
+
+    def first(ab: tuple[int, int]) -> None:
+        a, b = ab
+        piece = claims.slice(a, b - a)
+        checked.append(index is not None and index.rows(piece["person_id"], person[a:b]))
+        day[a:b] = piece["service_date"].cast(pl.Int32).to_numpy()
+        keys[Dimension.FACILITY_LEVEL][a:b] = piece["facility_level"].cast(pl.Int8).to_numpy() - np.int8(1)
+        keys[Dimension.CARE_TYPE][a:b] = _codes(piece["care_type"], Dimension.CARE_TYPE)
+        if home is not None:
+            home[a:b] = _which(piece["region"], homes)
+
+    with ThreadPoolExecutor(_THREADS) as pool:
+        list(pool.map(first, _pieces(n)))
+        if not all(checked):
+            person[:] = _joined_rows(persons["person_id"], claims["person_id"])
+        _refuse_unknown(person, claims)
+        out_of_area = new_column(n, np.int8)
+        person_home = _which(persons["region"], homes) if few_homes else None
+
+        def second(ab: tuple[int, int]) -> None:
+            a, b = ab
+            if home is not None and person_home is not None:
+                np.not_equal(home[a:b], np.take(person_home, person[a:b]), out=out_of_area[a:b].view(np.bool_))
+            else:
+                theirs = persons["region"].gather(person[a:b])
+                out_of_area[a:b] = (claims["region"].slice(a, b - a) != theirs).cast(pl.Int8).to_numpy()
+
+        list(pool.map(second, _pieces(n)))
+    keys[Dimension.OUT_OF_AREA] = out_of_area
+    return ClaimTable(
+        person=person,
+        day=day,
+        keys=keys,
+        person_keys={
+            Dimension.SCHEME: _codes(persons["scheme"], Dimension.SCHEME),
+            Dimension.ASSISTANCE_CATEGORY: _codes(persons["assistance_category"], Dimension.ASSISTANCE_CATEGORY),
+            Dimension.PRE_EXISTING: _flag_codes(persons["pre_existing"]),
+            Dimension.HUIMINBAO: _flag_codes(persons["huiminbao"]),
+        },
+        birth=_yyyymmdd(persons["birth_date"]),
+        **amounts,
+        by_claim_id=_by_claim_id(claims["claim_id"]),
+    )
+
+
+_AMOUNTS = ("class_a", "class_b", "self_pay", "special_drugs")
 
 
 def _yyyymmdd(dates: pl.Series) -> np.ndarray:
     return yyyymmdd(dates.cast(pl.Int32).to_numpy().astype("datetime64[D]"))
-
-
-def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
-    """The claims (amounts in fen) with their persons as NumPy columns in input order, and the canonical order."""
-    homes = persons["region"].unique(maintain_order=True)
-    with ThreadPoolExecutor(1) as pool:
-        # what needs no person row is made while the person ids are matched (Polars and NumPy free the GIL)
-        at_home = pool.submit(_region_is, claims["region"], homes) if len(homes) <= _FEW_HOMES else None
-        codes = pool.submit(lambda: (
-            {
-                Dimension.FACILITY_LEVEL: claims["facility_level"].cast(pl.Int8).to_numpy() - np.int8(1),
-                Dimension.CARE_TYPE: _codes(claims["care_type"], Dimension.CARE_TYPE),
-            },
-            {
-                Dimension.SCHEME: _codes(persons["scheme"], Dimension.SCHEME),
-                Dimension.ASSISTANCE_CATEGORY: _codes(persons["assistance_category"], Dimension.ASSISTANCE_CATEGORY),
-                Dimension.PRE_EXISTING: _flag_codes(persons["pre_existing"]),
-                Dimension.HUIMINBAO: _flag_codes(persons["huiminbao"]),
-            },
-            _yyyymmdd(persons["birth_date"]),
-        ))
-        person = person_rows(persons, claims)
-        day = claims["service_date"].cast(pl.Int32).to_numpy()
-        order = canonical_order(person, day, claims["claim_id"])
-        if at_home is None:
-            out_of_area = (claims["region"] != persons["region"].gather(person)).cast(pl.Int8).to_numpy()
-        else:
-            out_of_area = _out_of_area(persons["region"], homes, person, at_home.result())
-        claim_keys, person_keys, birth = codes.result()
-    return ClaimTable(
-        person=person,
-        day=day,
-        keys=claim_keys | {Dimension.OUT_OF_AREA: out_of_area},
-        person_keys=person_keys,
-        birth=birth,
-        class_a=claims["class_a"].to_numpy(),
-        class_b=claims["class_b"].to_numpy(),
-        self_pay=claims["self_pay"].to_numpy(),
-        special_drugs=claims["special_drugs"].to_numpy(),
-        order=order,
-    )
 
 
 # A city's persons have few home regions: each claim's region is compared with each as a literal (no string
@@ -215,18 +241,10 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
 _FEW_HOMES = 64
 
 
-def _region_is(region: pl.Series, homes: pl.Series) -> list[np.ndarray]:
+def _which(region: pl.Series, homes: pl.Series) -> np.ndarray:
+    """Per value of `region`, its index in `homes` (int8), -1 where none."""
+    code = np.full(len(region), -1, dtype=np.int8)
     frame = region.to_frame("region")
-    return [frame.select(pl.col("region") == name).to_series().to_numpy() for name in homes]
-
-
-def _out_of_area(home: pl.Series, homes: pl.Series, person: np.ndarray, at: list[np.ndarray]) -> np.ndarray:
-    """1 where the claim's region is not its person's home region (`at[i]`: the claim's region is homes[i])."""
-    home_code = np.zeros(len(home), dtype=np.int8)
     for i, name in enumerate(homes):
-        home_code[(home == name).to_numpy()] = i
-    claim_home = np.take(home_code, person)
-    at_home = np.zeros(len(person), dtype=np.bool_)
-    for i, is_home in enumerate(at):
-        at_home |= is_home & (claim_home == i)
-    return (~at_home).view(np.int8)
+        code[frame.select(pl.col("region") == name).to_series().to_numpy()] = i
+    return code

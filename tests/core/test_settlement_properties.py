@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,8 +97,9 @@ def test_person_aligned_chunks_on_threads_give_the_same_fen(
     whole = settle_columns(scheme, table, threads=1, chunk_rows=len(bills) + 1)
     chunked = settle_columns(scheme, table, threads=threads, chunk_rows=chunk_rows)
     # the same rows gathered whole into canonical order and settled as ClaimColumns: the same fen
-    gathered = settle_columns(scheme, table.sorted_rows(0, len(table)), threads=threads, chunk_rows=chunk_rows)
-    rows = table.input_rows(0, len(table))
+    ((rows, order),) = table.chunks(1) or [(np.zeros(0, dtype=np.intp), None)]  # one chunk (none: no claims)
+    gathered = settle_columns(scheme, table.gather(rows, order), threads=threads, chunk_rows=chunk_rows)
+    rows = rows if order is None else rows[order]
     for name, values in whole.items():
         assert chunked[name].tolist() == values.tolist(), name
         assert values[rows].tolist() == gathered[name].tolist(), name
@@ -114,7 +116,8 @@ def test_claim_columns_out_of_canonical_order_are_refused() -> None:
     from yibao.lab.synth import synthesize
 
     city = synthesize(50, 2024, 3)
-    cols = claim_table(city.persons, city.claims).sorted_rows(0, city.claims.height)
+    table = claim_table(city.persons, city.claims)
+    cols = table.gather(*table.chunks(1)[0])
     backwards = dataclasses.replace(
         cols,
         person=cols.person[::-1], day=cols.day[::-1], age=cols.age[::-1],

@@ -17,8 +17,9 @@ dated, keyed tables. Nothing here loops over claims in Python.
 from __future__ import annotations
 
 import itertools
+import mmap
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -89,58 +90,84 @@ class ClaimColumns:
 
 
 @dataclass(frozen=True)
-class PersonInOrder:
-    """person[order[i]] for one i at a time: no gathered copy of the whole column."""
-
-    person: npt.NDArray[np.int32]
-    order: npt.NDArray[np.integer[Any]]
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-    def __getitem__(self, i: int) -> int:
-        return int(self.person[self.order[i]])
-
-
-@dataclass(frozen=True)
 class ClaimTable:
-    """A claims table in its input order with its persons, as NumPy columns (amounts in fen), and the canonical
-    order (person, service date, claim id) as row numbers: `yibao.columns.claim_table` makes it from frames.
+    """A claims table in its input order with its persons, as NumPy columns (amounts in fen):
+    `yibao.columns.claim_table` makes it from frames.
 
     Person attributes stay one row per person (`person_keys`, `birth`) and are gathered only for the rows
-    being settled; `sorted_rows` gathers a run of the canonical order into `ClaimColumns`."""
+    being settled. No sorted copy is made: `chunks` groups the input rows into runs of whole persons, and each
+    group is put in canonical order (person, service date, claim id) on its own."""
 
     person: npt.NDArray[np.int32]  # row in the persons' columns
     day: npt.NDArray[np.int32]  # service date as days since 1970-01-01
     keys: Mapping[Dimension, npt.NDArray[np.int8]]  # the claim's own dimensions, code per claim
     person_keys: Mapping[Dimension, npt.NDArray[np.int8]]  # the person's dimensions, code per person
     birth: npt.NDArray[np.int32]  # birth date per person, yyyymmdd
-    class_a: I64
-    class_b: I64
-    self_pay: I64
-    special_drugs: I64
-    order: npt.NDArray[np.integer[Any]] | None  # input row of each row in canonical order; None: it is the input
+    class_a: Pieces
+    class_b: Pieces
+    self_pay: Pieces
+    special_drugs: Pieces
+    # (input rows, their group numbers) -> positions sorting them by (group, claim id); None: by input row
+    by_claim_id: Callable[[npt.NDArray[np.intp], I64], npt.NDArray[np.intp]] | None = None
 
     def __len__(self) -> int:
         return len(self.person)
 
-    def input_rows(self, a: int, b: int) -> npt.NDArray[np.intp] | slice:
-        """The input rows of rows a..b of the canonical order."""
-        return slice(a, b) if self.order is None else self.order[a:b].astype(np.intp)
+    def chunks(self, count: int) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp] | None]]:
+        """The input rows cut into about `count` groups of whole persons, about equal in claims (empty groups
+        left out): each group's rows ascending, and the order that puts them in canonical order."""
+        partition = _Partition.of(self.person, len(self.birth), count, None, 1)
+        groups = [partition.rows(j) for j in range(partition.count) if partition.size(j)]
+        return [(rows, self.canonical(rows)) for rows in groups]
 
-    def sorted_person(self) -> npt.NDArray[np.int32] | PersonInOrder:
-        """The person of each row of the canonical order, read one at a time (for cutting between persons)."""
-        return self.person if self.order is None else PersonInOrder(self.person, self.order)
+    def canonical(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp] | None:
+        """For input rows holding whole persons, the order (positions in `rows`) that puts them in canonical
+        order (person, service date, claim id); None when they are in it."""
+        if len(rows) < 2:
+            return None
+        person, day = np.take(self.person, rows), np.take(self.day, rows)
+        first_person, first_day = int(person.min()), int(day.min())
+        persons, days = int(person.max()) - first_person + 1, int(day.max()) - first_day + 1
+        key = (person - np.int64(first_person)) * days + (day - first_day)
+        if bool(np.all(key[1:] > key[:-1])):
+            return None  # in order already, no two on the same day
+        if persons <= 1 << 16 and days <= 1 << 16:
+            # stable radix sorts of 16-bit numbers: by day (unless the rows come by day, as a bureau's do),
+            # then by person
+            by_person = (person - first_person).astype(np.uint16)
+            if bool(np.all(day[1:] >= day[:-1])):
+                order = np.argsort(by_person, kind="stable")
+            else:
+                order = np.argsort((day - first_day).astype(np.uint16), kind="stable")
+                order = np.take(order, np.argsort(np.take(by_person, order), kind="stable"))
+        else:
+            order = np.argsort(key)
+        ordered = np.take(key, order)
+        tie = np.zeros(len(key), dtype=np.bool_)
+        np.equal(ordered[1:], ordered[:-1], out=tie[1:])
+        if tie.any():  # claims of the same person and day: by claim id
+            tie[:-1] |= tie[1:]
+            at = np.flatnonzero(tie)
+            tied = np.take(order, at)
+            if self.by_claim_id is None:
+                by = np.lexsort((tied, np.take(ordered, at)))
+            else:
+                by = self.by_claim_id(np.take(rows, tied), np.take(ordered, at))
+            order[at] = np.take(tied, by)
+        return order
 
-    def sorted_rows(self, a: int, b: int) -> ClaimColumns:
-        """Rows a..b of the canonical order, gathered."""
-        return self.gather(self.input_rows(a, b))
+    def gather(self, rows: npt.NDArray[np.intp], order: npt.NDArray[np.intp] | None = None) -> ClaimColumns:
+        """The claims at input rows `rows` (ascending) taken in `order` (None: as they come), with their persons'
+        attributes. Each column is read at ascending rows and then put in order, which keeps the reads of
+        the large columns in address order."""
 
-    def gather(self, rows: npt.NDArray[np.intp] | slice) -> ClaimColumns:
-        """The claims at input rows `rows` (a run of the canonical order), with their persons' attributes."""
-        person = self.person[rows]
-        day = self.day[rows].astype("datetime64[D]")
-        keys = {dim: codes[rows] for dim, codes in self.keys.items()}
+        def take(values: npt.NDArray[Any] | Pieces) -> npt.NDArray[Any]:
+            taken = values.take(rows) if isinstance(values, Pieces) else np.take(values, rows)
+            return taken if order is None else np.take(taken, order)
+
+        person = take(self.person)
+        day = take(self.day).astype("datetime64[D]")
+        keys = {dim: take(codes) for dim, codes in self.keys.items()}
         keys |= {dim: np.take(codes, person) for dim, codes in self.person_keys.items()}
         return ClaimColumns(
             person=person,
@@ -148,11 +175,100 @@ class ClaimTable:
             # completed years: (service yyyymmdd - birth yyyymmdd) // 10000
             age=((yyyymmdd(day) - np.take(self.birth, person)) // 10_000).astype(np.int16),
             keys=keys,
-            class_a=self.class_a[rows],
-            class_b=self.class_b[rows],
-            self_pay=self.self_pay[rows],
-            special_drugs=self.special_drugs[rows],
+            class_a=take(self.class_a),
+            class_b=take(self.class_b),
+            self_pay=take(self.self_pay),
+            special_drugs=take(self.special_drugs),
         )
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """An int64 column held in consecutive pieces, as a Parquet reader leaves it: read without joining them."""
+
+    parts: tuple[I64, ...]
+    starts: I64  # the first row of each piece, then the number of rows
+
+    @classmethod
+    def of(cls, parts: Iterable[I64]) -> Pieces:
+        kept = tuple(part for part in parts if len(part)) or (np.zeros(0, dtype=np.int64),)
+        starts = np.zeros(len(kept) + 1, dtype=np.int64)
+        np.cumsum([len(part) for part in kept], out=starts[1:])
+        return cls(kept, starts)
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def take(self, rows: npt.NDArray[np.intp]) -> I64:
+        """The values at `rows` (ascending)."""
+        if len(self.parts) == 1:
+            return np.take(self.parts[0], rows)
+        out = np.empty(len(rows), dtype=np.int64)
+        cuts = np.searchsorted(rows, self.starts).tolist()  # where each piece's rows begin among `rows`
+        for part, start, (a, b) in zip(self.parts, self.starts.tolist(), itertools.pairwise(cuts), strict=False):
+            if b > a:
+                np.take(part, rows[a:b] - start, out=out[a:b])
+        return out
+
+    def bounds(self) -> list[int]:
+        return [int(start) for start in self.starts]
+
+    def view(self, a: int, b: int) -> I64:
+        """Rows a..b, which lie in one piece (see `bounds`), without a copy."""
+        i = min(int(np.searchsorted(self.starts, a, side="right")) - 1, len(self.parts) - 1)
+        start = int(self.starts[i])
+        if b > int(self.starts[i + 1]):
+            raise ValueError("rows a..b span two pieces")
+        return self.parts[i][a - start:b - start]
+
+
+@dataclass(frozen=True)
+class _Partition:
+    """Input rows grouped by runs of whole persons, without sorting them: the rows are cut into pieces and each
+    piece is grouped on its own (a stable sort of small group numbers), so group j is the concatenation over
+    pieces of `offsets[p] + perms[p][bounds[p][j]:bounds[p][j + 1]]`: ascending input rows."""
+
+    offsets: list[int]
+    perms: list[npt.NDArray[np.int32]]
+    bounds: list[I64]
+    count: int
+
+    @classmethod
+    def of(
+        cls, person: npt.NDArray[np.int32], persons: int, count: int, pool: ThreadPoolExecutor | None, workers: int
+    ) -> _Partition:
+        """`count` groups of the rows of `person` (row numbers among `persons` persons), on `workers` threads."""
+        n = len(person)
+        count = max(1, min(count, n))
+        pieces = max(1, min(workers, -(-n // (1 << 16))))
+        cuts = np.linspace(0, n, pieces + 1).astype(np.int64).tolist()
+        spans = list(itertools.pairwise(cuts))
+        run = pool.map if pool is not None else map
+        claims = np.zeros(persons, dtype=np.int64)
+        for counted in run(lambda ab: np.bincount(person[ab[0]:ab[1]], minlength=persons), spans):
+            claims += counted
+        # a person's group: where the person's first claim falls among `count` equal runs of the claims
+        before = np.cumsum(claims) - claims
+        group_of = (before * count // max(n, 1)).astype(np.uint16 if count <= 1 << 16 else np.int32)
+        del claims, before
+
+        def piece(ab: tuple[int, int]) -> tuple[npt.NDArray[np.int32], I64]:
+            group = np.take(group_of, person[ab[0]:ab[1]])
+            perm = np.argsort(group, kind="stable").astype(np.int32)  # a radix sort for 16-bit groups
+            bounds = np.zeros(count + 1, dtype=np.int64)
+            np.cumsum(np.bincount(group, minlength=count), out=bounds[1:])
+            return perm, bounds
+
+        done = list(run(piece, spans))
+        return cls([a for a, _ in spans], [p for p, _ in done], [b for _, b in done], count)
+
+    def size(self, j: int) -> int:
+        return sum(int(b[j + 1] - b[j]) for b in self.bounds)
+
+    def rows(self, j: int) -> npt.NDArray[np.intp]:
+        parts = [perm[b[j]:b[j + 1]].astype(np.intp) + offset
+                 for offset, perm, b in zip(self.offsets, self.perms, self.bounds, strict=True)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _by_day(day: npt.NDArray[np.datetime64], field: str) -> npt.NDArray[np.int32]:
@@ -232,6 +348,50 @@ def apply_rate_array(rate: I64, amount: I64) -> I64:
     return round_rate_numerator(rate * amount)
 
 
+@dataclass(frozen=True)
+class _Table:
+    """A dated, keyed parameter as arrays: its dates, and its converted values by epoch and key code."""
+
+    dates: npt.NDArray[np.datetime64]
+    values: I64  # [epoch, key code]; one column when the parameter has no key
+    bands: tuple[Bands, ...]  # for a parameter of band sets: the distinct sets that `values` index
+
+
+# converted tables by (id of the parameter, conversion): every chunk of every settlement looks them up; the entry
+# holds the parameter itself, so the id is not reused while the entry lives
+_TABLES: dict[tuple[int, str, int], tuple[Parameter[Any], _Table]] = {}
+
+
+def _table(param: Parameter[Any], kind: str, none_means: int = 0) -> _Table:
+    key = (id(param), kind, none_means)
+    hit = _TABLES.get(key)
+    if hit is not None and hit[0] is param:
+        return hit[1]
+    distinct: list[Bands] = []
+
+    def convert(value: Any) -> int:
+        if kind == "money":
+            return none_means if value is None else int(value)
+        if kind == "rate":
+            return int(value)
+        bands = (Band(0, 0),) if value is None else value  # type: ignore[arg-type]
+        if bands not in distinct:
+            distinct.append(bands)
+        return distinct.index(bands)
+
+    missing = none_means if kind == "money" else (0 if kind == "rate" else None)
+    codes = DIMENSION_KEYS[param.by] if param.by is not None else ("",)
+    rows = [
+        [convert(table.get(code, table.get("default", missing)) if param.by else table[""]) for code in codes]
+        for _, table in param.values
+    ]
+    made = _Table(np.array(param.dates(), dtype="datetime64[D]"), np.array(rows, dtype=np.int64), tuple(distinct))
+    if len(_TABLES) > 4096:
+        _TABLES.clear()
+    _TABLES[key] = (param, made)
+    return made
+
+
 class _Lookup:
     """Dated, keyed parameter values resolved for a set of claims.
 
@@ -240,9 +400,8 @@ class _Lookup:
     def __init__(self, view: _View) -> None:
         self.view, self.keys = view, view.keys
 
-    def epochs(self, param: Parameter[Any]) -> I64 | None:
+    def epochs(self, param: Parameter[Any], dates: npt.NDArray[np.datetime64]) -> I64 | None:
         """Per claim, the index of the value in force on its day; None when one value covers every claim."""
-        dates = np.array(param.dates(), dtype="datetime64[D]")
         if len(self.view) == 0 or (len(dates) == 1 and self.view.earliest >= dates[0]):
             return None
         days = self.view.day
@@ -254,21 +413,13 @@ class _Lookup:
             raise SchemeError(f"no value in force on {bad} for {param.description!r}", code="scheme.no_value")
         return idx.astype(np.int64)
 
-    def values(self, param: Parameter[Any], convert: Any, missing: Any) -> I64:
+    def values(self, param: Parameter[Any], table: _Table) -> I64:
         """Per claim, its converted value (int64) of a dated parameter, keyed or not."""
-        keys = DIMENSION_KEYS[param.by] if param.by is not None else ("",)
-        rows = []
-        for _, table in param.values:
-            row = []
-            for key in keys:
-                value = table.get(key, table.get("default", missing)) if param.by else table[""]
-                row.append(convert(value))
-            rows.append(row)
-        values: I64 = np.array(rows, dtype=object).astype(np.int64)
-        epoch = self.epochs(param)
+        values = table.values
+        epoch = self.epochs(param, table.dates)
         if param.by is None:
             if epoch is None:
-                return np.broadcast_to(values[0, 0], (len(self.view),))
+                return _same(values[0, 0], len(self.view))
             per_claim: I64 = values[epoch, 0]
             return per_claim
         code = self.keys[param.by]
@@ -278,25 +429,23 @@ class _Lookup:
     def money(self, param: Parameter[Any] | None, *, none_means: np.int64) -> I64:
         """Money values per claim; a missing parameter or a null value (no cap) gives `none_means`."""
         if param is None:
-            return np.broadcast_to(none_means, (len(self.view),))
-        return self.values(param, lambda v: none_means if v is None else v, none_means)
+            return _same(none_means, len(self.view))
+        return self.values(param, _table(param, "money", int(none_means)))
 
     def rate(self, param: Parameter[Any]) -> I64:
-        return self.values(param, lambda v: v, 0)
+        return self.values(param, _table(param, "rate"))
 
     def bands(self, param: Parameter[Bands]) -> tuple[list[Bands], I64]:
         """The distinct band sets and, per claim, the index of its band set."""
-        distinct: list[Bands] = []
+        table = _table(param, "bands")
+        return list(table.bands), self.values(param, table)
 
-        def index_of(bands: Bands | None) -> int:
-            if bands is None:
-                bands = (Band(0, 0),)  # type: ignore[arg-type]
-            if bands not in distinct:
-                distinct.append(bands)
-            return distinct.index(bands)
 
-        which = self.values(param, index_of, None)
-        return distinct, which
+def _same(value: np.int64, n: int) -> I64:
+    """`value` n times, as a read-only view of one number (what np.broadcast_to gives, without its overhead)."""
+    one = np.array([value], dtype=np.int64)
+    one.flags.writeable = False
+    return np.ndarray((n,), dtype=np.int64, buffer=one, strides=(0,))
 
 
 def _constant(values: I64) -> np.int64 | None:
@@ -381,10 +530,10 @@ def _rows(values: np.ndarray, sel: I64 | None) -> np.ndarray:
 
 # Rows settled together: person-aligned chunks small enough for their temporaries to stay in the CPU caches,
 # and settled on every core (NumPy releases the GIL in its loops).
-CHUNK_ROWS = 1 << 17
+CHUNK_ROWS = 1 << 18
 
 
-def person_cuts(person: npt.NDArray[np.integer[Any]] | PersonInOrder, partitions: int) -> list[tuple[int, int]]:
+def person_cuts(person: npt.NDArray[np.integer[Any]], partitions: int) -> list[tuple[int, int]]:
     """Consecutive runs [a, b) of rows sorted by person, about equal in size, cut only between persons."""
     n = len(person)
     cuts = [0]
@@ -395,6 +544,21 @@ def person_cuts(person: npt.NDArray[np.integer[Any]] | PersonInOrder, partitions
         cuts.append(min(cut, n))
     cuts.append(n)
     return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def new_column(n: int, dtype: type[Any] = np.int64) -> npt.NDArray[Any]:
+    """A column to be written once and handed on (uninitialised).
+
+    A large one is mapped with the kernel's ordinary pages: NumPy asks for 2 MiB pages for large arrays, and
+    on a virtual machine that hands freed memory back to its host, every such page is zeroed afresh when
+    first written (measured here 2-5 times the cost of ordinary pages, and erratic; bench/settle.py)."""
+    size = n * np.dtype(dtype).itemsize
+    if size < _LARGE:
+        return np.empty(n, dtype=dtype)
+    return np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), dtype=dtype)
+
+
+_LARGE = 1 << 22  # bytes from which NumPy asks for huge pages
 
 
 def output_names(scheme: Scheme) -> list[str]:
@@ -411,59 +575,91 @@ def settle_columns(
     """Settle every claim; returns total, preselfpay, in_policy, paid_<layer>..., out_of_pocket.
 
     `ClaimColumns` (rows in canonical order) give results in that order; a `ClaimTable` gives them in its input
-    order: each chunk of the canonical order is gathered, settled and scattered back on its own, so no sorted
-    copy of the whole table is made. Person-aligned chunks are settled on `threads` threads (default: one per
-    core)."""
+    order: its rows are grouped into chunks of whole persons, and each chunk is put in canonical order, gathered,
+    settled and written back on its own, so no sorted copy of the whole table is made. Chunks are settled on
+    `threads` threads (default: one per core)."""
+    workers = max(1, threads or os.cpu_count() or 1)
+    if isinstance(cols, ClaimTable):
+        return _settle_table(scheme, cols, workers, chunk_rows)
+    cols.check_order()
     n = len(cols)
-    person: npt.NDArray[np.integer[Any]] | PersonInOrder
-    if isinstance(cols, ClaimColumns):
-        cols.check_order()
-        person = cols.person
-    else:
-        person = cols.sorted_person()
-    # a table's sums of amounts (and pre-self-pay at one rate for all) are made in its input order afterwards,
-    # not scattered from the chunks (random writes are slow)
-    same_rate = None if isinstance(cols, ClaimColumns) else _one_rate(scheme.preselfpay_rate, cols.day)
-    derived = set() if isinstance(cols, ClaimColumns) else {"total", "in_policy", "out_of_pocket"}
-    if same_rate is not None:
-        derived.add("preselfpay")
-    out = {name: np.empty(n, dtype=np.int64) for name in output_names(scheme) if name not in derived}
-    chunks = person_cuts(person, max(1, -(-n // chunk_rows)))
-    del person
+    out = {name: new_column(n) for name in output_names(scheme)}
+    chunks = person_cuts(cols.person, max(1, -(-n // chunk_rows)))
 
     def settle_chunk(bounds: tuple[int, int]) -> None:
         a, b = bounds
-        if isinstance(cols, ClaimColumns):
-            rows: npt.NDArray[np.intp] | slice = slice(a, b)
-            chunk = cols.rows(a, b)
-        else:
-            rows = cols.input_rows(a, b)
-            chunk = cols.gather(rows)
-            chunk.check_order()
+        for name, values in _settle_sorted(scheme, cols.rows(a, b)).items():
+            out[name][a:b] = values
+
+    _run(settle_chunk, chunks, workers)
+    return out
+
+
+def _run(work: Callable[[Any], None], items: list[Any], workers: int, pool: ThreadPoolExecutor | None = None) -> None:
+    if pool is None and min(workers, len(items)) > 1:
+        with ThreadPoolExecutor(min(workers, len(items))) as own:
+            _run(work, items, workers, own)
+    elif pool is None or len(items) <= 1:
+        for item in items:
+            work(item)
+    else:
+        list(pool.map(work, items))  # list() re-raises a chunk's error here
+
+
+# rows of the input order worked on at a time where the work is row by row
+_PIECE_ROWS = 1 << 16
+
+
+def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: int) -> dict[str, I64]:
+    n = len(table)
+    # the sums of amounts, pre-self-pay at one rate for all and what is left are made in input order afterwards,
+    # not written back from the chunks (writes to scattered rows are slow)
+    same_rate = _one_rate(scheme.preselfpay_rate, table.day)
+    derived = {"total", "in_policy", "out_of_pocket"} | ({"preselfpay"} if same_rate is not None else set())
+    out = {name: new_column(n) for name in output_names(scheme)}
+    paid = [out[f"paid_{layer_id}"] for layer_id in scheme.layer_ids]
+
+    def settle_chunk(j: int) -> None:
+        if partition.size(j) == 0:
+            return
+        rows = partition.rows(j)
+        order = table.canonical(rows)
+        chunk = table.gather(rows, order)
+        chunk.check_order()
+        if order is not None:
+            rows = np.take(rows, order)
         for name, values in _settle_sorted(scheme, chunk).items():
             if name not in derived:
                 out[name][rows] = values
 
-    workers = min(threads or os.cpu_count() or 1, len(chunks))
-    if workers <= 1:
-        for bounds in chunks:
-            settle_chunk(bounds)
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(settle_chunk, chunks))  # list() re-raises a chunk's error here
-    if derived:  # as _settle_sorted makes them
-        assert isinstance(cols, ClaimTable)
-        if same_rate is not None:
-            out["preselfpay"] = round_rate_numerator(same_rate * cols.class_b)
-        total = cols.class_a + cols.class_b
-        out["in_policy"] = total - out["preselfpay"]
-        total += cols.self_pay
-        total += cols.special_drugs
-        left = total.copy()
-        for layer_id in scheme.layer_ids:
-            left -= out[f"paid_{layer_id}"]
-        out |= {"total": total, "out_of_pocket": left}
-        out = {name: out[name] for name in output_names(scheme)}
+    def derive(bounds: tuple[int, int]) -> None:  # as _settle_sorted makes them, in input order
+        a, b = bounds
+        total, pre, in_policy, left = (out[name][a:b] for name in ("total", "preselfpay", "in_policy", "out_of_pocket"))
+        class_b = table.class_b.view(a, b)
+        if same_rate is not None:  # round_rate_numerator(rate x class B), in place
+            np.multiply(class_b, 2 * same_rate, out=pre)
+            pre += RATE_SCALE
+            pre //= 2 * RATE_SCALE
+        np.add(table.class_a.view(a, b), class_b, out=total)
+        np.subtract(total, pre, out=in_policy)
+        total += table.self_pay.view(a, b)
+        total += table.special_drugs.view(a, b)
+        left[:] = total
+        for column in paid:
+            left -= column[a:b]
+
+    # pieces of the input order within which every amount column is one piece of memory
+    cuts = {0, n, *range(0, n, _PIECE_ROWS)}
+    for column in (table.class_a, table.class_b, table.self_pay, table.special_drugs):
+        cuts.update(column.bounds())
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        partition = _Partition.of(table.person, len(table.birth), -(-n // chunk_rows), pool, workers)
+        _run(settle_chunk, list(range(partition.count)), workers, pool)
+        _run(derive, list(itertools.pairwise(sorted(cuts))), workers, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return out
 
 
@@ -638,7 +834,7 @@ def _settle_part(part: Part, view: _View, amounts: Mapping[str, I64], bill_left:
     del above
 
     # what is needed only where the schedule may pay
-    points: I64 = np.broadcast_to(np.int64(0), (len(view),))
+    points: I64 = _same(np.int64(0), len(view))
     for adjustment in part.adjustments:
         applies = condition_mask(adjustment.when, view.keys, view.age, len(view))
         points = points + np.where(applies, view.lookup.rate(adjustment.points), 0)
