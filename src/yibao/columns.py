@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import polars as pl
 
-from yibao.core.batch import ClaimTable, Pieces, new_column, yyyymmdd
+from yibao.core.batch import AMOUNTS, CLAIM_DIMENSIONS, PERSON_DIMENSIONS, ClaimTable, new_column, yyyymmdd
 from yibao.core.errors import InputError
 from yibao.core.scheme import DIMENSION_KEYS, Dimension
 
@@ -172,64 +172,80 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
     """The claims (amounts in fen) with their persons as NumPy columns in input order.
 
     The claims' columns are made in pieces of rows, shared by one thread per core (Polars and NumPy free the
-    GIL): each piece's person ids matched, dates and codes converted. The amounts stay where they are."""
+    GIL): dates, codes and amounts converted while the person-id index is built, then each piece's person
+    ids matched and its out-of-area flags set."""
     n = claims.height
     homes = persons["region"].unique(maintain_order=True)
     few_homes = len(homes) <= _FEW_HOMES
-    index = _IdIndex.of(persons["person_id"])
     person = new_column(n, np.int32)
     day = new_column(n, np.int32)
-    keys = {dim: new_column(n, np.int8) for dim in (Dimension.FACILITY_LEVEL, Dimension.CARE_TYPE)}
+    codes = new_column(n * 4, np.int8).reshape(n, 4)  # CLAIM_DIMENSIONS side by side
+    amounts = new_column(n * 4, np.int64).reshape(n, 4)  # AMOUNTS side by side
     home = new_column(n, np.int8) if few_homes else None  # which home region a claim's region is (-1: none)
-    # the amounts are read where they lie, in the pieces the Parquet reader left (no joined copy)
-    amounts = {name: Pieces.of(chunk.to_numpy() for chunk in claims[name].get_chunks()) for name in _AMOUNTS}
-    checked = []
+    facility, care, out_of_area = (codes[:, CLAIM_DIMENSIONS.index(dim)] for dim in CLAIM_DIMENSIONS)
 
-    def first(ab: tuple[int, int]) -> None:
+    def convert(ab: tuple[int, int]) -> None:
         a, b = ab
         piece = claims.slice(a, b - a)
-        checked.append(index is not None and index.rows(piece["person_id"], person[a:b]))
         day[a:b] = piece["service_date"].cast(pl.Int32).to_numpy()
-        keys[Dimension.FACILITY_LEVEL][a:b] = piece["facility_level"].cast(pl.Int8).to_numpy() - np.int8(1)
-        keys[Dimension.CARE_TYPE][a:b] = _codes(piece["care_type"], Dimension.CARE_TYPE)
+        facility[a:b] = piece["facility_level"].cast(pl.Int8).to_numpy() - np.int8(1)
+        care[a:b] = _codes(piece["care_type"], Dimension.CARE_TYPE)
+        codes[a:b, 3] = 0
         if home is not None:
             home[a:b] = _which(piece["region"], homes)
+        for i, name in enumerate(AMOUNTS):
+            _copy(piece[name], amounts[a:b, i])
+
+    def flag_out_of_area(ab: tuple[int, int]) -> None:
+        a, b = ab
+        if home is not None and person_home is not None:
+            out_of_area[a:b] = home[a:b] != np.take(person_home, person[a:b])
+        else:
+            theirs = persons["region"].gather(person[a:b])
+            out_of_area[a:b] = (claims["region"].slice(a, b - a) != theirs).cast(pl.Int8).to_numpy()
+
+    def match(ab: tuple[int, int]) -> tuple[bool, bool]:
+        """(the matches were checked, every id was found)"""
+        a, b = ab
+        checked = index is not None and index.rows(claims["person_id"].slice(a, b - a), person[a:b])
+        known = checked and not bool(np.any(person[a:b] < 0))
+        if known:
+            flag_out_of_area(ab)
+        return checked, known
 
     with ThreadPoolExecutor(_THREADS) as pool:
-        list(pool.map(first, _pieces(n)))
-        if not all(checked):
-            person[:] = _joined_rows(persons["person_id"], claims["person_id"])
-        _refuse_unknown(person, claims)
-        out_of_area = new_column(n, np.int8)
+        building = pool.submit(_IdIndex.of, persons["person_id"])
         person_home = _which(persons["region"], homes) if few_homes else None
-
-        def second(ab: tuple[int, int]) -> None:
-            a, b = ab
-            if home is not None and person_home is not None:
-                np.not_equal(home[a:b], np.take(person_home, person[a:b]), out=out_of_area[a:b].view(np.bool_))
-            else:
-                theirs = persons["region"].gather(person[a:b])
-                out_of_area[a:b] = (claims["region"].slice(a, b - a) != theirs).cast(pl.Int8).to_numpy()
-
-        list(pool.map(second, _pieces(n)))
-    keys[Dimension.OUT_OF_AREA] = out_of_area
+        list(pool.map(convert, _pieces(n)))
+        index = building.result()
+        matched = list(pool.map(match, _pieces(n)))
+        if not all(checked for checked, _ in matched):  # a hash matched different strings: join on the strings
+            person[:] = _joined_rows(persons["person_id"], claims["person_id"])
+            _refuse_unknown(person, claims)
+            list(pool.map(flag_out_of_area, _pieces(n)))
+        elif not all(known for _, known in matched):
+            _refuse_unknown(person, claims)
+    person_codes = np.zeros((persons.height, 4), dtype=np.int8)  # PERSON_DIMENSIONS side by side
+    for i, dim in enumerate(PERSON_DIMENSIONS):
+        values = persons[str(dim.value)]
+        person_codes[:, i] = _flag_codes(values) if values.dtype == pl.Boolean else _codes(values, dim)
     return ClaimTable(
         person=person,
         day=day,
-        keys=keys,
-        person_keys={
-            Dimension.SCHEME: _codes(persons["scheme"], Dimension.SCHEME),
-            Dimension.ASSISTANCE_CATEGORY: _codes(persons["assistance_category"], Dimension.ASSISTANCE_CATEGORY),
-            Dimension.PRE_EXISTING: _flag_codes(persons["pre_existing"]),
-            Dimension.HUIMINBAO: _flag_codes(persons["huiminbao"]),
-        },
+        codes=codes,
+        person_codes=person_codes,
         birth=_yyyymmdd(persons["birth_date"]),
-        **amounts,
+        amounts=amounts,
         by_claim_id=_by_claim_id(claims["claim_id"]),
     )
 
 
-_AMOUNTS = ("class_a", "class_b", "self_pay", "special_drugs")
+def _copy(values: pl.Series, out: np.ndarray) -> None:
+    """Copies a column's values into `out` chunk by chunk (no joined copy in between)."""
+    at = 0
+    for chunk in values.get_chunks():
+        out[at:at + len(chunk)] = chunk.to_numpy()
+        at += len(chunk)
 
 
 def _yyyymmdd(dates: pl.Series) -> np.ndarray:

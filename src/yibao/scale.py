@@ -75,20 +75,18 @@ def settle_dask_frame(
             return settle_dask_frame(scheme, persons, claims, client=own, partitions=partitions)
     # Only NumPy columns travel to the workers: the join and the sort are done once here.
     table = claim_table(persons, claims)
-    # groups of whole persons: their input rows and the order that makes them canonical
-    groups = table.chunks(partitions or _worker_count(client))
+    # groups of whole persons in canonical order, and their input rows in that order
+    groups = [table.sorted(rows) for rows in table.chunks(partitions or _worker_count(client))]
     scheme_future = client.scatter(scheme, broadcast=True, hash=False)
     # one thread per task: a Dask worker's threads are its unit of parallelism
     # the slices travel as data, not inside the task graph
-    slices = client.scatter([table.gather(rows, order) for rows, order in groups], hash=False) if groups else []
+    slices = client.scatter([columns for columns, _ in groups], hash=False) if groups else []
     futures = [client.submit(settle_columns, scheme_future, part, threads=1, pure=False) for part in slices]
     del slices
     names = output_names(scheme)
     out = {name: np.zeros(claims.height, dtype=np.int64) for name in names}
-    for (rows, order), future in zip(groups, futures, strict=True):
-        result = future.result()
-        if order is not None:
-            rows = rows[order]  # back to the input rows the sorted ones came from
+    for (_, rows), future in zip(groups, futures, strict=True):
+        result = future.result()  # back to the input rows the sorted ones came from
         for name in names:
             out[name][rows] = result[name]
         future.release()

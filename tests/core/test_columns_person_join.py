@@ -64,3 +64,24 @@ def test_no_persons_and_no_claims() -> None:
     assert columns.person_rows(empty.select("person_id"), empty).tolist() == []
     with pytest.raises(InputError):
         columns.person_rows(empty.select("person_id"), frames(1, 1)[1])
+
+
+@pytest.mark.parametrize("bits", [0, 64])
+def test_the_claims_table_is_the_same_whichever_way_ids_are_matched(monkeypatch: pytest.MonkeyPatch, bits: int) -> None:
+    """claim_table matches ids piece by piece on threads; with every hash colliding (bits=0) the checks fail and
+    the table falls back to the string join: the same persons, out-of-area flags and payments either way."""
+    from yibao.lab.synth import synthesize
+    from yibao.schemes import load_scheme
+    from yibao.tables import settle_frame
+
+    city = synthesize(300, 2024, 4)
+    scheme = load_scheme("reference-city")
+    scalar = settle_frame(scheme, city.persons, city.claims, "scalar")
+    if bits == 0:
+        monkeypatch.setattr(columns, "_hash", lambda ids: np.zeros(len(ids), dtype=np.uint64))
+    table = columns.claim_table(city.persons, city.claims)
+    assert table.person.tolist() == expected(city.persons, city.claims)
+    assert settle_frame(scheme, city.persons, city.claims, "batch").equals(scalar)
+    stranger = city.claims.head(1).with_columns(pl.lit("nobody").alias("person_id"))
+    with pytest.raises(InputError, match="unknown person nobody"):
+        columns.claim_table(city.persons, pl.concat([city.claims, stranger]))

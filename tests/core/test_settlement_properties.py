@@ -97,9 +97,8 @@ def test_person_aligned_chunks_on_threads_give_the_same_fen(
     whole = settle_columns(scheme, table, threads=1, chunk_rows=len(bills) + 1)
     chunked = settle_columns(scheme, table, threads=threads, chunk_rows=chunk_rows)
     # the same rows gathered whole into canonical order and settled as ClaimColumns: the same fen
-    ((rows, order),) = table.chunks(1) or [(np.zeros(0, dtype=np.intp), None)]  # one chunk (none: no claims)
-    gathered = settle_columns(scheme, table.gather(rows, order), threads=threads, chunk_rows=chunk_rows)
-    rows = rows if order is None else rows[order]
+    cols, rows = table.sorted(np.arange(len(table)))  # the whole table in canonical order
+    gathered = settle_columns(scheme, cols, threads=threads, chunk_rows=chunk_rows)
     for name, values in whole.items():
         assert chunked[name].tolist() == values.tolist(), name
         assert values[rows].tolist() == gathered[name].tolist(), name
@@ -117,7 +116,7 @@ def test_claim_columns_out_of_canonical_order_are_refused() -> None:
 
     city = synthesize(50, 2024, 3)
     table = claim_table(city.persons, city.claims)
-    cols = table.gather(*table.chunks(1)[0])
+    cols, _ = table.sorted(table.chunks(1)[0])
     backwards = dataclasses.replace(
         cols,
         person=cols.person[::-1], day=cols.day[::-1], age=cols.age[::-1],

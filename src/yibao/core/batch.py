@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import mmap
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -89,43 +89,81 @@ class ClaimColumns:
             raise SchemeError("claim columns must be sorted by person and service date", code="batch.not_sorted")
 
 
+# the claim's own dimensions and the person's, in the order of ClaimTable.codes and ClaimTable.person_codes
+CLAIM_DIMENSIONS = (Dimension.FACILITY_LEVEL, Dimension.CARE_TYPE, Dimension.OUT_OF_AREA)
+PERSON_DIMENSIONS = (Dimension.SCHEME, Dimension.ASSISTANCE_CATEGORY, Dimension.PRE_EXISTING, Dimension.HUIMINBAO)
+AMOUNTS = ("class_a", "class_b", "self_pay", "special_drugs")  # the columns of ClaimTable.amounts
+
+
 @dataclass(frozen=True)
 class ClaimTable:
     """A claims table in its input order with its persons, as NumPy columns (amounts in fen):
     `yibao.columns.claim_table` makes it from frames.
 
-    Person attributes stay one row per person (`person_keys`, `birth`) and are gathered only for the rows
-    being settled. No sorted copy is made: `chunks` groups the input rows into runs of whole persons, and each
-    group is put in canonical order (person, service date, claim id) on its own."""
+    A claim's codes sit side by side in one row of `codes` (int8 x 4) and its amounts in one row of `amounts`
+    (int64 x 4), so that gathering a claim reads one place; person attributes stay one row per person
+    (`person_codes`, `birth`) and are gathered only for the rows being settled. No sorted copy is made:
+    `chunks` groups the input rows into runs of whole persons, and `sorted` puts one group in canonical order
+    (person, service date, claim id) and gathers it."""
 
     person: npt.NDArray[np.int32]  # row in the persons' columns
     day: npt.NDArray[np.int32]  # service date as days since 1970-01-01
-    keys: Mapping[Dimension, npt.NDArray[np.int8]]  # the claim's own dimensions, code per claim
-    person_keys: Mapping[Dimension, npt.NDArray[np.int8]]  # the person's dimensions, code per person
+    codes: npt.NDArray[np.int8]  # [claim, i]: code of CLAIM_DIMENSIONS[i] (= index into DIMENSION_KEYS); i = 3 unused
+    person_codes: npt.NDArray[np.int8]  # [person, i]: code of PERSON_DIMENSIONS[i]
     birth: npt.NDArray[np.int32]  # birth date per person, yyyymmdd
-    class_a: Pieces
-    class_b: Pieces
-    self_pay: Pieces
-    special_drugs: Pieces
+    amounts: I64  # [claim, i]: AMOUNTS[i] in fen
     # (input rows, their group numbers) -> positions sorting them by (group, claim id); None: by input row
     by_claim_id: Callable[[npt.NDArray[np.intp], I64], npt.NDArray[np.intp]] | None = None
 
     def __len__(self) -> int:
         return len(self.person)
 
-    def chunks(self, count: int) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp] | None]]:
-        """The input rows cut into about `count` groups of whole persons, about equal in claims (empty groups
-        left out): each group's rows ascending, and the order that puts them in canonical order."""
-        partition = _Partition.of(self.person, len(self.birth), count, None, 1)
-        groups = [partition.rows(j) for j in range(partition.count) if partition.size(j)]
-        return [(rows, self.canonical(rows)) for rows in groups]
+    def amount(self, name: str) -> I64:
+        return self.amounts[:, AMOUNTS.index(name)]
 
-    def canonical(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp] | None:
-        """For input rows holding whole persons, the order (positions in `rows`) that puts them in canonical
-        order (person, service date, claim id); None when they are in it."""
+    def chunks(self, count: int) -> list[npt.NDArray[np.intp]]:
+        """The input rows cut into about `count` groups of whole persons, about equal in claims, each ascending
+        (empty groups left out)."""
+        partition = _Partition.of(self.person, len(self.birth), count, None, 1)
+        return [partition.rows(j) for j in range(partition.count) if partition.size(j)]
+
+    def sorted(self, rows: npt.NDArray[np.intp]) -> tuple[ClaimColumns, npt.NDArray[np.intp]]:
+        """The claims at input rows `rows` (ascending, whole persons) in canonical order, and their input rows in
+        that order. Each column is read at the ascending rows and then put in order, which keeps the reads of
+        the large columns in address order."""
+        person, day = np.take(self.person, rows), np.take(self.day, rows)
+        order = self._order(rows, person, day)
+
+        def take(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            taken = np.take(values, rows, axis=0)
+            return taken if order is None else np.take(taken, order, axis=0)
+
+        codes = take(self.codes.view(np.int32)[:, 0]).view(np.int8).reshape(-1, 4)
+        amounts = take(self.amounts)
+        if order is not None:
+            person, day, rows = np.take(person, order), np.take(day, order), np.take(rows, order)
+        theirs = np.take(self.person_codes.view(np.int32)[:, 0], person).view(np.int8).reshape(-1, 4)
+        dates = day.astype("datetime64[D]")
+        columns = ClaimColumns(
+            person=person,
+            day=dates,
+            # completed years: (service yyyymmdd - birth yyyymmdd) // 10000
+            age=((yyyymmdd(dates) - np.take(self.birth, person)) // 10_000).astype(np.int16),
+            keys={dim: codes[:, i] for i, dim in enumerate(CLAIM_DIMENSIONS)}
+            | {dim: theirs[:, i] for i, dim in enumerate(PERSON_DIMENSIONS)},
+            class_a=amounts[:, 0],
+            class_b=amounts[:, 1],
+            self_pay=amounts[:, 2],
+            special_drugs=amounts[:, 3],
+        )
+        return columns, rows
+
+    def _order(
+        self, rows: npt.NDArray[np.intp], person: npt.NDArray[np.int32], day: npt.NDArray[np.int32]
+    ) -> npt.NDArray[np.intp] | None:
+        """The order (positions in `rows`) that puts the claims in canonical order; None when they are in it."""
         if len(rows) < 2:
             return None
-        person, day = np.take(self.person, rows), np.take(self.day, rows)
         first_person, first_day = int(person.min()), int(day.min())
         persons, days = int(person.max()) - first_person + 1, int(day.max()) - first_day + 1
         key = (person - np.int64(first_person)) * days + (day - first_day)
@@ -156,71 +194,6 @@ class ClaimTable:
             order[at] = np.take(tied, by)
         return order
 
-    def gather(self, rows: npt.NDArray[np.intp], order: npt.NDArray[np.intp] | None = None) -> ClaimColumns:
-        """The claims at input rows `rows` (ascending) taken in `order` (None: as they come), with their persons'
-        attributes. Each column is read at ascending rows and then put in order, which keeps the reads of
-        the large columns in address order."""
-
-        def take(values: npt.NDArray[Any] | Pieces) -> npt.NDArray[Any]:
-            taken = values.take(rows) if isinstance(values, Pieces) else np.take(values, rows)
-            return taken if order is None else np.take(taken, order)
-
-        person = take(self.person)
-        day = take(self.day).astype("datetime64[D]")
-        keys = {dim: take(codes) for dim, codes in self.keys.items()}
-        keys |= {dim: np.take(codes, person) for dim, codes in self.person_keys.items()}
-        return ClaimColumns(
-            person=person,
-            day=day,
-            # completed years: (service yyyymmdd - birth yyyymmdd) // 10000
-            age=((yyyymmdd(day) - np.take(self.birth, person)) // 10_000).astype(np.int16),
-            keys=keys,
-            class_a=take(self.class_a),
-            class_b=take(self.class_b),
-            self_pay=take(self.self_pay),
-            special_drugs=take(self.special_drugs),
-        )
-
-
-@dataclass(frozen=True)
-class Pieces:
-    """An int64 column held in consecutive pieces, as a Parquet reader leaves it: read without joining them."""
-
-    parts: tuple[I64, ...]
-    starts: I64  # the first row of each piece, then the number of rows
-
-    @classmethod
-    def of(cls, parts: Iterable[I64]) -> Pieces:
-        kept = tuple(part for part in parts if len(part)) or (np.zeros(0, dtype=np.int64),)
-        starts = np.zeros(len(kept) + 1, dtype=np.int64)
-        np.cumsum([len(part) for part in kept], out=starts[1:])
-        return cls(kept, starts)
-
-    def __len__(self) -> int:
-        return int(self.starts[-1])
-
-    def take(self, rows: npt.NDArray[np.intp]) -> I64:
-        """The values at `rows` (ascending)."""
-        if len(self.parts) == 1:
-            return np.take(self.parts[0], rows)
-        out = np.empty(len(rows), dtype=np.int64)
-        cuts = np.searchsorted(rows, self.starts).tolist()  # where each piece's rows begin among `rows`
-        for part, start, (a, b) in zip(self.parts, self.starts.tolist(), itertools.pairwise(cuts), strict=False):
-            if b > a:
-                np.take(part, rows[a:b] - start, out=out[a:b])
-        return out
-
-    def bounds(self) -> list[int]:
-        return [int(start) for start in self.starts]
-
-    def view(self, a: int, b: int) -> I64:
-        """Rows a..b, which lie in one piece (see `bounds`), without a copy."""
-        i = min(int(np.searchsorted(self.starts, a, side="right")) - 1, len(self.parts) - 1)
-        start = int(self.starts[i])
-        if b > int(self.starts[i + 1]):
-            raise ValueError("rows a..b span two pieces")
-        return self.parts[i][a - start:b - start]
-
 
 @dataclass(frozen=True)
 class _Partition:
@@ -240,27 +213,29 @@ class _Partition:
         """`count` groups of the rows of `person` (row numbers among `persons` persons), on `workers` threads."""
         n = len(person)
         count = max(1, min(count, n))
-        pieces = max(1, min(workers, -(-n // (1 << 16))))
-        cuts = np.linspace(0, n, pieces + 1).astype(np.int64).tolist()
-        spans = list(itertools.pairwise(cuts))
         run = pool.map if pool is not None else map
+        halves = list(itertools.pairwise(np.linspace(0, n, max(1, min(workers, n)) + 1).astype(np.int64).tolist()))
         claims = np.zeros(persons, dtype=np.int64)
-        for counted in run(lambda ab: np.bincount(person[ab[0]:ab[1]], minlength=persons), spans):
+        for counted in run(lambda ab: np.bincount(person[ab[0]:ab[1]], minlength=persons), halves):
             claims += counted
         # a person's group: where the person's first claim falls among `count` equal runs of the claims
         before = np.cumsum(claims) - claims
         group_of = (before * count // max(n, 1)).astype(np.uint16 if count <= 1 << 16 else np.int32)
         del claims, before
+        # grouped in pieces small enough for their temporaries to be reused from piece to piece
+        spans = list(itertools.pairwise([*range(0, n, _GROUPED_ROWS), n])) if n else [(0, 0)]
+        perm = new_column(n, np.int32)
 
-        def piece(ab: tuple[int, int]) -> tuple[npt.NDArray[np.int32], I64]:
-            group = np.take(group_of, person[ab[0]:ab[1]])
-            perm = np.argsort(group, kind="stable").astype(np.int32)  # a radix sort for 16-bit groups
+        def piece(ab: tuple[int, int]) -> I64:
+            a, b = ab
+            group = np.take(group_of, person[a:b])
+            perm[a:b] = np.argsort(group, kind="stable")  # a radix sort for 16-bit groups
             bounds = np.zeros(count + 1, dtype=np.int64)
             np.cumsum(np.bincount(group, minlength=count), out=bounds[1:])
-            return perm, bounds
+            return bounds
 
         done = list(run(piece, spans))
-        return cls([a for a, _ in spans], [p for p, _ in done], [b for _, b in done], count)
+        return cls([a for a, _ in spans], [perm[a:b] for a, b in spans], done, count)
 
     def size(self, j: int) -> int:
         return sum(int(b[j + 1] - b[j]) for b in self.bounds)
@@ -269,6 +244,9 @@ class _Partition:
         parts = [perm[b[j]:b[j + 1]].astype(np.intp) + offset
                  for offset, perm, b in zip(self.offsets, self.perms, self.bounds, strict=True)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+_GROUPED_ROWS = 1 << 20
 
 
 def _by_day(day: npt.NDArray[np.datetime64], field: str) -> npt.NDArray[np.int32]:
@@ -546,16 +524,21 @@ def person_cuts(person: npt.NDArray[np.integer[Any]], partitions: int) -> list[t
     return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
-def new_column(n: int, dtype: type[Any] = np.int64) -> npt.NDArray[Any]:
+def new_column(n: int, dtype: type[Any] = np.int64, *, populate: bool = False) -> npt.NDArray[Any]:
     """A column to be written once and handed on (uninitialised).
 
     A large one is mapped with the kernel's ordinary pages: NumPy asks for 2 MiB pages for large arrays, and
     on a virtual machine that hands freed memory back to its host, every such page is zeroed afresh when
-    first written (measured here 2-5 times the cost of ordinary pages, and erratic; bench/settle.py)."""
+    first written (measured here 2-5 times the cost of ordinary pages, and erratic; bench/settle.py).
+    `populate`: the kernel maps every page now, in one call (cheaper than a fault per page later)."""
     size = n * np.dtype(dtype).itemsize
     if size < _LARGE:
         return np.empty(n, dtype=dtype)
-    return np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), dtype=dtype)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (_POPULATE if populate else 0)
+    return np.frombuffer(mmap.mmap(-1, size, flags=flags), dtype=dtype)
+
+
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux
 
 
 _LARGE = 1 << 22  # bytes from which NumPy asks for huge pages
@@ -616,18 +599,15 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
     # not written back from the chunks (writes to scattered rows are slow)
     same_rate = _one_rate(scheme.preselfpay_rate, table.day)
     derived = {"total", "in_policy", "out_of_pocket"} | ({"preselfpay"} if same_rate is not None else set())
-    out = {name: new_column(n) for name in output_names(scheme)}
-    paid = [out[f"paid_{layer_id}"] for layer_id in scheme.layer_ids]
+    names = output_names(scheme)
+    out: dict[str, I64] = {}
+    paid: list[I64] = []
 
     def settle_chunk(j: int) -> None:
         if partition.size(j) == 0:
             return
-        rows = partition.rows(j)
-        order = table.canonical(rows)
-        chunk = table.gather(rows, order)
+        chunk, rows = table.sorted(partition.rows(j))
         chunk.check_order()
-        if order is not None:
-            rows = np.take(rows, order)
         for name, values in _settle_sorted(scheme, chunk).items():
             if name not in derived:
                 out[name][rows] = values
@@ -635,28 +615,28 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
     def derive(bounds: tuple[int, int]) -> None:  # as _settle_sorted makes them, in input order
         a, b = bounds
         total, pre, in_policy, left = (out[name][a:b] for name in ("total", "preselfpay", "in_policy", "out_of_pocket"))
-        class_b = table.class_b.view(a, b)
+        amounts = table.amounts[a:b]
+        class_b = amounts[:, 1]
         if same_rate is not None:  # round_rate_numerator(rate x class B), in place
             np.multiply(class_b, 2 * same_rate, out=pre)
             pre += RATE_SCALE
             pre //= 2 * RATE_SCALE
-        np.add(table.class_a.view(a, b), class_b, out=total)
+        np.add(amounts[:, 0], class_b, out=total)
         np.subtract(total, pre, out=in_policy)
-        total += table.self_pay.view(a, b)
-        total += table.special_drugs.view(a, b)
+        total += amounts[:, 2]
+        total += amounts[:, 3]
         left[:] = total
         for column in paid:
             left -= column[a:b]
 
-    # pieces of the input order within which every amount column is one piece of memory
-    cuts = {0, n, *range(0, n, _PIECE_ROWS)}
-    for column in (table.class_a, table.class_b, table.self_pay, table.special_drugs):
-        cuts.update(column.bounds())
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     try:
+        # the result columns mapped first, on every core (a page fault per page while settling costs more)
+        out |= zip(names, (pool.map if pool is not None else map)(lambda _: new_column(n, populate=True), names), strict=True)
+        paid += [out[f"paid_{layer_id}"] for layer_id in scheme.layer_ids]
         partition = _Partition.of(table.person, len(table.birth), -(-n // chunk_rows), pool, workers)
         _run(settle_chunk, list(range(partition.count)), workers, pool)
-        _run(derive, list(itertools.pairwise(sorted(cuts))), workers, pool)
+        _run(derive, list(itertools.pairwise([*range(0, n, _PIECE_ROWS), n])), workers, pool)
     finally:
         if pool is not None:
             pool.shutdown()
