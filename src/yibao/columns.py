@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -158,11 +158,12 @@ def _joined_rows(ids: pl.Series, wanted: pl.Series) -> np.ndarray:
     return rows.to_numpy()
 
 
-def _by_claim_id(claim_id: pl.Series) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Orders claims of the same person and day by claim id (ClaimTable.by_claim_id)."""
+def _by_claim_id(claim_id: Future[pl.Series]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Orders claims of the same person and day by claim id (ClaimTable.by_claim_id); `claim_id` is the
+    column in one chunk (gathering from many is an order of magnitude slower), being made."""
 
     def order(rows: np.ndarray, group: np.ndarray) -> np.ndarray:
-        tied = pl.DataFrame({"group": group, "claim_id": claim_id.gather(rows), "at": np.arange(len(rows))})
+        tied = pl.DataFrame({"group": group, "claim_id": claim_id.result().gather(rows), "at": np.arange(len(rows))})
         return tied.sort(["group", "claim_id"])["at"].to_numpy()
 
     return order
@@ -215,6 +216,7 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
 
     with ThreadPoolExecutor(_THREADS) as pool:
         building = pool.submit(_IdIndex.of, persons["person_id"])
+        claim_id = pool.submit(claims["claim_id"].rechunk)
         person_home = _which(persons["region"], homes) if few_homes else None
         list(pool.map(convert, _pieces(n)))
         index = building.result()
@@ -236,7 +238,7 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
         person_codes=person_codes,
         birth=_yyyymmdd(persons["birth_date"]),
         amounts=amounts,
-        by_claim_id=_by_claim_id(claims["claim_id"]),
+        by_claim_id=_by_claim_id(claim_id),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import polars as pl
+import pytest
 
 from yibao.lab.synth import synthesize
 from yibao.schemes import load_scheme
@@ -22,3 +23,23 @@ def test_a_claims_table_in_many_chunks_and_shuffled_settles_as_one_chunk() -> No
     assert settle_frame(scheme, city.persons, chunked, "batch").equals(expected)
     # and the scalar path agrees
     assert settle_frame(scheme, city.persons, claims, "scalar").equals(expected)
+
+
+def test_a_person_year_beyond_what_the_batch_path_holds_exactly_is_refused() -> None:
+    """Each claim within bounds, but one person-year's sum beyond them: refused (the fast check on the chunk's
+    sum must not let it through); the same claims spread over many persons settle."""
+    from yibao.core.batch import MAX_BATCH_AMOUNT
+    from yibao.core.errors import InputError
+
+    scheme = load_scheme("reference-city")
+    city = synthesize(40, 2024, 2)
+    one = city.claims["person_id"][0]
+    big = MAX_BATCH_AMOUNT // 3
+    claims = city.claims.with_columns(
+        pl.when(pl.col("person_id") == one).then(pl.lit(big)).otherwise(pl.col("class_a")).alias("class_a")
+    )
+    assert claims.filter(pl.col("person_id") == one).height >= 4
+    with pytest.raises(InputError, match="exceed what the batch path holds"):
+        settle_frame(scheme, city.persons, claims, "batch")
+    first_each = claims.group_by("person_id", maintain_order=True).head(1)
+    settle_frame(scheme, city.persons, first_each, "batch")  # one big claim: within bounds

@@ -138,23 +138,24 @@ class ClaimTable:
             taken = np.take(values, rows, axis=0)
             return taken if order is None else np.take(taken, order, axis=0)
 
-        codes = take(self.codes.view(np.int32)[:, 0]).view(np.int8).reshape(-1, 4)
-        amounts = take(self.amounts)
+        codes = take(self.codes.view(np.int32)[:, 0]).view(np.int8).reshape(-1, 4).T.copy()
+        amounts = take(self.amounts).T.copy()
         if order is not None:
             person, day, rows = np.take(person, order), np.take(day, order), np.take(rows, order)
-        theirs = np.take(self.person_codes.view(np.int32)[:, 0], person).view(np.int8).reshape(-1, 4)
+        theirs = np.take(self.person_codes.view(np.int32)[:, 0], person).view(np.int8).reshape(-1, 4).T.copy()
         dates = day.astype("datetime64[D]")
         columns = ClaimColumns(
             person=person,
             day=dates,
             # completed years: (service yyyymmdd - birth yyyymmdd) // 10000
             age=((yyyymmdd(dates) - np.take(self.birth, person)) // 10_000).astype(np.int16),
-            keys={dim: codes[:, i] for i, dim in enumerate(CLAIM_DIMENSIONS)}
-            | {dim: theirs[:, i] for i, dim in enumerate(PERSON_DIMENSIONS)},
-            class_a=amounts[:, 0],
-            class_b=amounts[:, 1],
-            self_pay=amounts[:, 2],
-            special_drugs=amounts[:, 3],
+            # each column on its own (contiguous) for the many comparisons and sums that follow
+            keys={dim: codes[i] for i, dim in enumerate(CLAIM_DIMENSIONS)}
+            | {dim: theirs[i] for i, dim in enumerate(PERSON_DIMENSIONS)},
+            class_a=amounts[0],
+            class_b=amounts[1],
+            self_pay=amounts[2],
+            special_drugs=amounts[3],
         )
         return columns, rows
 
@@ -851,8 +852,15 @@ def _dimensions_used(part: Part) -> set[Dimension]:
 def _check_magnitude(total: I64, groups: _Groups) -> None:
     if len(total) == 0:
         return
-    # a claim within bounds, then its person-year's sum in int64 (exact while a group has < 2.3M claims)
-    if total.max() > MAX_BATCH_AMOUNT or np.add.reduceat(total, np.flatnonzero(groups.start)).max() > MAX_BATCH_AMOUNT:
+    # a claim within bounds, then its person-year's sum in int64 (exact while a group has < 2.3M claims); when
+    # the whole chunk's sum is within bounds (it cannot overflow: < 2^21 claims of < 2^42 fen), so is each group's
+    if total.max() > MAX_BATCH_AMOUNT:
+        too_large = True
+    elif len(total) < 1 << 21 and total.sum() <= MAX_BATCH_AMOUNT:
+        too_large = False
+    else:
+        too_large = np.add.reduceat(total, np.flatnonzero(groups.start)).max() > MAX_BATCH_AMOUNT
+    if too_large:
         raise InputError(
             "a person-year's bills exceed what the batch path holds exactly; use --engine scalar",
             code="input.too_large",
