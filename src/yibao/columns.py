@@ -23,8 +23,9 @@ from yibao.core.batch import AMOUNTS, CLAIM_DIMENSIONS, PERSON_DIMENSIONS, Claim
 from yibao.core.errors import InputError
 from yibao.core.scheme import DIMENSION_KEYS, Dimension
 
-# slots of the person-id hash table per person (a third full: about 1.2 probes per lookup)
-_SLOTS_PER_PERSON = 3
+# slots of the person-id hash table per person, at least (at most half full: about 1.5 probes per lookup; the table is
+# rounded up to a power of two)
+_SLOTS_PER_PERSON = 2
 
 
 def _codes(series: pl.Series, dim: Dimension) -> np.ndarray:
