@@ -1,4 +1,4 @@
-"""From normalised Polars frames to the batch path's NumPy columns and canonical order.
+"""From normalised Polars frames to the batch path's NumPy columns (`ClaimTable`).
 
 Only the person id is joined (to a row number in the persons table); every attribute of
 the person stays one row per person and is gathered by that row number only for the

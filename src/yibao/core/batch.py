@@ -52,7 +52,7 @@ MAX_BATCH_AMOUNT = 4 * 10**12
 @dataclass(frozen=True)
 class ClaimColumns:
     """A claims table joined with its persons, as NumPy columns (amounts in fen), its rows in canonical order
-    (person, service date, claim id): `ClaimTable.sorted_rows` gathers them."""
+    (person, service date, claim id): `ClaimTable.sorted` gathers them."""
 
     person: npt.NDArray[np.integer[Any]]  # any integer code, equal for claims of the same person
     day: npt.NDArray[np.datetime64]  # service date, datetime64[D]
@@ -117,9 +117,6 @@ class ClaimTable:
 
     def __len__(self) -> int:
         return len(self.person)
-
-    def amount(self, name: str) -> I64:
-        return self.amounts[:, AMOUNTS.index(name)]
 
     def chunks(self, count: int) -> list[npt.NDArray[np.intp]]:
         """The input rows cut into about `count` groups of whole persons, about equal in claims, each ascending
@@ -214,10 +211,9 @@ class _Partition:
         """`count` groups of the rows of `person` (row numbers among `persons` persons), on `workers` threads."""
         n = len(person)
         count = max(1, min(count, n))
-        run = pool.map if pool is not None else map
-        halves = list(itertools.pairwise(np.linspace(0, n, max(1, min(workers, n)) + 1).astype(np.int64).tolist()))
+        parts = list(itertools.pairwise(np.linspace(0, n, max(1, min(workers, n)) + 1).astype(np.int64).tolist()))
         claims = np.zeros(persons, dtype=np.int64)
-        for counted in run(lambda ab: np.bincount(person[ab[0]:ab[1]], minlength=persons), halves):
+        for counted in _map(pool, lambda ab: np.bincount(person[ab[0]:ab[1]], minlength=persons), parts):
             claims += counted
         # a person's group: where the person's first claim falls among `count` equal runs of the claims
         before = np.cumsum(claims) - claims
@@ -235,7 +231,7 @@ class _Partition:
             np.cumsum(np.bincount(group, minlength=count), out=bounds[1:])
             return bounds
 
-        done = list(run(piece, spans))
+        done = _map(pool, piece, spans)
         return cls([a for a, _ in spans], [perm[a:b] for a, b in spans], done, count)
 
     def size(self, j: int) -> int:
@@ -579,6 +575,11 @@ def settle_columns(
     return out
 
 
+def _map(pool: ThreadPoolExecutor | None, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """work(item) for each item, on the pool's threads when there is a pool."""
+    return list(pool.map(work, items) if pool is not None else map(work, items))
+
+
 def _run(work: Callable[[Any], None], items: list[Any], workers: int, pool: ThreadPoolExecutor | None = None) -> None:
     if pool is None and min(workers, len(items)) > 1:
         with ThreadPoolExecutor(min(workers, len(items))) as own:
@@ -633,7 +634,7 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     try:
         # the result columns mapped first, on every core (a page fault per page while settling costs more)
-        out |= zip(names, (pool.map if pool is not None else map)(lambda _: new_column(n, populate=True), names), strict=True)
+        out |= zip(names, _map(pool, lambda _: new_column(n, populate=True), names), strict=True)
         paid += [out[f"paid_{layer_id}"] for layer_id in scheme.layer_ids]
         partition = _Partition.of(table.person, len(table.birth), -(-n // chunk_rows), pool, workers)
         _run(settle_chunk, list(range(partition.count)), workers, pool)
