@@ -78,54 +78,63 @@ def _hashed_rows(ids: pl.Series, wanted: pl.Series) -> np.ndarray | None:
 
 class _IdIndex:
     """Row numbers of the person ids: an open-addressing hash table of their 64-bit hashes built with NumPy
-    (vectorised: one round per probe step); every match is checked on the id strings."""
+    (vectorised: one round per probe step); every match is checked on the id strings.
 
-    def __init__(self, ids: pl.Series, table: np.ndarray) -> None:
+    A slot is one int64: the hash with its low `row_bits` bits replaced by row + 1 (0: empty). A lookup compares
+    the rest of the hash (at least 33 bits), so a table of 8 bytes a slot stays in the CPU's last-level cache
+    for a city's persons; a false match of the compared bits is caught by the string check like any other."""
+
+    def __init__(self, ids: pl.Series, table: np.ndarray, row_bits: int) -> None:
         self.ids, self.table = ids, table
+        self.row_mask = np.int64((1 << row_bits) - 1)
 
     @classmethod
     def of(cls, ids: pl.Series) -> _IdIndex | None:
         if len(ids) >= 2**31 - 1:
             return None
         ids = ids.rechunk()  # gathering from one chunk is several times faster than from many
-        id_hash = _hash(ids).view(np.int64)
+        row_bits = max(len(ids).bit_length(), 1)  # holds len(ids) = the largest row + 1
+        row_mask = (1 << row_bits) - 1
         bits = max(int(np.ceil(np.log2(max(len(ids), 1) * _SLOTS_PER_PERSON))), 4)
         mask = (1 << bits) - 1
-        # slot -> (hash, row + 1), side by side so that a probe reads one cache line; row + 1 = 0: empty
-        table = np.zeros((1 << bits, 2), dtype=np.int64)
+        id_hash = _hash(ids).view(np.int64)
+        entry = (id_hash & ~row_mask) | np.arange(1, len(ids) + 1, dtype=np.int64)
+        table = np.zeros(1 << bits, dtype=np.int64)
         pending = np.arange(len(ids), dtype=np.int64)
         slots = id_hash & mask
+        del id_hash
         while len(pending):  # insert: of the rows wanting the same empty slot one wins; the others probe on
-            empty = table[slots, 1] == 0
+            empty = table[slots] == 0
             rows, at = pending[empty], slots[empty]
-            table[at, 1] = rows + 1
-            won = table[at, 1] == rows + 1
-            table[at[won], 0] = id_hash[rows[won]]
+            table[at] = entry[rows]
+            won = table[at] == entry[rows]
             pending = np.concatenate([pending[~empty], rows[~won]])
             slots = (np.concatenate([slots[~empty], at[~won]]) + 1) & mask
-        return cls(ids, table)
+        return cls(ids, table, row_bits)
 
     def rows(self, wanted: pl.Series, out: np.ndarray) -> bool:
         """Writes the row of each wanted id into `out` (-1: no such person); False if a check fails."""
         if len(self.ids) == 0:
             out[:] = -1
             return True
-        table = self.table
+        table, row_mask = self.table, self.row_mask
         mask = len(table) - 1
         wanted_hash = _hash(wanted).view(np.int64)
         slots = wanted_hash & mask
-        probe = np.take(table, slots, axis=0)
-        hit = probe[:, 0] == wanted_hash
-        result = np.where(hit, probe[:, 1], 0)
-        probing = np.flatnonzero(~hit & (probe[:, 1] != 0))  # an occupied slot of another hash: probe the next one
-        del probe
+        tag = wanted_hash & ~row_mask
+        del wanted_hash
+        probe = np.take(table, slots)
+        hit = (probe & ~row_mask) == tag
+        result = np.where(hit, probe & row_mask, 0)
+        probing = np.flatnonzero(~hit & (probe != 0))  # an occupied slot of another hash: probe the next one
+        del probe, hit
         slots = slots[probing]
         while len(probing):
             slots = (slots + 1) & mask
-            probe = np.take(table, slots, axis=0)
-            hit = probe[:, 0] == wanted_hash[probing]
-            result[probing[hit]] = probe[hit, 1]
-            keep = ~hit & (probe[:, 1] != 0)
+            probe = np.take(table, slots)
+            hit = (probe & ~row_mask) == tag[probing]
+            result[probing[hit]] = probe[hit] & row_mask
+            keep = ~hit & (probe != 0)
             probing, slots = probing[keep], slots[keep]
         result -= 1
         same = (self.ids.gather(pl.Series(np.maximum(result, 0))) == wanted).to_numpy()

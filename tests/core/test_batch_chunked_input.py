@@ -43,3 +43,21 @@ def test_a_person_year_beyond_what_the_batch_path_holds_exactly_is_refused() -> 
         settle_frame(scheme, city.persons, claims, "batch")
     first_each = claims.group_by("person_id", maintain_order=True).head(1)
     settle_frame(scheme, city.persons, first_each, "batch")  # one big claim: within bounds
+
+
+def test_a_negative_amount_reaching_the_batch_core_is_refused() -> None:
+    """Readers refuse negative amounts; the batch core refuses them too (its bounds on what a person-year can
+    reach assume amounts of at least nothing)."""
+    import dataclasses
+
+    from yibao.columns import claim_table
+    from yibao.core.batch import settle_columns
+    from yibao.core.errors import InputError
+
+    scheme = load_scheme("reference-city")
+    city = synthesize(30, 2024, 3)
+    table = claim_table(city.persons, city.claims)
+    amounts = table.amounts.copy()
+    amounts[len(amounts) // 2, 2] = -1
+    with pytest.raises(InputError, match="negative amount"):
+        settle_columns(scheme, dataclasses.replace(table, amounts=amounts), threads=1)

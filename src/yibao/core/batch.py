@@ -673,7 +673,7 @@ def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
     preselfpay = apply_rate_array(_View(None, chunk).lookup.rate(scheme.preselfpay_rate), amounts["class_b"])
     amounts[Quantity.PRESELFPAY.value] = preselfpay
     amounts[Quantity.IN_POLICY.value] = amounts["class_a"] + amounts["class_b"] - preselfpay
-    _check_magnitude(total, groups)
+    _check_magnitude(amounts, groups)
 
     bill_left = total.copy()
     out: dict[str, I64] = {"total": total, "preselfpay": preselfpay, "in_policy": amounts["in_policy"]}
@@ -850,9 +850,15 @@ def _dimensions_used(part: Part) -> set[Dimension]:
     return used
 
 
-def _check_magnitude(total: I64, groups: _Groups) -> None:
+def _check_magnitude(amounts: Mapping[str, I64], groups: _Groups) -> None:
+    """Refuses a negative amount (the rounding of rates assumes none) and a person-year beyond what int64 holds
+    exactly."""
+    total = amounts[Quantity.TOTAL.value]
     if len(total) == 0:
         return
+    if min(int(amounts[str(q)].min()) for q in (Quantity.CLASS_A, Quantity.CLASS_B, Quantity.SELF_PAY,
+                                                 Quantity.SPECIAL_DRUGS)) < 0:
+        raise InputError("a claim has a negative amount", code="input.negative_amount")
     # a claim within bounds, then its person-year's sum in int64 (exact while a group has < 2.3M claims); when
     # the whole chunk's sum is within bounds (it cannot overflow: < 2^21 claims of < 2^42 fen), so is each group's
     if total.max() > MAX_BATCH_AMOUNT:
