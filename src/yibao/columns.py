@@ -196,7 +196,7 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
     person = new_column(n, np.int32)
     day = new_column(n, np.int32)
     codes = new_column(n * 4, np.int8).reshape(n, 4)  # CLAIM_DIMENSIONS side by side
-    amounts = new_column(n * 4, np.int64).reshape(n, 4)  # AMOUNTS side by side
+    amounts = new_column(n * 4, _amount_type(claims)).reshape(n, 4)  # AMOUNTS side by side
     home = new_column(n, np.int8) if few_homes else None  # which home region a claim's region is (-1: none)
     facility, care, out_of_area = (codes[:, CLAIM_DIMENSIONS.index(dim)] for dim in CLAIM_DIMENSIONS)
 
@@ -255,6 +255,18 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
         amounts=amounts,
         by_claim_id=_by_claim_id(claim_id),
     )
+
+
+def _amount_type(claims: pl.DataFrame) -> type[np.signedinteger]:
+    """int32 when every amount fits in it, else int64."""
+    if claims.height == 0:
+        return np.int64
+    info = np.iinfo(np.int32)
+    bounds = claims.select(
+        pl.min_horizontal([pl.col(name).min() for name in AMOUNTS]).alias("low"),
+        pl.max_horizontal([pl.col(name).max() for name in AMOUNTS]).alias("high"),
+    ).row(0)
+    return np.int32 if info.min <= bounds[0] and bounds[1] <= info.max else np.int64
 
 
 def _copy(values: pl.Series, out: np.ndarray) -> None:

@@ -61,3 +61,25 @@ def test_a_negative_amount_reaching_the_batch_core_is_refused() -> None:
     amounts[len(amounts) // 2, 2] = -1
     with pytest.raises(InputError, match="negative amount"):
         settle_columns(scheme, dataclasses.replace(table, amounts=amounts), threads=1)
+
+
+def test_amounts_are_held_in_int32_when_they_fit_and_in_int64_when_one_does_not() -> None:
+    """A city's amounts fit in int32 (half the memory); one bill of 30 million yuan does not, and the table is
+    then int64: both settle as the scalar path does, to the fen."""
+    import numpy as np
+
+    from yibao.columns import claim_table
+
+    scheme = load_scheme("reference-city")
+    city = synthesize(60, 2024, 4)
+    assert claim_table(city.persons, city.claims).amounts.dtype == np.int32
+    one = city.claims["claim_id"][3]
+    huge = city.claims.with_columns(
+        pl.when(pl.col("claim_id") == one).then(pl.lit(3_000_000_000, dtype=pl.Int64)).otherwise(pl.col("class_b"))
+        .alias("class_b")
+    )  # fmt: skip
+    assert claim_table(city.persons, huge).amounts.dtype == np.int64
+    for claims in (city.claims, huge):
+        assert settle_frame(scheme, city.persons, claims, "batch").equals(
+            settle_frame(scheme, city.persons, claims, "scalar")
+        )

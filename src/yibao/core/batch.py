@@ -111,7 +111,8 @@ class ClaimTable:
     codes: npt.NDArray[np.int8]  # [claim, i]: code of CLAIM_DIMENSIONS[i] (= index into DIMENSION_KEYS); i = 3 unused
     person_codes: npt.NDArray[np.int8]  # [person, i]: code of PERSON_DIMENSIONS[i]
     birth: npt.NDArray[np.int32]  # birth date per person, yyyymmdd
-    amounts: I64  # [claim, i]: AMOUNTS[i] in fen
+    # [claim, i]: AMOUNTS[i] in fen; int32 when every amount of the table fits (half the memory to fill and read)
+    amounts: npt.NDArray[np.int32] | I64
     # (input rows, their group numbers) -> positions sorting them by (group, claim id); None: by input row
     by_claim_id: Callable[[npt.NDArray[np.intp], I64], npt.NDArray[np.intp]] | None = None
 
@@ -136,7 +137,7 @@ class ClaimTable:
             return taken if order is None else np.take(taken, order, axis=0)
 
         codes = take(self.codes.view(np.int32)[:, 0]).view(np.int8).reshape(-1, 4).T.copy()
-        amounts = take(self.amounts).T.copy()
+        amounts = take(self.amounts).T.astype(np.int64)
         if order is not None:
             person, day, rows = np.take(person, order), np.take(day, order), np.take(rows, order)
         theirs = np.take(self.person_codes.view(np.int32)[:, 0], person).view(np.int8).reshape(-1, 4).T.copy()
@@ -620,10 +621,10 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
         amounts = table.amounts[a:b]
         class_b = amounts[:, 1]
         if same_rate is not None:  # round_rate_numerator(rate x class B), in place
-            np.multiply(class_b, 2 * same_rate, out=pre)
+            np.multiply(class_b, 2 * same_rate, out=pre, dtype=np.int64)
             pre += RATE_SCALE
             pre //= 2 * RATE_SCALE
-        np.add(amounts[:, 0], class_b, out=total)
+        np.add(amounts[:, 0], class_b, out=total, dtype=np.int64)  # in int64 whatever the amounts' type
         np.subtract(total, pre, out=in_policy)
         total += amounts[:, 2]
         total += amounts[:, 3]
