@@ -11,6 +11,7 @@ ordered by claim id through `_by_claim_id`.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import polars as pl
 
-from yibao.core.batch import AMOUNTS, CLAIM_DIMENSIONS, PERSON_DIMENSIONS, ClaimTable, new_column, yyyymmdd
+from yibao.core.batch import AMOUNTS, CLAIM_DIMENSIONS, PERSON_DIMENSIONS, Chunked, ClaimTable, new_column, yyyymmdd
 from yibao.core.errors import InputError
 from yibao.core.scheme import DIMENSION_KEYS, Dimension
 
@@ -193,10 +194,9 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
     n = claims.height
     homes = persons["region"].unique(maintain_order=True)
     few_homes = len(homes) <= _FEW_HOMES
-    person = new_column(n, np.int32)
-    day = new_column(n, np.int32)
-    codes = new_column(n * 4, np.int8).reshape(n, 4)  # CLAIM_DIMENSIONS side by side
-    amounts = new_column(n * 4, _amount_type(claims)).reshape(n, 4)  # AMOUNTS side by side
+    rows = ClaimTable.new_rows(n, wide=_amount_type(claims) is np.int64)
+    table = ClaimTable(rows, np.zeros((0, 4), np.int8), np.zeros(0, np.int32), _inputs(claims))
+    person, day, codes, amounts = table.person, table.day, table.codes, table.amounts
     home = new_column(n, np.int8) if few_homes else None  # which home region a claim's region is (-1: none)
     facility, care, out_of_area = (codes[:, CLAIM_DIMENSIONS.index(dim)] for dim in CLAIM_DIMENSIONS)
 
@@ -246,15 +246,14 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
     for i, dim in enumerate(PERSON_DIMENSIONS):
         values = persons[str(dim.value)]
         person_codes[:, i] = _flag_codes(values) if values.dtype == pl.Boolean else _codes(values, dim)
-    return ClaimTable(
-        person=person,
-        day=day,
-        codes=codes,
-        person_codes=person_codes,
-        birth=_yyyymmdd(persons["birth_date"]),
-        amounts=amounts,
-        by_claim_id=_by_claim_id(claim_id),
+    return dataclasses.replace(
+        table, person_codes=person_codes, birth=_yyyymmdd(persons["birth_date"]), by_claim_id=_by_claim_id(claim_id)
     )
+
+
+def _inputs(claims: pl.DataFrame) -> tuple[Chunked, ...]:
+    """The amounts as the frame holds them (its chunks as NumPy arrays; no copy where their type allows)."""
+    return tuple(Chunked(tuple(chunk.to_numpy() for chunk in claims[name].get_chunks())) for name in AMOUNTS)
 
 
 def _amount_type(claims: pl.DataFrame) -> type[np.signedinteger]:

@@ -367,7 +367,7 @@ def settle_frame(
     from yibao.core.batch import settle_columns
 
     table = claim_table(persons, claims)
-    result = settle_columns(scheme, table, threads=threads)
+    result = settle_columns(scheme, table, threads=threads, reuse=True)  # the table is made for this settlement
     del table
     return claims.with_columns([pl.Series(name, values, dtype=pl.Int64) for name, values in result.items()])
 

@@ -57,10 +57,10 @@ def test_a_negative_amount_reaching_the_batch_core_is_refused() -> None:
     scheme = load_scheme("reference-city")
     city = synthesize(30, 2024, 3)
     table = claim_table(city.persons, city.claims)
-    amounts = table.amounts.copy()
-    amounts[len(amounts) // 2, 2] = -1
+    table = dataclasses.replace(table, rows=table.rows.copy())
+    table.amounts[len(table) // 2, 2] = -1
     with pytest.raises(InputError, match="negative amount"):
-        settle_columns(scheme, dataclasses.replace(table, amounts=amounts), threads=1)
+        settle_columns(scheme, table, threads=1)
 
 
 def test_amounts_are_held_in_int32_when_they_fit_and_in_int64_when_one_does_not() -> None:
@@ -83,3 +83,18 @@ def test_amounts_are_held_in_int32_when_they_fit_and_in_int64_when_one_does_not(
         assert settle_frame(scheme, city.persons, claims, "batch").equals(
             settle_frame(scheme, city.persons, claims, "scalar")
         )
+
+
+def test_a_table_whose_memory_held_results_is_not_settled_again() -> None:
+    from yibao.columns import claim_table
+    from yibao.core.batch import settle_columns
+    from yibao.core.errors import SchemeError
+
+    scheme = load_scheme("reference-city")
+    city = synthesize(30, 2024, 6)
+    table = claim_table(city.persons, city.claims)
+    settle_columns(scheme, table, reuse=True)
+    with pytest.raises(SchemeError, match="settled with reuse"):
+        settle_columns(scheme, table)
+    with pytest.raises(SchemeError, match="settled with reuse"):
+        table.chunks(2)

@@ -99,9 +99,14 @@ def test_person_aligned_chunks_on_threads_give_the_same_fen(
     # the same rows gathered whole into canonical order and settled as ClaimColumns: the same fen
     cols, rows = table.sorted(np.arange(len(table)))  # the whole table in canonical order
     gathered = settle_columns(scheme, cols, threads=threads, chunk_rows=chunk_rows)
+    # a table given up for its memory to hold the results: the same fen, and the table is spent
+    given_up = claim_table(persons_frame(people), claims_frame(bills))
+    reused = settle_columns(scheme, given_up, threads=threads, chunk_rows=chunk_rows, reuse=True)
+    assert given_up.spent
     for name, values in whole.items():
         assert chunked[name].tolist() == values.tolist(), name
         assert values[rows].tolist() == gathered[name].tolist(), name
+        assert reused[name].tolist() == values.tolist(), name
 
 
 

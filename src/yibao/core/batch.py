@@ -95,51 +95,116 @@ PERSON_DIMENSIONS = (Dimension.SCHEME, Dimension.ASSISTANCE_CATEGORY, Dimension.
 AMOUNTS = ("class_a", "class_b", "self_pay", "special_drugs")  # the columns of ClaimTable.amounts
 
 
+# words (int32) of a claim's row in ClaimTable.rows: person, day, codes (int8 x 4), unused, then the amounts (int32 x 4
+# when every amount of the table fits, else int64 x 4); a row of int32 amounts is 32 bytes, as four int64 payments
+ROW_WORDS, WIDE_ROW_WORDS = 8, 12
+_PERSON, _DAY, _CODES, _AMOUNTS = 0, 1, 2, 4
+
+
 @dataclass(frozen=True)
+class Chunked:
+    """A column held in pieces, one after another (as a frame holds a column it has read): NumPy arrays."""
+
+    parts: tuple[npt.NDArray[np.integer[Any]], ...]
+
+    def slice(self, a: int, b: int) -> npt.NDArray[np.integer[Any]]:
+        """Rows a..b: a view when they lie in one piece."""
+        out: list[npt.NDArray[np.integer[Any]]] = []
+        at = 0
+        for part in self.parts:
+            lo, hi = max(a - at, 0), min(b - at, len(part))
+            if lo < hi:
+                out.append(part[lo:hi])
+            at += len(part)
+            if at >= b:
+                break
+        if len(out) == 1:
+            return out[0]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+@dataclass
 class ClaimTable:
     """A claims table in its input order with its persons, as NumPy columns (amounts in fen):
     `yibao.columns.claim_table` makes it from frames.
 
-    A claim's codes sit side by side in one row of `codes` (int8 x 4) and its amounts in one row of `amounts`
-    (int64 x 4), so that gathering a claim reads one place; person attributes stay one row per person
-    (`person_codes`, `birth`) and are gathered only for the rows being settled. No sorted copy is made:
-    `chunks` groups the input rows into runs of whole persons, and `sorted` puts one group in canonical order
-    (person, service date, claim id) and gathers it."""
+    A claim's person, day, codes and amounts sit side by side in one row of `rows` (ROW_WORDS int32 = 32 bytes),
+    so that gathering a claim reads one place; person attributes stay one row per person (`person_codes`,
+    `birth`) and are gathered only for the rows being settled. No sorted copy is made: `chunks` groups the input
+    rows into runs of whole persons, and `sorted` puts one group in canonical order (person, service date, claim
+    id) and gathers it. `inputs` are the amounts as the frame holds them, in input order (for the sums of
+    amounts made in input order after settling). Settling a table may reuse the memory of `rows` for its results
+    (`settle_columns(..., reuse=True)`): the table is then spent."""
 
-    person: npt.NDArray[np.int32]  # row in the persons' columns
-    day: npt.NDArray[np.int32]  # service date as days since 1970-01-01
-    codes: npt.NDArray[np.int8]  # [claim, i]: code of CLAIM_DIMENSIONS[i] (= index into DIMENSION_KEYS); i = 3 unused
+    rows: npt.NDArray[np.int32]  # [claim, word]: see ROW_WORDS
     person_codes: npt.NDArray[np.int8]  # [person, i]: code of PERSON_DIMENSIONS[i]
     birth: npt.NDArray[np.int32]  # birth date per person, yyyymmdd
-    # [claim, i]: AMOUNTS[i] in fen; int32 when every amount of the table fits (half the memory to fill and read)
-    amounts: npt.NDArray[np.int32] | I64
+    inputs: tuple[Chunked, ...]  # AMOUNTS in fen, in input order
     # (input rows, their group numbers) -> positions sorting them by (group, claim id); None: by input row
     by_claim_id: Callable[[npt.NDArray[np.intp], I64], npt.NDArray[np.intp]] | None = None
+    spent: bool = False  # its rows' memory now holds results
+
+    @staticmethod
+    def new_rows(n: int, wide: bool) -> npt.NDArray[np.int32]:
+        """Uninitialised rows for n claims (`wide`: int64 amounts)."""
+        words = WIDE_ROW_WORDS if wide else ROW_WORDS
+        return new_column(n * words, np.int32).reshape(n, words)
 
     def __len__(self) -> int:
-        return len(self.person)
+        return len(self.rows)
+
+    @property
+    def person(self) -> npt.NDArray[np.int32]:
+        """Row in the persons' columns."""
+        return self.rows[:, _PERSON]
+
+    @property
+    def day(self) -> npt.NDArray[np.int32]:
+        """Service date as days since 1970-01-01."""
+        return self.rows[:, _DAY]
+
+    @property
+    def codes(self) -> npt.NDArray[np.int8]:
+        """[claim, i]: code of CLAIM_DIMENSIONS[i] (= index into DIMENSION_KEYS); i = 3 unused."""
+        return self.rows[:, _CODES:_CODES + 1].view(np.int8)
+
+    @property
+    def amounts(self) -> npt.NDArray[np.int32] | I64:
+        """[claim, i]: AMOUNTS[i] in fen (int32, or int64 in wide rows)."""
+        if self.rows.shape[1] == ROW_WORDS:
+            return self.rows[:, _AMOUNTS:_AMOUNTS + 4]
+        return self.rows[:, _AMOUNTS:_AMOUNTS + 8].view(np.int64)
+
+    def _check(self) -> None:
+        if self.spent:
+            raise SchemeError("this claims table was settled with reuse: its memory holds the results",
+                              code="batch.table_spent")
 
     def chunks(self, count: int) -> list[npt.NDArray[np.intp]]:
         """The input rows cut into about `count` groups of whole persons, about equal in claims, each ascending
         (empty groups left out)."""
+        self._check()
         partition = _Partition.of(self.person, len(self.birth), count, None, 1)
         return [partition.rows(j) for j in range(partition.count) if partition.size(j)]
 
     def sorted(self, rows: npt.NDArray[np.intp]) -> tuple[ClaimColumns, npt.NDArray[np.intp]]:
         """The claims at input rows `rows` (ascending, whole persons) in canonical order, and their input rows in
-        that order. Each column is read at the ascending rows and then put in order, which keeps the reads of
-        the large columns in address order."""
-        person, day = np.take(self.person, rows), np.take(self.day, rows)
-        order = self._order(rows, person, day)
+        that order. The claims' rows are read at the ascending rows (in address order) and then put in order."""
+        self._check()
+        return self._gather(rows)
 
-        def take(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-            taken = np.take(values, rows, axis=0)
-            return taken if order is None else np.take(taken, order, axis=0)
-
-        codes = take(self.codes.view(np.int32)[:, 0]).view(np.int8).reshape(-1, 4).T.copy()
-        amounts = take(self.amounts).T.astype(np.int64)
-        if order is not None:
-            person, day, rows = np.take(person, order), np.take(day, order), np.take(rows, order)
+    def _gather(self, rows: npt.NDArray[np.intp]) -> tuple[ClaimColumns, npt.NDArray[np.intp]]:
+        block = np.take(self.rows, rows, axis=0)
+        order = self._order(rows, block[:, _PERSON].copy(), block[:, _DAY].copy())
+        if order is not None:  # whole rows moved at once (a row is 32 bytes): cheaper than column by column
+            block, rows = np.take(block, order, axis=0), np.take(rows, order)
+        person, day, codes = (block[:, word].copy() for word in (_PERSON, _DAY, _CODES))
+        if block.shape[1] == ROW_WORDS:
+            amounts = block[:, _AMOUNTS:_AMOUNTS + 4].T.astype(np.int64)
+        else:
+            amounts = block[:, _AMOUNTS:_AMOUNTS + 8].copy().view(np.int64).T.copy()
+        del block
+        codes = codes.view(np.int8).reshape(-1, 4).T.copy()
         theirs = np.take(self.person_codes.view(np.int32)[:, 0], person).view(np.int8).reshape(-1, 4).T.copy()
         dates = day.astype("datetime64[D]")
         columns = ClaimColumns(
@@ -552,16 +617,18 @@ def settle_columns(
     *,
     threads: int | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    reuse: bool = False,
 ) -> dict[str, I64]:
     """Settle every claim; returns total, preselfpay, in_policy, paid_<layer>..., out_of_pocket.
 
     `ClaimColumns` (rows in canonical order) give results in that order; a `ClaimTable` gives them in its input
     order: its rows are grouped into chunks of whole persons, and each chunk is put in canonical order, gathered,
     settled and written back on its own, so no sorted copy of the whole table is made. Chunks are settled on
-    `threads` threads (default: one per core)."""
+    `threads` threads (default: one per core). `reuse`: the table's memory may hold results (it is then spent;
+    the caller made it for this settlement)."""
     workers = max(1, threads or os.cpu_count() or 1)
     if isinstance(cols, ClaimTable):
-        return _settle_table(scheme, cols, workers, chunk_rows)
+        return _settle_table(scheme, cols, workers, chunk_rows, reuse)
     cols.check_order()
     n = len(cols)
     out = {name: new_column(n) for name in output_names(scheme)}
@@ -596,54 +663,80 @@ def _run(work: Callable[[Any], None], items: list[Any], workers: int, pool: Thre
 _PIECE_ROWS = 1 << 16
 
 
-def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: int) -> dict[str, I64]:
+def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: int, reuse: bool) -> dict[str, I64]:
+    """Each chunk writes its payments to its claims' own rows, side by side (a claim's row has been read by then;
+    writing four columns at scattered rows costs about four times as much); afterwards, in input order, the
+    payments are copied out to their columns, and total, pre-self-pay at one rate for all, in-policy and what is
+    left are made from the amounts as the frame holds them. With `reuse`, those four sums are written over the
+    table's rows (read by then) instead of new memory."""
+    table._check()
     n = len(table)
-    # the sums of amounts, pre-self-pay at one rate for all and what is left are made in input order afterwards,
-    # not written back from the chunks (writes to scattered rows are slow)
     same_rate = _one_rate(scheme.preselfpay_rate, table.day)
-    derived = {"total", "in_policy", "out_of_pocket"} | ({"preselfpay"} if same_rate is not None else set())
     names = output_names(scheme)
+    layer_ids = list(scheme.layer_ids)
+    side = layer_ids[:4]  # the payments written side by side into the claims' rows (4 x int64 = a row's 32 bytes)
+    sums = ["total", "preselfpay", "in_policy", "out_of_pocket"]
     out: dict[str, I64] = {}
-    paid: list[I64] = []
+    if reuse and n and table.rows.flags.c_contiguous:
+        flat = table.rows.reshape(-1).view(np.int64)
+        out |= {name: flat[k * n:(k + 1) * n] for k, name in enumerate(sums)}
+        payments = flat.reshape(n, -1)
+    else:
+        payments = new_column(n * len(side)).reshape(n, len(side))
+    scattered = [f"paid_{i}" for i in layer_ids[4:]] + ([] if same_rate is not None else ["preselfpay"])
 
     def settle_chunk(j: int) -> None:
         if partition.size(j) == 0:
             return
-        chunk, rows = table.sorted(partition.rows(j))
+        chunk, rows = table._gather(partition.rows(j))
         chunk.check_order()
-        for name, values in _settle_sorted(scheme, chunk).items():
-            if name not in derived:
-                out[name][rows] = values
+        settled = _settle_sorted(scheme, chunk)
+        block = np.empty((len(rows), len(side)), dtype=np.int64)
+        for k, layer_id in enumerate(side):
+            block[:, k] = settled[f"paid_{layer_id}"]
+        payments[rows, :len(side)] = block
+        for name in scattered:
+            out[name][rows] = settled[name]
+
+    def copy_out(bounds: tuple[int, int]) -> None:
+        a, b = bounds
+        block = payments[a:b, :len(side)]
+        for k, layer_id in enumerate(side):
+            out[f"paid_{layer_id}"][a:b] = block[:, k]
 
     def derive(bounds: tuple[int, int]) -> None:  # as _settle_sorted makes them, in input order
         a, b = bounds
-        total, pre, in_policy, left = (out[name][a:b] for name in ("total", "preselfpay", "in_policy", "out_of_pocket"))
-        amounts = table.amounts[a:b]
-        class_b = amounts[:, 1]
+        total, pre, in_policy, left = (out[name][a:b] for name in sums)
+        class_a, class_b, self_pay, special_drugs = (column.slice(a, b) for column in table.inputs)
         if same_rate is not None:  # round_rate_numerator(rate x class B), in place
             np.multiply(class_b, 2 * same_rate, out=pre, dtype=np.int64)
             pre += RATE_SCALE
             pre //= 2 * RATE_SCALE
-        np.add(amounts[:, 0], class_b, out=total, dtype=np.int64)  # in int64 whatever the amounts' type
+        np.add(class_a, class_b, out=total, dtype=np.int64)  # in int64 whatever the amounts' type
         np.subtract(total, pre, out=in_policy)
-        total += amounts[:, 2]
-        total += amounts[:, 3]
+        total += self_pay
+        total += special_drugs
         left[:] = total
-        for column in paid:
-            left -= column[a:b]
+        for layer_id in layer_ids:
+            left -= out[f"paid_{layer_id}"][a:b]
 
+    pieces = list(itertools.pairwise([*range(0, n, _PIECE_ROWS), n]))
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     try:
-        # the result columns mapped first, on every core (a page fault per page while settling costs more)
-        out |= zip(names, _map(pool, lambda _: new_column(n, populate=True), names), strict=True)
-        paid += [out[f"paid_{layer_id}"] for layer_id in scheme.layer_ids]
+        # columns written at scattered rows are mapped first, on every core (a page fault per page while settling
+        # costs more); the others are written in order
+        out |= zip(scattered, _map(pool, lambda _: new_column(n, populate=True), scattered), strict=True)
+        out |= {name: new_column(n) for name in names if name not in out}
         partition = _Partition.of(table.person, len(table.birth), -(-n // chunk_rows), pool, workers)
+        if reuse:
+            table.spent = True  # from here on its rows are written over
         _run(settle_chunk, list(range(partition.count)), workers, pool)
-        _run(derive, list(itertools.pairwise([*range(0, n, _PIECE_ROWS), n])), workers, pool)
+        _run(copy_out, pieces, workers, pool)
+        _run(derive, pieces, workers, pool)
     finally:
         if pool is not None:
             pool.shutdown()
-    return out
+    return {name: out[name] for name in names}
 
 
 def _one_rate(param: Parameter[Any], day: npt.NDArray[np.int32]) -> np.int64 | None:
