@@ -198,13 +198,13 @@ class ClaimTable:
         order = self._order(rows, block[:, _PERSON].copy(), block[:, _DAY].copy())
         if order is not None:  # whole rows moved at once (a row is 32 bytes): cheaper than column by column
             block, rows = np.take(block, order, axis=0), np.take(rows, order)
-        person, day, codes = (block[:, word].copy() for word in (_PERSON, _DAY, _CODES))
+        person, day, code_words = (block[:, word].copy() for word in (_PERSON, _DAY, _CODES))
         if block.shape[1] == ROW_WORDS:
             amounts = block[:, _AMOUNTS:_AMOUNTS + 4].T.astype(np.int64)
         else:
             amounts = block[:, _AMOUNTS:_AMOUNTS + 8].copy().view(np.int64).T.copy()
         del block
-        codes = codes.view(np.int8).reshape(-1, 4).T.copy()
+        codes = code_words.view(np.int8).reshape(-1, 4).T.copy()
         theirs = np.take(self.person_codes.view(np.int32)[:, 0], person).view(np.int8).reshape(-1, 4).T.copy()
         dates = day.astype("datetime64[D]")
         columns = ClaimColumns(
