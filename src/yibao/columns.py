@@ -209,8 +209,8 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
         codes[a:b, 3] = 0
         if home is not None:
             home[a:b] = _which(piece["region"], homes)
-        for i, name in enumerate(AMOUNTS):
-            _copy(piece[name], amounts[a:b, i])
+        for i, column in enumerate(table.inputs):
+            column.copy_to(a, b, amounts[a:b, i])
 
     def flag_out_of_area(ab: tuple[int, int]) -> None:
         a, b = ab
@@ -266,14 +266,6 @@ def _amount_type(claims: pl.DataFrame) -> type[np.signedinteger]:
         pl.max_horizontal([pl.col(name).max() for name in AMOUNTS]).alias("high"),
     ).row(0)
     return np.int32 if info.min <= bounds[0] and bounds[1] <= info.max else np.int64
-
-
-def _copy(values: pl.Series, out: np.ndarray) -> None:
-    """Copies a column's values into `out` chunk by chunk (no joined copy in between)."""
-    at = 0
-    for chunk in values.get_chunks():
-        out[at:at + len(chunk)] = chunk.to_numpy()
-        at += len(chunk)
 
 
 def _yyyymmdd(dates: pl.Series) -> np.ndarray:

@@ -107,20 +107,28 @@ class Chunked:
 
     parts: tuple[npt.NDArray[np.integer[Any]], ...]
 
-    def slice(self, a: int, b: int) -> npt.NDArray[np.integer[Any]]:
-        """Rows a..b: a view when they lie in one piece."""
-        out: list[npt.NDArray[np.integer[Any]]] = []
+    def views(self, a: int, b: int) -> Iterator[tuple[int, npt.NDArray[np.integer[Any]]]]:
+        """Rows a..b as (offset from a, view of one piece), in order."""
         at = 0
         for part in self.parts:
             lo, hi = max(a - at, 0), min(b - at, len(part))
             if lo < hi:
-                out.append(part[lo:hi])
+                yield at + lo - a, part[lo:hi]
             at += len(part)
             if at >= b:
                 break
-        if len(out) == 1:
-            return out[0]
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    def slice(self, a: int, b: int) -> npt.NDArray[np.integer[Any]]:
+        """Rows a..b: a view when they lie in one piece."""
+        views = [view for _, view in self.views(a, b)]
+        if len(views) == 1:
+            return views[0]
+        return np.concatenate(views) if views else np.zeros(0, dtype=np.int64)
+
+    def copy_to(self, a: int, b: int, out: npt.NDArray[Any]) -> None:
+        """Rows a..b written into `out` piece by piece (no joined copy in between)."""
+        for offset, view in self.views(a, b):
+            out[offset:offset + len(view)] = view
 
 
 @dataclass
@@ -677,7 +685,8 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
     side = layer_ids[:4]  # the payments written side by side into the claims' rows (4 x int64 = a row's 32 bytes)
     sums = ["total", "preselfpay", "in_policy", "out_of_pocket"]
     out: dict[str, I64] = {}
-    if reuse and n and table.rows.flags.c_contiguous:
+    reused = reuse and n > 0 and table.rows.flags.c_contiguous
+    if reused:
         flat = table.rows.reshape(-1).view(np.int64)
         out |= {name: flat[k * n:(k + 1) * n] for k, name in enumerate(sums)}
         payments = flat.reshape(n, -1)
@@ -729,7 +738,7 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
         out |= {name: new_column(n) for name in names if name not in out}
         partition = _Partition.of(table.person, len(table.birth), -(-n // chunk_rows), pool, workers)
         if reuse:
-            table.spent = True  # from here on its rows are written over
+            table.spent = True  # given up for its memory: from here on its rows may be written over
         _run(settle_chunk, list(range(partition.count)), workers, pool)
         _run(copy_out, pieces, workers, pool)
         _run(derive, pieces, workers, pool)
