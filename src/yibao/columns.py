@@ -20,7 +20,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import polars as pl
 
-from yibao.core.batch import AMOUNTS, CLAIM_DIMENSIONS, PERSON_DIMENSIONS, Chunked, ClaimTable, new_column, yyyymmdd
+from yibao.core.batch import (
+    AMOUNTS,
+    CHUNK_ROWS,
+    CLAIM_DIMENSIONS,
+    PERSON_DIMENSIONS,
+    Chunked,
+    ClaimTable,
+    chunk_count,
+    new_column,
+    yyyymmdd,
+)
 from yibao.core.errors import InputError
 from yibao.core.scheme import DIMENSION_KEYS, Dimension
 
@@ -32,8 +42,8 @@ _SLOTS_PER_PERSON = 2
 def _codes(series: pl.Series, dim: Dimension) -> np.ndarray:
     """Key code = index into DIMENSION_KEYS[dim] (values were validated on reading)."""
     codes = np.zeros(len(series), dtype=np.int8)
-    for i, key in enumerate(DIMENSION_KEYS[dim][1:], start=1):
-        codes[(series == key).to_numpy()] = i
+    for i, key in enumerate(DIMENSION_KEYS[dim][1:], start=1):  # keys are distinct: one mask at most is true
+        codes += (series == key).to_numpy().view(np.int8) * np.int8(i)  # a product: no branch a row
     return codes
 
 
@@ -104,13 +114,17 @@ class _IdIndex:
         pending = np.arange(len(ids), dtype=np.int64)
         slots = id_hash & mask
         del id_hash
-        while len(pending):  # insert: of the rows wanting the same empty slot one wins; the others probe on
-            empty = table[slots] == 0
-            rows, at = pending[empty], slots[empty]
-            table[at] = entry[rows]
-            won = table[at] == entry[rows]
-            pending = np.concatenate([pending[~empty], rows[~won]])
-            slots = (np.concatenate([slots[~empty], at[~won]]) + 1) & mask
+        # insert: of the rows wanting the same empty slot one wins; the others probe on (np.compress selects
+        # without a branch a row, several times faster than indexing by a mask)
+        while len(pending):
+            empty = np.take(table, slots) == 0
+            rows, at = np.compress(empty, pending), np.compress(empty, slots)
+            entries = np.take(entry, rows)
+            table[at] = entries
+            lost = np.take(table, at) != entries
+            full = ~empty
+            pending = np.concatenate([np.compress(full, pending), np.compress(lost, rows)])
+            slots = (np.concatenate([np.compress(full, slots), np.compress(lost, at)]) + 1) & mask
         return cls(ids, table, row_bits)
 
     def rows(self, wanted: pl.Series, out: np.ndarray) -> bool:
@@ -125,22 +139,30 @@ class _IdIndex:
         tag = wanted_hash & ~row_mask
         del wanted_hash
         probe = np.take(table, slots)
-        hit = (probe & ~row_mask) == tag
-        result = np.where(hit, probe & row_mask, 0)
-        probing = np.flatnonzero(~hit & (probe != 0))  # an occupied slot of another hash: probe the next one
+        hit = _tagged(probe, tag, row_mask)
+        result = (probe & row_mask) * hit  # a product, not np.where: no branch a row
+        hit |= probe == 0
+        probing = np.flatnonzero(~hit)  # an occupied slot of another hash: probe the next one
         del probe, hit
-        slots = slots[probing]
+        slots = np.take(slots, probing)
         while len(probing):
             slots = (slots + 1) & mask
             probe = np.take(table, slots)
-            hit = (probe & ~row_mask) == tag[probing]
-            result[probing[hit]] = probe[hit] & row_mask
+            hit = _tagged(probe, np.take(tag, probing), row_mask)
+            result[np.compress(hit, probing)] = np.compress(hit, probe) & row_mask
             keep = ~hit & (probe != 0)
-            probing, slots = probing[keep], slots[keep]
+            probing, slots = np.compress(keep, probing), np.compress(keep, slots)
         result -= 1
         same = (self.ids.gather(pl.Series(np.maximum(result, 0))) == wanted).to_numpy()
         out[:] = result
         return bool(np.all(same | (result < 0)))
+
+
+def _tagged(slot: np.ndarray, tag: np.ndarray, row_mask: np.int64) -> np.ndarray:
+    """Slots holding `tag` above their row bits: slot ^ tag, unsigned, within the row bits."""
+    differ: np.ndarray = slot ^ tag
+    tagged: np.ndarray = differ.view(np.uint64) <= np.uint64(row_mask)
+    return tagged
 
 
 _THREADS = max(1, min(os.cpu_count() or 1, 4))
@@ -169,18 +191,26 @@ def _joined_rows(ids: pl.Series, wanted: pl.Series) -> np.ndarray:
     return rows.to_numpy()
 
 
-def _by_claim_id(claim_id: Future[pl.Series]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Orders claims of the same person and day by claim id (ClaimTable.by_claim_id); `claim_id` is the
-    column in one chunk (gathering from many is an order of magnitude slower), being made."""
+def _by_claim_id(claim_id: pl.Series) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Orders claims of the same person and day by claim id (ClaimTable.by_claim_id). The ids are gathered from
+    the column as the frame holds it: from many chunks a gather is several times slower than from one, but only
+    the tied claims are gathered (a few in a hundred), and a copy of the column in one chunk would cost 16 bytes a
+    claim of new memory (more time than the gathers it saves)."""
 
     def order(rows: np.ndarray, group: np.ndarray) -> np.ndarray:
-        ids = claim_id.result().gather(rows)
-        if len(rows) > 1:  # often in order already (claims of a day numbered as they come): checked, not sorted
-            later = (ids.slice(1) > ids.slice(0, len(ids) - 1)).to_numpy()
-            if bool(np.all(later | (group[1:] != group[:-1]))):
-                return np.arange(len(rows))
-        tied = pl.DataFrame({"group": group, "claim_id": ids, "at": np.arange(len(rows))})
-        return tied.sort(["group", "claim_id"])["at"].to_numpy()
+        at = np.arange(len(rows))
+        if len(rows) < 2:
+            return at
+        # often in order already (claims of a day numbered as they come): checked, and only the groups out of
+        # order sorted
+        ids = claim_id.gather(rows)
+        broken = ~(ids.slice(1) > ids.slice(0, len(ids) - 1)).to_numpy() & (group[1:] == group[:-1])
+        if not broken.any():
+            return at
+        redo = np.flatnonzero(np.isin(group, group[1:][broken]))  # whole groups, each contiguous
+        tied = pl.DataFrame({"group": group[redo], "claim_id": ids.gather(redo), "at": redo})
+        at[redo] = tied.sort(["group", "claim_id"])["at"].to_numpy()
+        return at
 
     return order
 
@@ -190,7 +220,31 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
 
     The claims' columns are made in pieces of rows, shared by one thread per core (Polars and NumPy free the
     GIL): dates, codes and amounts converted while the person-id index is built, then each piece's person
-    ids matched and its out-of-area flags set."""
+    ids matched and its out-of-area flags set; the persons' columns are made meanwhile."""
+    pool = ThreadPoolExecutor(_THREADS)
+    try:
+        building = pool.submit(_IdIndex.of, persons["person_id"])
+        persons_side = pool.submit(_person_columns, persons)
+        table = _claim_table(persons, claims, pool, building)
+        person_codes, birth = persons_side.result()
+    finally:
+        pool.shutdown()
+    return dataclasses.replace(table, person_codes=person_codes, birth=birth)
+
+
+def _person_columns(persons: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """ClaimTable.person_codes and .birth."""
+    person_codes = np.zeros((persons.height, 4), dtype=np.int8)  # PERSON_DIMENSIONS side by side
+    for i, dim in enumerate(PERSON_DIMENSIONS):
+        values = persons[str(dim.value)]
+        person_codes[:, i] = _flag_codes(values) if values.dtype == pl.Boolean else _codes(values, dim)
+    return person_codes, _yyyymmdd(persons["birth_date"])
+
+
+def _claim_table(
+    persons: pl.DataFrame, claims: pl.DataFrame, pool: ThreadPoolExecutor, building: Future[_IdIndex | None]
+) -> ClaimTable:
+    """The claims' side of `claim_table` (the persons' columns left empty), the index being built."""
     n = claims.height
     homes = persons["region"].unique(maintain_order=True)
     few_homes = len(homes) <= _FEW_HOMES
@@ -220,35 +274,39 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
             theirs = persons["region"].gather(person[a:b])
             out_of_area[a:b] = (claims["region"].slice(a, b - a) != theirs).cast(pl.Int8).to_numpy()
 
-    def match(ab: tuple[int, int]) -> tuple[bool, bool]:
-        """(the matches were checked, every id was found)"""
+    # the rows grouped into the batch path's chunks piece by piece as their persons are found (while the
+    # piece's person rows are at hand), by runs of equal numbers of persons
+    count = chunk_count(n, CHUNK_ROWS)
+    perm = new_column(n, np.int32)
+
+    def match(ab: tuple[int, int]) -> tuple[bool, bool, np.ndarray | None]:
+        """(the matches were checked, every id was found, the piece's group bounds)"""
         a, b = ab
-        checked = index is not None and index.rows(claims["person_id"].slice(a, b - a), person[a:b])
-        known = checked and not bool(np.any(person[a:b] < 0))
+        found = np.empty(b - a, dtype=np.int32)
+        checked = index is not None and index.rows(claims["person_id"].slice(a, b - a), found)
+        person[a:b] = found
+        known = checked and not bool(np.any(found < 0))
+        bounds = None
         if known:
             flag_out_of_area(ab)
-        return checked, known
+            bounds = ClaimTable.group_piece(found, persons.height, count, perm[a:b])
+        return checked, known, bounds
 
-    with ThreadPoolExecutor(_THREADS) as pool:
-        building = pool.submit(_IdIndex.of, persons["person_id"])
-        claim_id = pool.submit(claims["claim_id"].rechunk)
-        person_home = _which(persons["region"], homes) if few_homes else None
-        list(pool.map(convert, _pieces(n)))
-        index = building.result()
-        matched = list(pool.map(match, _pieces(n)))
-        if not all(checked for checked, _ in matched):  # a hash matched different strings: join on the strings
-            person[:] = _joined_rows(persons["person_id"], claims["person_id"])
-            _refuse_unknown(person, claims)
-            list(pool.map(flag_out_of_area, _pieces(n)))
-        elif not all(known for _, known in matched):
-            _refuse_unknown(person, claims)
-    person_codes = np.zeros((persons.height, 4), dtype=np.int8)  # PERSON_DIMENSIONS side by side
-    for i, dim in enumerate(PERSON_DIMENSIONS):
-        values = persons[str(dim.value)]
-        person_codes[:, i] = _flag_codes(values) if values.dtype == pl.Boolean else _codes(values, dim)
-    return dataclasses.replace(
-        table, person_codes=person_codes, birth=_yyyymmdd(persons["birth_date"]), by_claim_id=_by_claim_id(claim_id)
-    )
+    person_home = _which(persons["region"], homes) if few_homes else None
+    list(pool.map(convert, _pieces(n)))
+    index = building.result()
+    matched = list(pool.map(match, _pieces(n)))
+    grouped = None
+    if not all(checked for checked, _, _ in matched):  # a hash matched different strings: join on the strings
+        person[:] = _joined_rows(persons["person_id"], claims["person_id"])
+        _refuse_unknown(person, claims)
+        list(pool.map(flag_out_of_area, _pieces(n)))
+    elif not all(known for _, known, _ in matched):
+        _refuse_unknown(person, claims)
+    else:
+        bounds = [piece_bounds for _, _, piece_bounds in matched if piece_bounds is not None]
+        grouped = ClaimTable.grouped_in_pieces(_pieces(n), bounds, perm, count)
+    return dataclasses.replace(table, by_claim_id=_by_claim_id(claims["claim_id"]), grouped=grouped)
 
 
 def _inputs(claims: pl.DataFrame) -> tuple[Chunked, ...]:
@@ -281,6 +339,6 @@ def _which(region: pl.Series, homes: pl.Series) -> np.ndarray:
     """Per value of `region`, its index in `homes` (int8), -1 where none."""
     code = np.full(len(region), -1, dtype=np.int8)
     frame = region.to_frame("region")
-    for i, name in enumerate(homes):
-        code[frame.select(pl.col("region") == name).to_series().to_numpy()] = i
+    for i, name in enumerate(homes):  # homes are distinct: one mask at most is true
+        code += frame.select(pl.col("region") == name).to_series().to_numpy().view(np.int8) * np.int8(i + 1)
     return code

@@ -98,3 +98,54 @@ def test_a_table_whose_memory_held_results_is_not_settled_again() -> None:
         settle_columns(scheme, table)
     with pytest.raises(SchemeError, match="settled with reuse"):
         table.chunks(2)
+
+
+def test_claims_of_a_person_on_one_day_come_in_claim_id_order_from_a_table_in_many_chunks() -> None:
+    """Canonical order breaks ties of person and day on the claim id, read from the column's chunks: claims given
+    shuffled, in many chunks, come out as a sort of the whole table on (person, day, claim id) puts them."""
+    import numpy as np
+
+    from yibao.columns import claim_table, person_rows
+
+    city = synthesize(300, 2024, 8)
+    claims = city.claims.sample(fraction=1.0, shuffle=True, seed=3)
+    cuts = [0, 1, 100, 101, 900, claims.height]
+    claims = pl.concat([claims.slice(a, b - a) for a, b in itertools.pairwise(cuts)], rechunk=False)
+    assert claims["claim_id"].n_chunks() == len(cuts) - 1
+    keyed = claims.with_columns(pl.Series("person", person_rows(city.persons, claims)), pl.int_range(pl.len()).alias("at"))
+    tied = keyed.filter(pl.len().over("person", "service_date") > 1)
+    out_of_order = tied.group_by("person", "service_date").agg(pl.col("claim_id").is_sorted().not_().alias("x"))
+    assert tied.height > 20 and out_of_order["x"].sum() > 5  # ties, many of them given out of claim-id order
+    expected = keyed.sort("person", "service_date", "claim_id")["at"].to_numpy()
+    table = claim_table(city.persons, claims)
+    _, rows = table.sorted(np.arange(len(table)))
+    assert rows.tolist() == expected.tolist()
+
+
+def test_rows_grouped_into_chunks_while_the_table_is_made_settle_as_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claims table groups its rows into the batch path's chunks piece by piece as it matches the person
+    ids: every row in one chunk, each chunk ascending and of whole persons, and settling by those chunks gives
+    the fen of one chunk."""
+    import numpy as np
+
+    import yibao.columns as columns
+    from yibao.core.batch import settle_columns
+
+    scheme = load_scheme("reference-city")
+    city = synthesize(1500, 2024, 12)
+    claims = city.claims.sample(fraction=1.0, shuffle=True, seed=9)
+    n = claims.height
+    monkeypatch.setattr(columns, "CHUNK_ROWS", 700)
+    monkeypatch.setattr(columns, "_PIECE", 1000)  # several pieces, each grouped on its own
+    table = columns.claim_table(city.persons, claims)
+    grouped = table.grouped
+    assert grouped is not None and grouped.count == -(-n // 700) >= 4
+    chunks = [grouped.rows(j) for j in range(grouped.count)]
+    assert sorted(np.concatenate(chunks).tolist()) == list(range(n))
+    owners = [set(table.person[rows].tolist()) for rows in chunks]
+    assert all(bool(np.all(np.diff(rows) > 0)) for rows in chunks)
+    assert sum(len(persons) for persons in owners) == len(set().union(*owners))  # no person in two chunks
+    whole = settle_columns(scheme, columns.claim_table(city.persons, claims), chunk_rows=n + 1)
+    by_chunks = settle_columns(scheme, table, chunk_rows=700, threads=2)
+    for name, values in whole.items():
+        assert by_chunks[name].tolist() == values.tolist(), name

@@ -58,10 +58,11 @@ class ClaimColumns:
     day: npt.NDArray[np.datetime64]  # service date, datetime64[D]
     age: npt.NDArray[np.integer[Any]]  # completed years on the service date
     keys: Mapping[Dimension, npt.NDArray[np.int8]]  # code = index into DIMENSION_KEYS[dim]
-    class_a: I64
-    class_b: I64
-    self_pay: I64
-    special_drugs: I64
+    # amounts in fen: int64, or int32 (the batch path's sums are made in int64 whatever the amounts' type)
+    class_a: npt.NDArray[np.int32] | I64
+    class_b: npt.NDArray[np.int32] | I64
+    self_pay: npt.NDArray[np.int32] | I64
+    special_drugs: npt.NDArray[np.int32] | I64
 
     def __len__(self) -> int:
         return len(self.person)
@@ -150,7 +151,23 @@ class ClaimTable:
     inputs: tuple[Chunked, ...]  # AMOUNTS in fen, in input order
     # (input rows, their group numbers) -> positions sorting them by (group, claim id); None: by input row
     by_claim_id: Callable[[npt.NDArray[np.intp], I64], npt.NDArray[np.intp]] | None = None
+    # the rows already grouped into chunks (made while the table was made; see `grouped_in_pieces`), else None
+    grouped: _Partition | None = None
     spent: bool = False  # its rows' memory now holds results
+
+    @staticmethod
+    def group_piece(person: npt.NDArray[np.int32], persons: int, count: int, perm: npt.NDArray[np.int32]) -> I64:
+        """One piece of rows (their person rows among `persons`) grouped into `count` chunks by runs of equal
+        numbers of persons: their positions by chunk written into `perm` (the piece's part of it), and where
+        each chunk starts in it (for `grouped_in_pieces`)."""
+        return _Partition.group(_Partition.by_range(person, persons, count), count, perm)
+
+    @staticmethod
+    def grouped_in_pieces(
+        pieces: list[tuple[int, int]], bounds: list[I64], perm: npt.NDArray[np.int32], count: int
+    ) -> _Partition:
+        """`grouped` from consecutive pieces of rows, each grouped by `group_piece`."""
+        return _Partition([a for a, _ in pieces], [perm[a:b] for a, b in pieces], bounds, count)
 
     @staticmethod
     def new_rows(n: int, wide: bool) -> npt.NDArray[np.int32]:
@@ -201,14 +218,24 @@ class ClaimTable:
         self._check()
         return self._gather(rows)
 
-    def _gather(self, rows: npt.NDArray[np.intp]) -> tuple[ClaimColumns, npt.NDArray[np.intp]]:
+    def _gather(self, rows: npt.NDArray[np.intp], ages: bool = True) -> tuple[ClaimColumns, npt.NDArray[np.intp]]:
+        """`ages`: False when nothing will look at them (ClaimColumns.age is then empty)."""
         block = np.take(self.rows, rows, axis=0)
-        order = self._order(rows, block[:, _PERSON].copy(), block[:, _DAY].copy())
+        order = self._order(block[:, _PERSON].copy(), block[:, _DAY].copy())
         if order is not None:  # whole rows moved at once (a row is 32 bytes): cheaper than column by column
             block, rows = np.take(block, order, axis=0), np.take(rows, order)
-        person, day, code_words = (block[:, word].copy() for word in (_PERSON, _DAY, _CODES))
-        if block.shape[1] == ROW_WORDS:
-            amounts = block[:, _AMOUNTS:_AMOUNTS + 4].T.astype(np.int64)
+        person, day = block[:, _PERSON].copy(), block[:, _DAY].copy()
+        tied = _tied(person, day)
+        if tied is not None:  # claims of the same person and day: by claim id
+            by = self._tie_order(np.take(rows, tied), np.take(person, tied), np.take(day, tied))
+            if by is not None:  # moved within each tie: person and day stay as they are
+                moved = np.take(tied, by)
+                np.put(_items(block), tied, np.take(_items(block), moved))
+                rows[tied] = np.take(rows, moved)
+        code_words = block[:, _CODES].copy()
+        amounts: npt.NDArray[np.int32] | I64
+        if block.shape[1] == ROW_WORDS:  # kept in int32: half the bytes to gather for each part
+            amounts = block[:, _AMOUNTS:_AMOUNTS + 4].T.copy()
         else:
             amounts = block[:, _AMOUNTS:_AMOUNTS + 8].copy().view(np.int64).T.copy()
         del block
@@ -219,7 +246,8 @@ class ClaimTable:
             person=person,
             day=dates,
             # completed years: (service yyyymmdd - birth yyyymmdd) // 10000
-            age=((yyyymmdd(dates) - np.take(self.birth, person)) // 10_000).astype(np.int16),
+            age=((yyyymmdd(dates) - np.take(self.birth, person)) // 10_000).astype(np.int16) if ages
+            else np.zeros(0, np.int16),
             # each column on its own (contiguous) for the many comparisons and sums that follow
             keys={dim: codes[i] for i, dim in enumerate(CLAIM_DIMENSIONS)}
             | {dim: theirs[i] for i, dim in enumerate(PERSON_DIMENSIONS)},
@@ -230,41 +258,50 @@ class ClaimTable:
         )
         return columns, rows
 
-    def _order(
-        self, rows: npt.NDArray[np.intp], person: npt.NDArray[np.int32], day: npt.NDArray[np.int32]
-    ) -> npt.NDArray[np.intp] | None:
-        """The order (positions in `rows`) that puts the claims in canonical order; None when they are in it."""
-        if len(rows) < 2:
+    @staticmethod
+    def _order(person: npt.NDArray[np.int32], day: npt.NDArray[np.int32]) -> npt.NDArray[np.intp] | None:
+        """The stable order of the claims by person and day (claims of the same person and day keep their
+        order); None when they are in it."""
+        if len(person) < 2:
             return None
         first_person, first_day = int(person.min()), int(day.min())
         persons, days = int(person.max()) - first_person + 1, int(day.max()) - first_day + 1
-        key = (person - np.int64(first_person)) * days + (day - first_day)
-        if bool(np.all(key[1:] > key[:-1])):
-            return None  # in order already, no two on the same day
+        by_day = bool(np.all(day[1:] >= day[:-1]))  # the rows come by day, as a bureau's do
+        if by_day and bool(np.all(person[1:] >= person[:-1])):
+            return None  # by person too
         if persons <= 1 << 16 and days <= 1 << 16:
-            # stable radix sorts of 16-bit numbers: by day (unless the rows come by day, as a bureau's do),
-            # then by person
+            # stable radix sorts of 16-bit numbers: by day (unless the rows come by day), then by person
             by_person = (person - first_person).astype(np.uint16)
-            if bool(np.all(day[1:] >= day[:-1])):
-                order = np.argsort(by_person, kind="stable")
-            else:
-                order = np.argsort((day - first_day).astype(np.uint16), kind="stable")
-                order = np.take(order, np.argsort(np.take(by_person, order), kind="stable"))
-        else:
-            order = np.argsort(key)
-        ordered = np.take(key, order)
-        tie = np.zeros(len(key), dtype=np.bool_)
-        np.equal(ordered[1:], ordered[:-1], out=tie[1:])
-        if tie.any():  # claims of the same person and day: by claim id
-            tie[:-1] |= tie[1:]
-            at = np.flatnonzero(tie)
-            tied = np.take(order, at)
-            if self.by_claim_id is None:
-                by = np.lexsort((tied, np.take(ordered, at)))
-            else:
-                by = self.by_claim_id(np.take(rows, tied), np.take(ordered, at))
-            order[at] = np.take(tied, by)
-        return order
+            if by_day:
+                return np.argsort(by_person, kind="stable")
+            order = np.argsort((day - first_day).astype(np.uint16), kind="stable")
+            return np.take(order, np.argsort(np.take(by_person, order), kind="stable"))
+        return np.lexsort((day, person))
+
+    def _tie_order(
+        self, rows: npt.NDArray[np.intp], person: npt.NDArray[np.int32], day: npt.NDArray[np.int32]
+    ) -> npt.NDArray[np.intp] | None:
+        """The order by (person, day, claim id) of tied claims given in order by person and day (their input
+        rows); None when they are in it. Without `by_claim_id` ties stay in input order (as the stable sorts
+        left them)."""
+        if self.by_claim_id is None:
+            return None
+        group = person.astype(np.int64) << 32 | day.astype(np.int64) - np.iinfo(np.int32).min
+        by = self.by_claim_id(rows, group)
+        return None if bool(np.all(by[1:] > by[:-1])) else by
+
+
+def _tied(person: npt.NDArray[np.int32], day: npt.NDArray[np.int32]) -> npt.NDArray[np.intp] | None:
+    """Positions of the claims (in order by person and day) sharing their person and day with another; None if
+    none does."""
+    same = np.zeros(len(person), dtype=np.bool_)
+    if len(person) > 1:
+        np.equal(person[1:], person[:-1], out=same[1:])
+        same[1:] &= day[1:] == day[:-1]
+    if not same.any():
+        return None
+    same[:-1] |= same[1:]
+    return np.flatnonzero(same)
 
 
 @dataclass(frozen=True)
@@ -297,16 +334,24 @@ class _Partition:
         spans = list(itertools.pairwise([*range(0, n, _GROUPED_ROWS), n])) if n else [(0, 0)]
         perm = new_column(n, np.int32)
 
-        def piece(ab: tuple[int, int]) -> I64:
-            a, b = ab
-            group = np.take(group_of, person[a:b])
-            perm[a:b] = np.argsort(group, kind="stable")  # a radix sort for 16-bit groups
-            bounds = np.zeros(count + 1, dtype=np.int64)
-            np.cumsum(np.bincount(group, minlength=count), out=bounds[1:])
-            return bounds
-
-        done = _map(pool, piece, spans)
+        done = _map(pool, lambda ab: cls.group(np.take(group_of, person[ab[0]:ab[1]]), count, perm[ab[0]:ab[1]]), spans)
         return cls([a for a, _ in spans], [perm[a:b] for a, b in spans], done, count)
+
+    @staticmethod
+    def group(group: npt.NDArray[np.integer[Any]], count: int, perm: npt.NDArray[np.int32]) -> I64:
+        """One piece's rows grouped: their positions by group into `perm` (stable), and the bounds of each
+        group in it."""
+        perm[:] = np.argsort(group, kind="stable")  # a radix sort for 16-bit groups
+        bounds = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(group, minlength=count), out=bounds[1:])
+        return bounds
+
+    @staticmethod
+    def by_range(person: npt.NDArray[np.int32], persons: int, count: int) -> npt.NDArray[np.integer[Any]]:
+        """The group of each row when the persons are cut into `count` runs of equal numbers of persons (what
+        a piece of rows can be grouped by on its own, before the claims of every person are counted)."""
+        group = person.astype(np.int64) * count // max(persons, 1)
+        return group.astype(np.uint16 if count <= 1 << 16 else np.int32)
 
     def size(self, j: int) -> int:
         return sum(int(b[j + 1] - b[j]) for b in self.bounds)
@@ -358,34 +403,49 @@ class _Groups:
             if day.min().astype("datetime64[Y]") != day.max().astype("datetime64[Y]"):  # rows of several years
                 year = year_of(day)
                 self.start[1:] |= year[1:] != year[:-1]
-        self.gid = np.cumsum(self.start, dtype=np.int64)
-        self._first: I64 | None = None
+        self.gid = np.cumsum(self.start, dtype=np.int32)  # fewer groups than rows: int32 holds any chunk's
+        self._runs: _Runs | None = None
 
-    def first(self) -> I64:
-        """For each row, the position of its group's first row."""
-        if self._first is None:
-            self._first = _first_positions(self.start)
-        return self._first
-
-
-def _first_positions(start: Bool) -> I64:
-    return np.maximum.accumulate(np.where(start, np.arange(len(start)), 0))
+    def runs(self) -> _Runs:
+        if self._runs is None:
+            self._runs = _Runs.of(self.start)
+        return self._runs
 
 
-def first_of_groups(gid: I64) -> I64:
-    """For rows whose group ids never decrease, the position of each row's group's first row."""
-    start = np.ones(len(gid), dtype=np.bool_)
-    if len(gid) > 1:
-        np.not_equal(gid[1:], gid[:-1], out=start[1:])
-    return _first_positions(start)
+@dataclass(frozen=True)
+class _Runs:
+    """Consecutive rows in groups (person-years): each group's first position and its number of rows."""
 
+    starts: I64
+    lengths: I64
 
-def grouped_cumsum(values: I64, first: I64) -> I64:
-    """Inclusive cumulative sum restarting at every group (`first` = position of each row's group start)."""
-    total = np.cumsum(values, dtype=np.int64)
-    if len(values) == 0:
+    @classmethod
+    def of(cls, start: Bool) -> _Runs:
+        """From a mask of the rows that start a group (the first row always does)."""
+        starts = np.flatnonzero(start)
+        return cls(starts, np.diff(starts, append=len(start)))
+
+    @classmethod
+    def of_ids(cls, gid: npt.NDArray[np.integer[Any]]) -> _Runs:
+        """From group ids that never decrease."""
+        start = np.ones(len(gid), dtype=np.bool_)
+        if len(gid) > 1:
+            np.not_equal(gid[1:], gid[:-1], out=start[1:])
+        return cls.of(start)
+
+    def number(self) -> I64:
+        """Each row's number in its group, from 1."""
+        n = int(self.lengths.sum())
+        return np.arange(1, n + 1) - np.repeat(self.starts, self.lengths)
+
+    def cumsum(self, values: I64) -> I64:
+        """Inclusive cumulative sum of `values` restarting at every group: the running total less, repeated over
+        each group, the running total before its first row (no per-row lookup of the group's first position)."""
+        total = np.cumsum(values, dtype=np.int64)
+        if len(values):
+            before = np.take(total, self.starts) - np.take(values, self.starts)
+            total -= np.repeat(before, self.lengths)
         return total
-    return total - (total[first] - values[first])
 
 
 def round_rate_numerator(numerator: I64) -> I64:
@@ -469,10 +529,13 @@ class _Lookup:
         if param.by is None:
             if epoch is None:
                 return _same(values[0, 0], len(self.view))
-            per_claim: I64 = values[epoch, 0]
+            per_claim: I64 = np.take(values[:, 0], epoch)
             return per_claim
-        code = self.keys[param.by]
-        per_claim = values[0][code] if epoch is None else values[epoch, code]
+        code = self.keys[param.by]  # np.take: half the time of indexing
+        if epoch is None:
+            per_claim = np.take(values[0], code)
+        else:
+            per_claim = np.take(values.reshape(-1), epoch * values.shape[1] + code)
         return per_claim
 
     def money(self, param: Parameter[Any] | None, *, none_means: np.int64) -> I64:
@@ -495,6 +558,12 @@ def _same(value: np.int64, n: int) -> I64:
     one = np.array([value], dtype=np.int64)
     one.flags.writeable = False
     return np.ndarray((n,), dtype=np.int64, buffer=one, strides=(0,))
+
+
+def _pick(values: I64, at: I64) -> I64:
+    """`values` at positions `at`; a value the same for every row stays one (np.take would first copy it out)."""
+    same = _constant(values)
+    return _same(same, len(at)) if same is not None else np.take(values, at)
 
 
 def _constant(values: I64) -> np.int64 | None:
@@ -561,14 +630,15 @@ def schedule_array(amount: I64, deductible: I64, band_sets: list[Bands], which: 
     if all([band.above for band in bands] == aboves for bands in band_sets):
         # the same bands at rates by key (as rates by facility level): each claim's rate per band, one pass
         table = np.array([[band.rate for band in bands] for bands in band_sets], dtype=np.int64)
-        rates: list[I64 | int] = [table[:, i][which] for i in range(len(aboves))]
+        rates: list[I64 | int] = [np.take(table[:, i], which) for i in range(len(aboves))]
         return round_rate_numerator(_numerator(amount, deductible, aboves, rates, points))
     numerator = np.zeros(len(amount), dtype=np.int64)
     for index, bands in enumerate(band_sets):
         rows = np.flatnonzero(which == index)
         if len(rows):
             numerator[rows] = _numerator(
-                amount[rows], deductible[rows], [b.above for b in bands], [b.rate for b in bands], points[rows]
+                np.take(amount, rows), _pick(deductible, rows), [b.above for b in bands], [b.rate for b in bands],
+                _pick(points, rows),
             )
     return round_rate_numerator(numerator)
 
@@ -580,6 +650,11 @@ def _rows(values: np.ndarray, sel: I64 | None) -> np.ndarray:
 # Rows settled together: person-aligned chunks small enough for their temporaries to stay in the CPU caches,
 # and settled on every core (NumPy releases the GIL in its loops).
 CHUNK_ROWS = 1 << 18
+
+
+def chunk_count(n: int, chunk_rows: int = CHUNK_ROWS) -> int:
+    """How many chunks `n` claims are settled in."""
+    return -(-n // chunk_rows)
 
 
 def person_cuts(person: npt.NDArray[np.integer[Any]], partitions: int) -> list[tuple[int, int]]:
@@ -689,21 +764,24 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
     if reused:
         flat = table.rows.reshape(-1).view(np.int64)
         out |= {name: flat[k * n:(k + 1) * n] for k, name in enumerate(sums)}
-        payments = flat.reshape(n, -1)
+        payments = flat.reshape(n, -1)  # a claim's payments in its own row (the row's other words unused)
     else:
         payments = new_column(n * len(side)).reshape(n, len(side))
+    ages = _uses_age(scheme)
     scattered = [f"paid_{i}" for i in layer_ids[4:]] + ([] if same_rate is not None else ["preselfpay"])
 
     def settle_chunk(j: int) -> None:
         if partition.size(j) == 0:
             return
-        chunk, rows = table._gather(partition.rows(j))
-        chunk.check_order()
+        chunk, rows = table._gather(partition.rows(j), ages)  # in canonical order by construction
         settled = _settle_sorted(scheme, chunk)
-        block = np.empty((len(rows), len(side)), dtype=np.int64)
-        for k, layer_id in enumerate(side):
-            block[:, k] = settled[f"paid_{layer_id}"]
-        payments[rows, :len(side)] = block
+        if side:
+            block = np.empty((len(rows), payments.shape[1]), dtype=np.int64)  # whole rows (unused words: never read)
+            for k, layer_id in enumerate(side):
+                block[:, k] = settled[f"paid_{layer_id}"]
+            # a row as one item: np.put copies each whole (2-dimensional fancy indexing goes through NumPy's
+            # general mapping: measured 4 times slower)
+            np.put(_items(payments), rows, _items(block))
         for name in scattered:
             out[name][rows] = settled[name]
 
@@ -736,7 +814,11 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
         # costs more); the others are written in order
         out |= zip(scattered, _map(pool, lambda _: new_column(n, populate=True), scattered), strict=True)
         out |= {name: new_column(n) for name in names if name not in out}
-        partition = _Partition.of(table.person, len(table.birth), -(-n // chunk_rows), pool, workers)
+        count = chunk_count(n, chunk_rows)
+        grouped = table.grouped
+        partition = grouped if grouped is not None and grouped.count == count else _Partition.of(
+            table.person, len(table.birth), count, pool, workers
+        )
         if reuse:
             table.spent = True  # given up for its memory: from here on its rows may be written over
         _run(settle_chunk, list(range(partition.count)), workers, pool)
@@ -746,6 +828,11 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
         if pool is not None:
             pool.shutdown()
     return {name: out[name] for name in names}
+
+
+def _items(rows: npt.NDArray[Any]) -> npt.NDArray[np.void]:
+    """A contiguous [row, column] array as one item a row."""
+    return rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).reshape(len(rows))
 
 
 def _one_rate(param: Parameter[Any], day: npt.NDArray[np.int32]) -> np.int64 | None:
@@ -758,6 +845,12 @@ def _one_rate(param: Parameter[Any], day: npt.NDArray[np.int32]) -> np.int64 | N
     return np.int64(param.values[0][1][""])
 
 
+def _amount(values: npt.NDArray[np.integer[Any]]) -> I64:
+    """Amounts as given when int32 or int64 (typed I64: every sum made of them is asked for in int64)."""
+    same: I64 = values if values.dtype in (np.int32, np.int64) else values.astype(np.int64)  # type: ignore[assignment]
+    return same
+
+
 def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
     """Settle columns in canonical order."""
     n = len(cols)
@@ -765,23 +858,27 @@ def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
     groups = _Groups(cols.person, day)
     keys, age = cols.keys, cols.age
     chunk = _Chunk(day, keys, age, groups, day.min() if n else np.datetime64("1970-01-01"))
-    amounts: dict[str, I64] = {
-        Quantity.CLASS_A.value: cols.class_a.astype(np.int64, copy=False),
-        Quantity.CLASS_B.value: cols.class_b.astype(np.int64, copy=False),
-        Quantity.SELF_PAY.value: cols.self_pay.astype(np.int64, copy=False),
-        Quantity.SPECIAL_DRUGS.value: cols.special_drugs.astype(np.int64, copy=False),
+    amounts: dict[str, I64] = {  # given amounts in int32 or int64 (any other type made int64); sums in int64
+        Quantity.CLASS_A.value: _amount(cols.class_a),
+        Quantity.CLASS_B.value: _amount(cols.class_b),
+        Quantity.SELF_PAY.value: _amount(cols.self_pay),
+        Quantity.SPECIAL_DRUGS.value: _amount(cols.special_drugs),
     }
-    total = amounts["class_a"] + amounts["class_b"] + amounts["self_pay"] + amounts["special_drugs"]
+    catalogue = np.add(amounts["class_a"], amounts["class_b"], dtype=np.int64)
+    total = np.add(catalogue, amounts["self_pay"], dtype=np.int64)
+    total += amounts["special_drugs"]
     amounts[Quantity.TOTAL.value] = total
     preselfpay = apply_rate_array(_View(None, chunk).lookup.rate(scheme.preselfpay_rate), amounts["class_b"])
     amounts[Quantity.PRESELFPAY.value] = preselfpay
-    amounts[Quantity.IN_POLICY.value] = amounts["class_a"] + amounts["class_b"] - preselfpay
+    catalogue -= preselfpay
+    amounts[Quantity.IN_POLICY.value] = catalogue
     _check_magnitude(amounts, groups)
 
     bill_left = total.copy()
     out: dict[str, I64] = {"total": total, "preselfpay": preselfpay, "in_policy": amounts["in_policy"]}
     for layer in scheme.layers:
         layer_paid = np.zeros(n, dtype=np.int64)
+        first_part = True
         for part in layer.parts:
             mask = condition_mask(part.when, keys, age, n)
             if not mask.any():
@@ -792,8 +889,12 @@ def _settle_sorted(scheme: Scheme, cols: ClaimColumns) -> dict[str, I64]:
                 layer_paid += paid
                 bill_left -= paid
             else:
-                layer_paid[rows] += paid
+                if first_part:  # nothing paid yet: a write, not a read and a write
+                    layer_paid[rows] = paid
+                else:
+                    layer_paid[rows] += paid
                 bill_left[rows] -= paid
+            first_part = False
         amounts[layer.id] = layer_paid
         out[f"paid_{layer.id}"] = layer_paid
     out["out_of_pocket"] = bill_left
@@ -814,6 +915,7 @@ class _View:
         self.keys = _Gathered(chunk.keys, rows)
         self.lookup = _Lookup(self)
         self._day: npt.NDArray[np.datetime64] | None = None
+        self._runs: _Runs | None = None
 
     @classmethod
     def of(cls, mask: Bool, chunk: _Chunk) -> _View:
@@ -843,12 +945,13 @@ class _View:
     def age(self) -> npt.NDArray[Any]:
         return _rows(self.chunk.age, self.rows)
 
-    def gid(self) -> I64:
-        return _rows(self.chunk.groups.gid, self.rows)
-
-    def first(self) -> I64:
-        """Position in this view of each row's person-year's first row in this view."""
-        return self.chunk.groups.first() if self.rows is None else first_of_groups(self.gid())
+    def runs(self) -> _Runs:
+        """The person-years of this view's rows."""
+        if self._runs is None:
+            self._runs = (
+                self.chunk.groups.runs() if self.rows is None else _Runs.of_ids(_rows(self.chunk.groups.gid, self.rows))
+            )
+        return self._runs
 
 
 @dataclass
@@ -900,29 +1003,28 @@ def _settle_part(part: Part, view: _View, amounts: Mapping[str, I64], bill_left:
     np.maximum(base, 0, out=base)
 
     deductible = view.lookup.money(part.deductible, none_means=np.int64(0))
-    first: I64 | None = None
     if part.repeat_claim is not None:
-        first = view.first()
-        repeated = grouped_cumsum(np.ones(m, dtype=np.int64), first) >= part.repeat_claim.from_claim
+        repeated = view.runs().number() >= part.repeat_claim.from_claim
         factor = view.lookup.rate(part.repeat_claim.factor)
-        deductible = np.where(repeated, apply_rate_array(factor, deductible), deductible)
+        deductible = deductible + (apply_rate_array(factor, deductible) - deductible) * repeated  # branch-free
 
     if part.accumulation is Accumulation.YEAR:
-        amount = grouped_cumsum(base, first if first is not None else view.first())  # cumulative, after the claim
+        amount = view.runs().cumsum(base)  # cumulative, after the claim
     else:
         amount = base
     # rows at or below their deductible pay nothing
     above = amount > deductible
     if np.count_nonzero(above) < _SPARSE * m:
         keep = np.flatnonzero(above)
-        view, amount, base, deductible = view.narrow(keep), amount[keep], base[keep], deductible[keep]
+        view, amount, base = view.narrow(keep), np.take(amount, keep), np.take(base, keep)
+        deductible = _pick(deductible, keep)
     del above
 
     # what is needed only where the schedule may pay
     points: I64 = _same(np.int64(0), len(view))
     for adjustment in part.adjustments:
         applies = condition_mask(adjustment.when, view.keys, view.age, len(view))
-        points = points + np.where(applies, view.lookup.rate(adjustment.points), 0)
+        points = points + view.lookup.rate(adjustment.points) * applies  # branch-free
     band_sets, which = view.lookup.bands(part.rate)
     raw = schedule_array(amount, deductible, band_sets, which, points)
     if part.accumulation is Accumulation.YEAR:
@@ -935,22 +1037,18 @@ def _settle_part(part: Part, view: _View, amounts: Mapping[str, I64], bill_left:
         cap = view.lookup.money(part.cap, none_means=NO_CAP)
         if np.count_nonzero(raw) < _SPARSE * len(raw):
             paying = np.flatnonzero(raw)
-            view, raw, cap = view.narrow(paying), raw[paying], cap[paying]
-        running = grouped_cumsum(raw, view.first())
+            view, raw, cap = view.narrow(paying), np.take(raw, paying), _pick(cap, paying)
+        running = view.runs().cumsum(raw)
         raw = np.minimum(running, cap) - np.minimum(running - raw, cap)
     paid: I64 = np.minimum(raw, view.take(bill_left))
     return view.rows, paid
 
 
-def _dimensions_used(part: Part) -> set[Dimension]:
-    """The dimensions a part's adjustments and keyed parameters look at (only those are gathered)."""
-    used = {dim for adj in part.adjustments for dim in adj.when.keys}
-    params: list[Parameter[Any] | None] = [part.rate, part.deductible, part.cap, part.claim_cap]
-    params += [adj.points for adj in part.adjustments]
-    if part.repeat_claim is not None:
-        params.append(part.repeat_claim.factor)
-    used |= {p.by for p in params if p is not None and p.by is not None}
-    return used
+def _uses_age(scheme: Scheme) -> bool:
+    """Whether a condition of the scheme looks at the claimant's age."""
+    conditions = [c for layer in scheme.layers for part in layer.parts
+                  for c in (part.when, *(adjustment.when for adjustment in part.adjustments))]
+    return any(c.min_age is not None or c.max_age is not None for c in conditions)
 
 
 def _check_magnitude(amounts: Mapping[str, I64], groups: _Groups) -> None:
