@@ -212,7 +212,9 @@ def test_card_qr_png_decodes_back_to_the_token(bureau: Bureau) -> None:
     assert image.format == "PNG" and image.width == image.height
     modules = image.width // 10 - 8  # 10 pixels a module, a quiet zone of 4 modules each side
     assert image.width % 10 == 0 and (modules - 17) % 4 == 0 and 21 <= modules <= 177  # a QR version's size
-    found = zxingcpp.read_barcodes(image)
+    # read as a cashier's scanner set to QR codes reads it: a scan for every symbology sometimes also finds a
+    # Codabar "A07D" in the QR's modules (seen once in CI for a token of this shape), a reader's false positive
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     assert [(r.format, r.text) for r in found] == [(zxingcpp.BarcodeFormat.QRCode, card.token)]
 
 
