@@ -139,9 +139,9 @@ class ClaimTable:
 
     A claim's person, day, codes and amounts sit side by side in one row of `rows` (ROW_WORDS int32 = 32 bytes),
     so that gathering a claim reads one place; person attributes stay one row per person (`person_codes`,
-    `birth`) and are gathered only for the rows being settled. No sorted copy is made: `chunks` groups the input
-    rows into runs of whole persons, and `sorted` puts one group in canonical order (person, service date, claim
-    id) and gathers it. `inputs` are the amounts as the frame holds them, in input order (for the sums of
+    `birth`) and are gathered only for the rows being settled. No sorted copy is made: the input rows are grouped
+    into runs of whole persons (`grouped`, made with the table for the batch path's chunks; `chunks` for any other
+    count), and `sorted` puts one group in canonical order (person, service date, claim id) and gathers it. `inputs` are the amounts as the frame holds them, in input order (for the sums of
     amounts made in input order after settling). Settling a table may reuse the memory of `rows` for its results
     (`settle_columns(..., reuse=True)`): the table is then spent."""
 
@@ -715,7 +715,7 @@ def settle_columns(
     cols.check_order()
     n = len(cols)
     out = {name: new_column(n) for name in output_names(scheme)}
-    chunks = person_cuts(cols.person, max(1, -(-n // chunk_rows)))
+    chunks = person_cuts(cols.person, max(1, chunk_count(n, chunk_rows)))
 
     def settle_chunk(bounds: tuple[int, int]) -> None:
         a, b = bounds
