@@ -145,14 +145,6 @@ class Condition:
     min_age: int | None = None
     max_age: int | None = None
 
-    def describe(self) -> str:
-        parts = [f"{dim.value} in {sorted(keys)}" for dim, keys in self.keys.items()]
-        if self.min_age is not None:
-            parts.append(f"age >= {self.min_age}")
-        if self.max_age is not None:
-            parts.append(f"age <= {self.max_age}")
-        return " and ".join(parts) or "everyone"
-
 
 @dataclass(frozen=True, slots=True)
 class Base:
