@@ -10,7 +10,7 @@ from yibao.core.model import AssistanceCategory, CareType, Claim, InsuranceSchem
 from yibao.core.money import parse_yuan
 from yibao.core.scalar import Settlement, settle_claims
 from yibao.core.scheme import Scheme
-from yibao.tables import settle_frame
+from yibao.engine import settle_frame
 
 HOME = "reference-city"
 

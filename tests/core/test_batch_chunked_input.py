@@ -7,9 +7,9 @@ import itertools
 import polars as pl
 import pytest
 
+from yibao.engine import settle_frame
 from yibao.lab.synth import synthesize
 from yibao.schemes import load_scheme
-from yibao.tables import settle_frame
 
 
 def test_a_claims_table_in_many_chunks_and_shuffled_settles_as_one_chunk() -> None:
@@ -50,9 +50,8 @@ def test_a_negative_amount_reaching_the_batch_core_is_refused() -> None:
     reach assume amounts of at least nothing)."""
     import dataclasses
 
-    from yibao.columns import claim_table
-    from yibao.core.batch import settle_columns
     from yibao.core.errors import InputError
+    from yibao.engine import claim_table, settle_columns
 
     scheme = load_scheme("reference-city")
     city = synthesize(30, 2024, 3)
@@ -68,7 +67,7 @@ def test_amounts_are_held_in_int32_when_they_fit_and_in_int64_when_one_does_not(
     then int64: both settle as the scalar path does, to the fen."""
     import numpy as np
 
-    from yibao.columns import claim_table
+    from yibao.engine import claim_table
 
     scheme = load_scheme("reference-city")
     city = synthesize(60, 2024, 4)
@@ -86,9 +85,8 @@ def test_amounts_are_held_in_int32_when_they_fit_and_in_int64_when_one_does_not(
 
 
 def test_a_table_whose_memory_held_results_is_not_settled_again() -> None:
-    from yibao.columns import claim_table
-    from yibao.core.batch import settle_columns
     from yibao.core.errors import SchemeError
+    from yibao.engine import claim_table, settle_columns
 
     scheme = load_scheme("reference-city")
     city = synthesize(30, 2024, 6)
@@ -105,7 +103,7 @@ def test_claims_of_a_person_on_one_day_come_in_claim_id_order_from_a_table_in_ma
     shuffled, in many chunks, come out as a sort of the whole table on (person, day, claim id) puts them."""
     import numpy as np
 
-    from yibao.columns import claim_table, person_rows
+    from yibao.engine import claim_table, person_rows
 
     city = synthesize(300, 2024, 8)
     claims = city.claims.sample(fraction=1.0, shuffle=True, seed=3)
@@ -128,8 +126,8 @@ def test_rows_grouped_into_chunks_while_the_table_is_made_settle_as_one_chunk(mo
     the fen of one chunk."""
     import numpy as np
 
-    import yibao.columns as columns
-    from yibao.core.batch import settle_columns
+    import yibao.engine.build as columns
+    from yibao.engine import settle_columns
 
     scheme = load_scheme("reference-city")
     city = synthesize(1500, 2024, 12)

@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from yibao import columns
 from yibao.core.errors import InputError
+from yibao.engine import build as columns
 
 
 def frames(persons: int, claims: int, unknown: int = 0, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -70,9 +70,9 @@ def test_no_persons_and_no_claims() -> None:
 def test_the_claims_table_is_the_same_whichever_way_ids_are_matched(monkeypatch: pytest.MonkeyPatch, bits: int) -> None:
     """claim_table matches ids piece by piece on threads; with every hash colliding (bits=0) the checks fail and
     the table falls back to the string join: the same persons, out-of-area flags and payments either way."""
+    from yibao.engine import settle_frame
     from yibao.lab.synth import synthesize
     from yibao.schemes import load_scheme
-    from yibao.tables import settle_frame
 
     city = synthesize(300, 2024, 4)
     scheme = load_scheme("reference-city")

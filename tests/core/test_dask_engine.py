@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from tests.core.helpers import claims_frame, persons_frame
 from tests.core.strategies import populations
-from yibao.scale import dask_client, settle_dask_frame
+from yibao.engine import settle_frame
+from yibao.engine.dask import dask_client, settle_dask_frame
 from yibao.schemes import load_scheme
-from yibao.tables import settle_frame
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def test_partitioned_dataset_settled_by_the_workers_equals_batch(client, tmp_pat
     path's output, in the dataset's order; one persons file for every part works too."""
     import polars as pl
 
+    from yibao.engine.dask import settle_dask_dataset, write_dataset
     from yibao.lab.synth import synthesize
-    from yibao.scale import settle_dask_dataset, write_dataset
     from yibao.tables import settlement_output
 
     scheme = load_scheme("reference-city")
@@ -73,8 +73,8 @@ def test_partitioned_dataset_settled_by_the_workers_equals_batch(client, tmp_pat
 
 def test_a_person_split_across_parts_is_refused(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from yibao.core.errors import InputError
+    from yibao.engine.dask import settle_dask_dataset
     from yibao.lab.synth import synthesize
-    from yibao.scale import settle_dask_dataset
     from yibao.tables import to_contract_claims, to_contract_persons, write_table
 
     city = synthesize(300, 2024, 5)

@@ -11,13 +11,11 @@ from hypothesis import strategies as st
 
 from tests.core.helpers import claims_frame, persons_frame
 from tests.core.strategies import populations, schemes
-from yibao.columns import claim_table
-from yibao.core.batch import settle_columns
 from yibao.core.model import Claim, Person
 from yibao.core.scalar import Settlement, settle_claims
 from yibao.core.scheme import Parameter, Scheme
+from yibao.engine import claim_table, settle_columns, settle_frame
 from yibao.schemes import load_scheme
-from yibao.tables import settle_frame
 
 CITY = load_scheme("reference-city")
 REFORMED = load_scheme("reference-city", ["si-threshold-halved"])

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from yibao.cli.main import app
+from yibao.engine import settle_frame
 from yibao.lab.synth import (
     BLOCK_PEOPLE,
     CLAIMS_SCHEMA,
@@ -24,7 +25,7 @@ from yibao.lab.synth import (
     write_synthetic_city,
 )
 from yibao.schemes import load_scheme
-from yibao.tables import CLAIM_AMOUNTS, CLAIM_COLUMNS, PERSON_COLUMNS, read_claims, read_persons, settle_frame
+from yibao.tables import CLAIM_AMOUNTS, CLAIM_COLUMNS, PERSON_COLUMNS, read_claims, read_persons
 
 YEAR = 2024
 AMOUNTS = list(CLAIM_AMOUNTS.values())

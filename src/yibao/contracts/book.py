@@ -4,7 +4,7 @@ The serious-illness layer is a yearly rule (domain.md): a person's payment for t
 year is `min(round(f(C)), cap)` with `C` the year's cumulative base and `f` the
 layer's banded schedule above the person's deductible. So the payment under a cost
 factor `k` is exactly `min(round(f(round(k × C))), cap)`, vectorised over persons
-with the batch path's `schedule_array` — exact in fen for the shocked base.
+with the rules' own `schedule` and `clip_to_cap` on arrays — exact in fen for the shocked base.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from yibao.core.batch import NO_CAP, schedule_array
 from yibao.core.errors import YibaoError
 from yibao.core.money import Fen
+from yibao.core.rules import clip_to_cap, schedule
 from yibao.core.scalar import ClaimContext, part_bands, part_deductible
 from yibao.core.scheme import Accumulation, Bands, Condition, Dimension, Part, Quantity, Scheme
 
@@ -69,10 +69,12 @@ class SeriousIllnessBook:
         # the shock is a float (a statistic); the shocked base is rounded half-up to the fen once
         base = np.floor(self.base[idx] * cost_factor + 0.5).astype(np.int64)
         which = self.group[idx]
-        deductible = np.array([g.deductible for g in self.groups], dtype=np.int64)[which]
-        cap = np.array([NO_CAP if g.cap is None else g.cap for g in self.groups], dtype=np.int64)[which]
-        paid = schedule_array(base, deductible, [g.bands for g in self.groups], which, np.zeros(len(idx), np.int64))
-        return np.minimum(paid, cap)
+        paid = np.zeros(len(idx), dtype=np.int64)
+        for g, rule in enumerate(self.groups):  # the year's rule of each group, on its persons' bases
+            at = np.flatnonzero(which == g)
+            yearly = schedule(base[at], rule.deductible, rule.bands)
+            paid[at] = clip_to_cap(np.zeros_like(yearly), yearly, rule.cap)
+        return paid
 
     def claims_handled(self, payments: I64, rows: I64 | None = None) -> int:
         """Claims the parties handle: the observed claims of each paid person (at least one)."""
@@ -163,7 +165,8 @@ def book_from_tables(
     layer_id: str = "serious_illness",
 ) -> SeriousIllnessBook:  # fmt: skip
     """Settle normalised persons and claims (the batch path) and build the book of `year` (the only year if None)."""
-    from yibao.tables import service_years, settle_frame
+    from yibao.engine import settle_frame
+    from yibao.tables import service_years
 
     if year is None:
         years = service_years(claims)

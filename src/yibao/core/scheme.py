@@ -43,6 +43,11 @@ DIMENSION_KEYS: dict[Dimension, tuple[str, ...]] = {
 }
 
 
+# Which dimensions a person presents (the same on all their claims) and which a claim does: the one definition.
+PERSON_DIMENSIONS = (Dimension.SCHEME, Dimension.ASSISTANCE_CATEGORY, Dimension.PRE_EXISTING, Dimension.HUIMINBAO)
+CLAIM_DIMENSIONS = (Dimension.FACILITY_LEVEL, Dimension.CARE_TYPE, Dimension.OUT_OF_AREA)
+
+
 class Quantity(StrEnum):
     """Amounts of the classified bill that a base can be built from."""
 
