@@ -18,14 +18,14 @@ import polars as pl
 
 from yibao.core.errors import YibaoError
 from yibao.core.money import Fen
-from yibao.core.rules import clip_to_cap, schedule
+from yibao.core.rules import clip_to_cap, layer_base, schedule
 from yibao.core.scalar import ClaimContext, part_bands, part_deductible
-from yibao.core.scheme import Accumulation, Bands, Condition, Dimension, Part, Quantity, Scheme
+from yibao.core.scheme import PERSON_DIMENSIONS, Accumulation, Bands, Condition, Part, Quantity, Scheme
 
 I64 = npt.NDArray[np.int64]
 
-# A yearly rule can be recomputed from the year's base only if nothing in it depends on the claim.
-PERSON_DIMENSIONS = (Dimension.SCHEME, Dimension.ASSISTANCE_CATEGORY, Dimension.PRE_EXISTING, Dimension.HUIMINBAO)
+# A yearly rule can be recomputed from the year's base only if nothing in it depends on the claim: only the
+# person's dimensions (PERSON_DIMENSIONS).
 
 
 class BookError(YibaoError):
@@ -101,17 +101,18 @@ def _yearly_part(scheme: Scheme, layer_id: str) -> Part:
 
 
 def _context(row: dict[str, object]) -> ClaimContext:
-    keys = {dim: str(row[dim.value]).lower() for dim in PERSON_DIMENSIONS}
-    return ClaimContext(keys=keys, age=0)  # only person dimensions are read (checked by _yearly_part)
+    """A person's context (only person dimensions are read: checked by _yearly_part)."""
+    return ClaimContext.of_person({dim: str(row[dim.value]).lower() for dim in PERSON_DIMENSIONS})
 
 
-def _base_column(part: Part) -> pl.Expr:
-    def column(term: Quantity | str) -> pl.Expr:
-        return pl.col(term.value if isinstance(term, Quantity) else f"paid_{term}")
+def _base(part: Part, settled: pl.DataFrame) -> pl.Series:
+    """Each settled claim's base of the part (yibao.core.rules.layer_base, as the paths compute it)."""
 
-    plus = pl.sum_horizontal([column(t) for t in part.base.plus])
-    minus = pl.sum_horizontal([column(t) for t in part.base.minus]) if part.base.minus else pl.lit(0)
-    return pl.max_horizontal(plus - minus, pl.lit(0)).cast(pl.Int64)
+    def column(term: str) -> I64:
+        name = term if term in {q.value for q in Quantity} else f"paid_{term}"
+        return settled[name].to_numpy().astype(np.int64)
+
+    return pl.Series("_base", layer_base(part.base, column), dtype=pl.Int64)
 
 
 def book_from_settled(
@@ -139,7 +140,7 @@ def book_from_settled(
     paid_col = f"paid_{layer_id}"
     year_claims = settled.filter(pl.col("service_date").dt.year() == year)
     per_person = (
-        year_claims.select(pl.col("person_id"), _base_column(part).alias("_base"), pl.col(paid_col).alias("_paid"))
+        year_claims.select(pl.col("person_id"), _base(part, year_claims), pl.col(paid_col).alias("_paid"))
         .join(covered.select("person_id", "_group"), on="person_id", how="inner")
         .group_by("person_id", maintain_order=True)
         .agg(

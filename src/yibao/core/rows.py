@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from yibao.core.errors import SchemeError
-from yibao.core.rules import ClaimBand
+from yibao.core.rules import ClaimBand, eligible
 from yibao.core.scheme import DIMENSION_KEYS, Band, Bands, Condition, Dimension, Parameter
 
 I64 = npt.NDArray[np.int64]
@@ -404,30 +404,30 @@ def _pick(values: I64 | int, at: I64) -> I64 | int:
 def condition_mask(
     cond: Condition, keys: Mapping[Dimension, npt.NDArray[np.int8]], age: npt.NDArray[Any] | Callable[[], Any], n: int
 ) -> Bool:
-    """Rows (of n) meeting the condition; `age` may be a function giving the ages, called only if needed."""
-    mask = np.ones(n, dtype=np.bool_)
-    for dim, allowed in cond.keys.items():
-        codes = [code for code, key in enumerate(DIMENSION_KEYS[dim]) if key in allowed]
-        refused = [code for code, key in enumerate(DIMENSION_KEYS[dim]) if key not in allowed]
-        if not refused:
-            continue
-        if not codes:
-            mask[:] = False
-            continue
-        # comparisons of the int8 codes (a table lookup would first widen every code to an index)
-        if len(codes) <= len(refused):
-            for_dim = keys[dim] == codes[0]
-            for code in codes[1:]:
-                for_dim |= keys[dim] == code
-            mask &= for_dim
-        else:
-            for code in refused:
-                mask &= keys[dim] != code
+    """Rows (of n) meeting the condition (yibao.core.rules.eligible on the rows' key codes); `age` may be a function
+    giving the ages, called only if the condition has an age limit."""
+    ages = None
     if cond.min_age is not None or cond.max_age is not None:
         ages = age() if callable(age) else age
-        if cond.min_age is not None:
-            mask &= ages >= cond.min_age
-        if cond.max_age is not None:
-            mask &= ages <= cond.max_age
-    return mask
+    holds = eligible(cond, lambda dim, allowed: _codes_in(keys[dim], dim, allowed), ages)
+    return np.full(n, holds, dtype=np.bool_) if isinstance(holds, bool) else np.asarray(holds, dtype=np.bool_)
+
+
+def _codes_in(codes: npt.NDArray[np.int8], dim: Dimension, allowed: frozenset[str]) -> Bool | bool:
+    """Which key codes stand for an allowed key: True or False when all or none do."""
+    keys = DIMENSION_KEYS[dim]
+    taken = [code for code, key in enumerate(keys) if key in allowed]
+    refused = [code for code, key in enumerate(keys) if key not in allowed]
+    if not refused or not taken:
+        return not refused
+    # comparisons of the int8 codes (a table lookup would first widen every code to an index)
+    if len(taken) <= len(refused):
+        inside: Bool = np.equal(codes, taken[0])
+        for code in taken[1:]:
+            inside |= codes == code
+        return inside
+    outside: Bool = np.not_equal(codes, refused[0])
+    for code in refused[1:]:
+        outside &= codes != code
+    return outside
 

@@ -16,8 +16,9 @@ from typing import Any, Generic, NamedTuple, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from yibao.core.errors import SchemeError
 from yibao.core.money import RATE_SCALE, Amount, Fen, apply_rate, round_half_up_div
-from yibao.core.scheme import Base
+from yibao.core.scheme import Base, Condition, Dimension
 
 Flag = bool | npt.NDArray[np.bool_]
 
@@ -53,6 +54,28 @@ def _min(a: Any, b: Any) -> Any:
 
 def _max(a: Any, b: Any) -> Any:
     return max(a, b) if isinstance(a, int) and isinstance(b, int) else np.maximum(a, b)
+
+
+def eligible(
+    condition: Condition, key_in: Callable[[Dimension, frozenset[str]], Any], oldest: Any = None, youngest: Any = None
+) -> Any:
+    """Whether `condition` holds: every dimension it names takes one of its keys (`key_in(dimension, allowed)`)
+    and the age is within its limits (inclusive). For one claim (bools and an int age), many claims (NumPy masks
+    and ages) or many persons (Polars expressions): only &, >= and <= are used. Over a period a person's age runs
+    from `youngest` to `oldest` (one age: give `oldest` only); the condition can then hold if oldest >= min_age
+    and youngest <= max_age. An age limit with no age given is refused."""
+    holds: Any = True
+    for dim, allowed in condition.keys.items():
+        holds = holds & key_in(dim, allowed)
+    if condition.min_age is not None or condition.max_age is not None:
+        if oldest is None:
+            raise SchemeError("a condition with an age limit needs the claimant's age", code="scheme.no_age")
+        youngest = oldest if youngest is None else youngest
+        if condition.min_age is not None:
+            holds = holds & (oldest >= condition.min_age)
+        if condition.max_age is not None:
+            holds = holds & (youngest <= condition.max_age)
+    return holds
 
 
 def classify_bill(class_a: Amount, class_b: Amount, self_pay: Amount, special_drugs: Amount, preselfpay_rate: int | Amount

@@ -21,12 +21,14 @@ from yibao.core.rules import (
     classify_bill,
     clip_to_cap,
     deductible_used,
+    eligible,
     layer_base,
     repeat_claim_deductible,
     schedule,
     yearly_payment,
 )
 from yibao.core.scheme import (
+    PERSON_DIMENSIONS,
     Accumulation,
     Band,
     Bands,
@@ -156,7 +158,7 @@ class ClaimContext:
     """The keys a claim presents to conditions and keyed parameters."""
 
     keys: Mapping[Dimension, str]
-    age: int
+    age: int | None  # None: a person's context (`of_person`), for rules without an age limit
 
     @classmethod
     def of(cls, person: Person, claim: Claim) -> ClaimContext:
@@ -173,12 +175,14 @@ class ClaimContext:
             age=age_on(person.birth_date, claim.service_date),
         )
 
+    @classmethod
+    def of_person(cls, keys: Mapping[Dimension, str]) -> ClaimContext:
+        """What every claim of a person presents: the person's dimensions only, and no age (a condition with an
+        age limit or a claim's dimension is then refused)."""
+        return cls(keys={dim: keys[dim] for dim in PERSON_DIMENSIONS}, age=None)
+
     def meets(self, condition: Condition) -> bool:
-        if condition.min_age is not None and self.age < condition.min_age:
-            return False
-        if condition.max_age is not None and self.age > condition.max_age:
-            return False
-        return all(self.keys[dim] in allowed for dim, allowed in condition.keys.items())
+        return bool(eligible(condition, lambda dim, allowed: self.keys[dim] in allowed, self.age))
 
     def key(self, dim: Dimension | None) -> str:
         return "" if dim is None else self.keys[dim]
