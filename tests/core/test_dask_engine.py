@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.core.helpers import claims_frame, persons_frame
+from tests.core.helpers import assert_engines_agree, claims_frame, persons_frame
 from tests.core.strategies import populations
 from yibao.engine import settle_frame
 from yibao.engine.dask import dask_client, settle_dask_frame
 from yibao.schemes import load_scheme
+
+pytestmark = pytest.mark.slow  # each module run starts a 2-worker Dask cluster
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +30,8 @@ def test_dask_equals_batch_on_a_synthetic_city(client) -> None:  # type: ignore[
     city = synthesize(3000, 2024, 7)
     persons, claims = city.persons, city.claims
     assert claims.height > 10_000
-    batch = settle_frame(scheme, persons, claims, "batch")
-    for partitions in (1, 2, 7):
+    batch = assert_engines_agree(scheme, persons, claims, dask_client=client, engines=("batch",))
+    for partitions in (2, 7):
         assert settle_dask_frame(scheme, persons, claims, client=client, partitions=partitions).equals(batch)
 
 
@@ -39,7 +41,7 @@ def test_dask_equals_batch_property(client, population, partitions) -> None:  # 
     scheme = load_scheme("reference-city", ["si-threshold-halved"])
     people, bills = population
     persons, claims = persons_frame(people), claims_frame(bills)
-    expected = settle_frame(scheme, persons, claims, "batch")
+    expected = assert_engines_agree(scheme, persons, claims, dask_client=client)  # scalar = batch = Dask
     got = settle_dask_frame(scheme, persons, claims, client=client, partitions=partitions)
     assert got.equals(expected)
 
