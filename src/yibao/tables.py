@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -112,13 +112,6 @@ def _require_columns(frame: pl.DataFrame, columns: Sequence[str], src: Source) -
 def _first_bad(frame: pl.DataFrame, bad: pl.Expr) -> int | None:
     idx = frame.select(bad.fill_null(True).arg_true().first()).item()
     return None if idx is None else int(idx)
-
-
-def _check(frame: pl.DataFrame, src: Source, column: str, bad: pl.Expr, why: Callable[[object], str]) -> None:
-    row = _first_bad(frame, bad)
-    if row is not None:
-        value = frame[column][row]
-        raise src.fail(row, column, why(value))
 
 
 def _text(frame: pl.DataFrame, src: Source, column: str) -> pl.Series:
