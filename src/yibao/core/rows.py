@@ -262,10 +262,11 @@ class Rows:
 
     def put(self, target: I64, values: I64, *, sign: int = 1) -> None:
         """Adds (sign 1) or subtracts (-1) `values` at these rows of a chunk's column."""
-        if self.at is None:
-            target += sign * values
+        at = slice(None) if self.at is None else self.at
+        if sign > 0:
+            target[at] += values
         else:
-            target[self.at] += sign * values
+            target[at] -= values
 
     @property
     def day(self) -> npt.NDArray[np.datetime64]:

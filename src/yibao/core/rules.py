@@ -66,16 +66,23 @@ def eligible(
     and youngest <= max_age. An age limit with no age given is refused."""
     holds: Any = True
     for dim, allowed in condition.keys.items():
-        holds = holds & key_in(dim, allowed)
+        holds = _both(holds, key_in(dim, allowed))
     if condition.min_age is not None or condition.max_age is not None:
         if oldest is None:
             raise SchemeError("a condition with an age limit needs the claimant's age", code="scheme.no_age")
         youngest = oldest if youngest is None else youngest
         if condition.min_age is not None:
-            holds = holds & (oldest >= condition.min_age)
+            holds = _both(holds, oldest >= condition.min_age)
         if condition.max_age is not None:
-            holds = holds & (youngest <= condition.max_age)
+            holds = _both(holds, youngest <= condition.max_age)
     return holds
+
+
+def _both(a: Any, b: Any) -> Any:
+    """a and b (a True on either side is left out: no new mask made for it)."""
+    if a is True:
+        return b
+    return a if b is True else a & b
 
 
 def classify_bill(class_a: Amount, class_b: Amount, self_pay: Amount, special_drugs: Amount, preselfpay_rate: int | Amount
