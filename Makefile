@@ -27,7 +27,7 @@ lint: install-test
 	$(BIN)/ruff check src tests bench
 
 typecheck: install-test
-	$(BIN)/mypy --strict src/yibao/core
+	$(BIN)/mypy --strict src/yibao/core src/yibao/engine
 
 test: lint typecheck
 	$(BIN)/python -m pytest -n 2 -q

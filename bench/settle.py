@@ -38,12 +38,12 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from yibao.columns import person_rows
 from yibao.core.scheme import Scheme
+from yibao.engine import person_rows, settle_frame
+from yibao.engine.dask import dask_client, settle_dask_dataset, settle_dask_frame, write_dataset
 from yibao.lab.synth import iter_city
-from yibao.scale import dask_client, settle_dask_dataset, settle_dask_frame, write_dataset
 from yibao.schemes import load_scheme
-from yibao.tables import read_claims, read_persons, settle_frame, settlement_output, write_table
+from yibao.tables import read_claims, read_persons, settlement_output, write_table
 
 CLAIMS_PER_PERSON = 6.7  # what the synthetic city produces, to size the population
 

@@ -20,15 +20,14 @@ from yibao.core.errors import InputError
 from yibao.core.explain import Explanation, Lang, explain
 from yibao.core.scalar import settle_claims
 from yibao.core.scheme import Scheme
+from yibao.engine import Engine, settle_frame
 from yibao.schemes import load_scheme
 from yibao.tables import (
-    Engine,
     Source,
     claims_records,
     normalise_claims,
     normalise_persons,
     persons_records,
-    settle_frame,
     settlement_output,
 )
 

@@ -1,4 +1,4 @@
-"""Persons and claims tables: read and validate contract files, settle whole tables, write results.
+"""Persons and claims tables: read and validate contract files, write results (yibao.engine settles them).
 
 Contract files (architecture.md) hold amounts in yuan; inside, tables are
 "normalised" Polars frames with amounts in integer fen:
@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
 
@@ -36,8 +35,6 @@ from yibao.core.model import (
     Sex,
 )
 from yibao.core.scheme import Scheme
-
-Engine = Literal["batch", "scalar", "dask"]
 
 PERSON_COLUMNS = (
     "person_id", "birth_date", "sex", "region", "scheme", "assistance_category",
@@ -115,13 +112,6 @@ def _require_columns(frame: pl.DataFrame, columns: Sequence[str], src: Source) -
 def _first_bad(frame: pl.DataFrame, bad: pl.Expr) -> int | None:
     idx = frame.select(bad.fill_null(True).arg_true().first()).item()
     return None if idx is None else int(idx)
-
-
-def _check(frame: pl.DataFrame, src: Source, column: str, bad: pl.Expr, why: Callable[[object], str]) -> None:
-    row = _first_bad(frame, bad)
-    if row is not None:
-        value = frame[column][row]
-        raise src.fail(row, column, why(value))
 
 
 def _text(frame: pl.DataFrame, src: Source, column: str) -> pl.Series:
@@ -345,46 +335,6 @@ def claims_records(claims: pl.DataFrame) -> list[Claim]:
 
 def paid_column(layer_id: str) -> str:
     return f"paid_{layer_id}"
-
-
-def settle_frame(
-    scheme: Scheme,
-    persons: pl.DataFrame,
-    claims: pl.DataFrame,
-    engine: Engine = "batch",
-    scheduler: str | None = None,
-    threads: int | None = None,
-) -> pl.DataFrame:
-    """Settle every claim (normalised frames); the settled frame keeps the claims' order. The batch path uses
-    `threads` threads (default: one per core)."""
-    if engine == "scalar":
-        return _settle_scalar(scheme, persons, claims)
-    if engine == "dask":
-        from yibao.scale import settle_dask_frame
-
-        return settle_dask_frame(scheme, persons, claims, scheduler=scheduler)
-    from yibao.columns import claim_table
-    from yibao.core.batch import settle_columns
-
-    table = claim_table(persons, claims)
-    result = settle_columns(scheme, table, threads=threads, reuse=True)  # the table is made for this settlement
-    del table
-    return claims.with_columns([pl.Series(name, values, dtype=pl.Int64) for name, values in result.items()])
-
-
-def _settle_scalar(scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
-    from yibao.core.scalar import settle_claims
-
-    settled = settle_claims(scheme, persons_records(persons), claims_records(claims))
-    columns: dict[str, list[int]] = {
-        "total": [s.medfee_sumamt for s in settled],
-        "preselfpay": [s.preselfpay_amt for s in settled],
-        "in_policy": [s.inscp_scp_amt for s in settled],
-    }
-    for i, layer_id in enumerate(scheme.layer_ids):
-        columns[paid_column(layer_id)] = [s.layers[i].paid for s in settled]
-    columns["out_of_pocket"] = [s.psn_part_amt for s in settled]
-    return claims.with_columns([pl.Series(name, values, dtype=pl.Int64) for name, values in columns.items()])
 
 
 # --- writing ---------------------------------------------------------------------------------------------

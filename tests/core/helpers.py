@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -10,7 +12,7 @@ from yibao.core.model import AssistanceCategory, CareType, Claim, InsuranceSchem
 from yibao.core.money import parse_yuan
 from yibao.core.scalar import Settlement, settle_claims
 from yibao.core.scheme import Scheme
-from yibao.tables import settle_frame
+from yibao.engine import Engine, settle_frame
 
 HOME = "reference-city"
 
@@ -83,14 +85,33 @@ def claims_frame(claims: list[Claim]) -> pl.DataFrame:
     )
 
 
+def assert_engines_agree(
+    scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame, *, dask_client: Any = None,
+    engines: Sequence[Engine] = ("scalar", "batch"),
+) -> pl.DataFrame:
+    """THE check that the engines give the same fen: settles the normalised frames with each engine (and on the
+    Dask cluster `dask_client` when given) and asserts every settled frame is equal, column for column and row
+    for row; returns the first engine's settled frame."""
+    settled = {engine: settle_frame(scheme, persons, claims, engine) for engine in engines}
+    if dask_client is not None:
+        from yibao.engine.dask import settle_dask_frame
+
+        settled["dask"] = settle_dask_frame(scheme, persons, claims, client=dask_client)
+    first, *others = settled
+    for engine in others:
+        for name in settled[first].columns:
+            assert settled[engine][name].to_list() == settled[first][name].to_list(), (first, engine, name)
+    return settled[first]
+
+
 def settle_both(scheme: Scheme, persons: list[Person], claims: list[Claim]) -> dict[str, Settlement]:
-    """Settle with the scalar path, check the batch path gives the same fen, return settlements by claim id."""
+    """Settle with the scalar path, check every engine gives the same fen (`assert_engines_agree`), return the
+    scalar settlements by claim id."""
     settled = settle_claims(scheme, {p.person_id: p for p in persons}, claims)
-    batch = settle_frame(scheme, persons_frame(persons), claims_frame(claims), "batch")
-    for s, row in zip(settled, batch.iter_rows(named=True), strict=True):
+    frame = assert_engines_agree(scheme, persons_frame(persons), claims_frame(claims))
+    for s, row in zip(settled, frame.iter_rows(named=True), strict=True):
         assert row["claim_id"] == s.claim_id
-        for layer in s.layers:
-            assert row[f"paid_{layer.layer_id}"] == layer.paid, (s.claim_id, layer.layer_id)
+        assert [row[f"paid_{layer.layer_id}"] for layer in s.layers] == [layer.paid for layer in s.layers]
         assert row["out_of_pocket"] == s.out_of_pocket
     return {s.claim_id: s for s in settled}
 

@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.core.helpers import claims_frame, persons_frame
+from tests.core.helpers import assert_engines_agree, claims_frame, persons_frame
 from tests.core.strategies import populations
-from yibao.scale import dask_client, settle_dask_frame
+from yibao.engine import settle_frame
+from yibao.engine.dask import dask_client, settle_dask_frame
 from yibao.schemes import load_scheme
-from yibao.tables import settle_frame
+
+pytestmark = pytest.mark.slow  # each module run starts a 2-worker Dask cluster
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +30,8 @@ def test_dask_equals_batch_on_a_synthetic_city(client) -> None:  # type: ignore[
     city = synthesize(3000, 2024, 7)
     persons, claims = city.persons, city.claims
     assert claims.height > 10_000
-    batch = settle_frame(scheme, persons, claims, "batch")
-    for partitions in (1, 2, 7):
+    batch = assert_engines_agree(scheme, persons, claims, dask_client=client, engines=("batch",))
+    for partitions in (2, 7):
         assert settle_dask_frame(scheme, persons, claims, client=client, partitions=partitions).equals(batch)
 
 
@@ -39,7 +41,7 @@ def test_dask_equals_batch_property(client, population, partitions) -> None:  # 
     scheme = load_scheme("reference-city", ["si-threshold-halved"])
     people, bills = population
     persons, claims = persons_frame(people), claims_frame(bills)
-    expected = settle_frame(scheme, persons, claims, "batch")
+    expected = assert_engines_agree(scheme, persons, claims, dask_client=client)  # scalar = batch = Dask
     got = settle_dask_frame(scheme, persons, claims, client=client, partitions=partitions)
     assert got.equals(expected)
 
@@ -49,8 +51,8 @@ def test_partitioned_dataset_settled_by_the_workers_equals_batch(client, tmp_pat
     path's output, in the dataset's order; one persons file for every part works too."""
     import polars as pl
 
+    from yibao.engine.dask import settle_dask_dataset, write_dataset
     from yibao.lab.synth import synthesize
-    from yibao.scale import settle_dask_dataset, write_dataset
     from yibao.tables import settlement_output
 
     scheme = load_scheme("reference-city")
@@ -73,8 +75,8 @@ def test_partitioned_dataset_settled_by_the_workers_equals_batch(client, tmp_pat
 
 def test_a_person_split_across_parts_is_refused(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from yibao.core.errors import InputError
+    from yibao.engine.dask import settle_dask_dataset
     from yibao.lab.synth import synthesize
-    from yibao.scale import settle_dask_dataset
     from yibao.tables import to_contract_claims, to_contract_persons, write_table
 
     city = synthesize(300, 2024, 5)

@@ -126,7 +126,7 @@ def test_run_lab_settles_the_same_population_under_each_scheme(tmp_path: Path) -
     people, bills = persons(), city_claims()
 
     def fake_settle(scheme: object, p: pl.DataFrame, c: pl.DataFrame) -> pl.DataFrame:
-        from yibao.tables import settle_frame
+        from yibao.engine import settle_frame
 
         seen.append((scheme.layer_ids, id(p), id(c)))  # type: ignore[attr-defined]
         return settle_frame(scheme, p, c, engine="scalar")  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from tests.core.helpers import assert_engines_agree
 from yibao.cli.main import app
 from yibao.lab.synth import (
     BLOCK_PEOPLE,
@@ -24,7 +25,7 @@ from yibao.lab.synth import (
     write_synthetic_city,
 )
 from yibao.schemes import load_scheme
-from yibao.tables import CLAIM_AMOUNTS, CLAIM_COLUMNS, PERSON_COLUMNS, read_claims, read_persons, settle_frame
+from yibao.tables import CLAIM_AMOUNTS, CLAIM_COLUMNS, PERSON_COLUMNS, read_claims, read_persons
 
 YEAR = 2024
 AMOUNTS = list(CLAIM_AMOUNTS.values())
@@ -122,9 +123,7 @@ def test_a_synthetic_city_settles_the_same_on_both_paths() -> None:
     """The synthetic bills through reference-city: batch path equal to the scalar reference, to the fen."""
     city = synthesize(600, YEAR, seed=21)
     scheme = load_scheme("reference-city")
-    batch = settle_frame(scheme, city.persons, city.claims, "batch")
-    scalar = settle_frame(scheme, city.persons, city.claims, "scalar")
-    assert batch.equals(scalar)
+    batch = assert_engines_agree(scheme, city.persons, city.claims, engines=("batch", "scalar"))
     assert (batch["out_of_pocket"] >= 0).all()
     assert batch["paid_basic"].sum() > 0
 

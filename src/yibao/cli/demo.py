@@ -34,10 +34,11 @@ def demo(
     import polars as pl
 
     from yibao.core.scheme import Scheme
+    from yibao.engine import settle_frame
     from yibao.lab.run import print_summary, run_lab
     from yibao.lab.synth import block_count, write_synthetic_city
     from yibao.schemes import load_scheme
-    from yibao.tables import read_claims, read_persons, settle_frame, settlement_output, write_table
+    from yibao.tables import read_claims, read_persons, settlement_output, write_table
 
     console = Console()
     _examples(console)
@@ -81,8 +82,9 @@ def demo(
 def _examples(console: Console) -> None:
     """The bundled example bills of the reference city, settled one by one through every layer."""
     from yibao.core.money import format_yuan
+    from yibao.engine import settle_frame
     from yibao.schemes import load_scheme
-    from yibao.tables import read_claims, read_persons, settle_frame
+    from yibao.tables import read_claims, read_persons
 
     scheme = load_scheme(SCHEME)
     persons = read_persons(EXAMPLES / "persons.csv")

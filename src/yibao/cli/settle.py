@@ -42,8 +42,9 @@ def settle(
 ) -> None:
     """Settle claims one-stop through every layer; one output row per claim, in input order."""
     from yibao.api import explain_from_frames
+    from yibao.engine import settle_frame
     from yibao.schemes import load_scheme
-    from yibao.tables import read_claims, read_persons, settle_frame, settlement_output, write_table
+    from yibao.tables import read_claims, read_persons, settlement_output, write_table
 
     if out is None and explain is None:
         raise InputError("give --out FILE (and/or --explain CLAIM_ID)", code="input.no_output")
@@ -83,7 +84,7 @@ def _settle_dataset(
 ) -> None:
     """A dataset partitioned by person, settled part by part on the Dask workers into out/<part name>."""
     from yibao.core.money import format_yuan
-    from yibao.scale import settle_dask_dataset
+    from yibao.engine.dask import settle_dask_dataset
     from yibao.schemes import load_scheme
 
     built = load_scheme(scheme, reforms)

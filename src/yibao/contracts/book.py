@@ -4,7 +4,7 @@ The serious-illness layer is a yearly rule (domain.md): a person's payment for t
 year is `min(round(f(C)), cap)` with `C` the year's cumulative base and `f` the
 layer's banded schedule above the person's deductible. So the payment under a cost
 factor `k` is exactly `min(round(f(round(k × C))), cap)`, vectorised over persons
-with the batch path's `schedule_array` — exact in fen for the shocked base.
+with the rules' own `schedule` and `clip_to_cap` on arrays — exact in fen for the shocked base.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from yibao.core.batch import NO_CAP, schedule_array
 from yibao.core.errors import YibaoError
 from yibao.core.money import Fen
+from yibao.core.rules import clip_to_cap, layer_base, schedule
 from yibao.core.scalar import ClaimContext, part_bands, part_deductible
-from yibao.core.scheme import Accumulation, Bands, Condition, Dimension, Part, Quantity, Scheme
+from yibao.core.scheme import PERSON_DIMENSIONS, Accumulation, Bands, Condition, Part, Quantity, Scheme
 
 I64 = npt.NDArray[np.int64]
 
-# A yearly rule can be recomputed from the year's base only if nothing in it depends on the claim.
-PERSON_DIMENSIONS = (Dimension.SCHEME, Dimension.ASSISTANCE_CATEGORY, Dimension.PRE_EXISTING, Dimension.HUIMINBAO)
+# A yearly rule can be recomputed from the year's base only if nothing in it depends on the claim: only the
+# person's dimensions (PERSON_DIMENSIONS).
 
 
 class BookError(YibaoError):
@@ -69,10 +69,12 @@ class SeriousIllnessBook:
         # the shock is a float (a statistic); the shocked base is rounded half-up to the fen once
         base = np.floor(self.base[idx] * cost_factor + 0.5).astype(np.int64)
         which = self.group[idx]
-        deductible = np.array([g.deductible for g in self.groups], dtype=np.int64)[which]
-        cap = np.array([NO_CAP if g.cap is None else g.cap for g in self.groups], dtype=np.int64)[which]
-        paid = schedule_array(base, deductible, [g.bands for g in self.groups], which, np.zeros(len(idx), np.int64))
-        return np.minimum(paid, cap)
+        paid = np.zeros(len(idx), dtype=np.int64)
+        for g, rule in enumerate(self.groups):  # the year's rule of each group, on its persons' bases
+            at = np.flatnonzero(which == g)
+            yearly = schedule(base[at], rule.deductible, rule.bands)
+            paid[at] = clip_to_cap(np.zeros_like(yearly), yearly, rule.cap)
+        return paid
 
     def claims_handled(self, payments: I64, rows: I64 | None = None) -> int:
         """Claims the parties handle: the observed claims of each paid person (at least one)."""
@@ -99,17 +101,18 @@ def _yearly_part(scheme: Scheme, layer_id: str) -> Part:
 
 
 def _context(row: dict[str, object]) -> ClaimContext:
-    keys = {dim: str(row[dim.value]).lower() for dim in PERSON_DIMENSIONS}
-    return ClaimContext(keys=keys, age=0)  # only person dimensions are read (checked by _yearly_part)
+    """A person's context (only person dimensions are read: checked by _yearly_part)."""
+    return ClaimContext.of_person({dim: str(row[dim.value]).lower() for dim in PERSON_DIMENSIONS})
 
 
-def _base_column(part: Part) -> pl.Expr:
-    def column(term: Quantity | str) -> pl.Expr:
-        return pl.col(term.value if isinstance(term, Quantity) else f"paid_{term}")
+def _base(part: Part, settled: pl.DataFrame) -> pl.Series:
+    """Each settled claim's base of the part (yibao.core.rules.layer_base, as the paths compute it)."""
 
-    plus = pl.sum_horizontal([column(t) for t in part.base.plus])
-    minus = pl.sum_horizontal([column(t) for t in part.base.minus]) if part.base.minus else pl.lit(0)
-    return pl.max_horizontal(plus - minus, pl.lit(0)).cast(pl.Int64)
+    def column(term: str) -> I64:
+        name = term if term in {q.value for q in Quantity} else f"paid_{term}"
+        return settled[name].to_numpy().astype(np.int64)
+
+    return pl.Series("_base", layer_base(part.base, column), dtype=pl.Int64)
 
 
 def book_from_settled(
@@ -137,7 +140,7 @@ def book_from_settled(
     paid_col = f"paid_{layer_id}"
     year_claims = settled.filter(pl.col("service_date").dt.year() == year)
     per_person = (
-        year_claims.select(pl.col("person_id"), _base_column(part).alias("_base"), pl.col(paid_col).alias("_paid"))
+        year_claims.select(pl.col("person_id"), _base(part, year_claims), pl.col(paid_col).alias("_paid"))
         .join(covered.select("person_id", "_group"), on="person_id", how="inner")
         .group_by("person_id", maintain_order=True)
         .agg(
@@ -163,7 +166,8 @@ def book_from_tables(
     layer_id: str = "serious_illness",
 ) -> SeriousIllnessBook:  # fmt: skip
     """Settle normalised persons and claims (the batch path) and build the book of `year` (the only year if None)."""
-    from yibao.tables import service_years, settle_frame
+    from yibao.engine import settle_frame
+    from yibao.tables import service_years
 
     if year is None:
         years = service_years(claims)

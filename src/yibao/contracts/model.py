@@ -82,7 +82,3 @@ class Contract:
     settlement_days: Decimal  # days from discharge to payment of the serious-illness share
     staff_per_10k_claims: Decimal  # staff of both parties per 10,000 claims handled
     low_profit_cap: RatePpm  # "breakeven and low profit" (保本微利): the margin band [0, cap] judged
-
-    @property
-    def mode_name(self) -> str:
-        return MODE_NAMES[self.mode]

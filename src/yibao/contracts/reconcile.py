@@ -79,15 +79,6 @@ class Reconciliation:
     def fund_total_cost(self) -> Fen:
         return self.fund_outlay + self.fund_admin_cost
 
-    @property
-    def admin_cost(self) -> Fen:
-        return self.fund_admin_cost + self.insurer_admin_cost
-
-    @property
-    def insurer_margin(self) -> float | None:
-        """Profit over revenue (a statistic, not money); None when the insurer had no revenue."""
-        return self.insurer_profit / self.insurer_revenue if self.insurer_revenue else None
-
 
 def corridor_transfers(corridor: Corridor, premium: Fen, balance: Fen) -> tuple[Fen, Fen]:
     """(surplus refund to the fund, loss compensation from the fund) for a year's balance."""

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import NewType
+from typing import NewType, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 Fen = int
 RatePpm = NewType("RatePpm", int)
@@ -18,6 +21,10 @@ RatePpm = NewType("RatePpm", int)
 FEN_PER_YUAN = 100
 RATE_SCALE = 1_000_000  # a rate is held in millionths
 MAX_RATE_DECIMALS = 6
+
+# An amount of fen, or rates, for one claim (a Python int) or for many (an int64 array): the pieces of the rules
+# (here and in yibao.core.rules) take either, so that the scalar and the batch paths compute with the same code.
+Amount = TypeVar("Amount", int, npt.NDArray[np.int64])
 
 _YUAN = re.compile(r"^(\d+)(?:\.(\d{1,2}))?$")
 
@@ -75,11 +82,13 @@ def format_rate(rate: RatePpm) -> str:
     return f"{pct.normalize():f}%"
 
 
-def round_half_up_div(numerator: int, denominator: int) -> int:
-    """round(numerator / denominator) half-up, for numerator >= 0 and denominator > 0."""
-    return (2 * numerator + denominator) // (2 * denominator)
+def round_half_up_div(numerator: Amount, denominator: int) -> Amount:
+    """round(numerator / denominator) half-up, for numerator >= 0 and denominator > 0 (an int, or per claim)."""
+    rounded: Amount = (2 * numerator + denominator) // (2 * denominator)
+    return rounded
 
 
-def apply_rate(rate: RatePpm, fen: Fen) -> Fen:
-    """round(rate x amount) half-up to the fen — the one rounding point of a rate."""
-    return round_half_up_div(rate * fen, RATE_SCALE)
+def apply_rate(rate: int | Amount, fen: Amount) -> Amount:
+    """round(rate x amount) half-up to the fen — the one rounding point of a rate (an int, or per claim)."""
+    product: Amount = rate * fen
+    return round_half_up_div(product, RATE_SCALE)

@@ -13,9 +13,22 @@ from datetime import date
 
 from yibao.core.errors import InputError
 from yibao.core.model import Claim, Person, age_on
-from yibao.core.money import Fen, apply_rate
-from yibao.core.rules import adjusted_rate, clip_to_cap, deductible_used, schedule, yearly_payment
+from yibao.core.money import Fen, RatePpm
+from yibao.core.rules import (
+    adjusted_rate,
+    bill_share,
+    claim_capped,
+    classify_bill,
+    clip_to_cap,
+    deductible_used,
+    eligible,
+    layer_base,
+    repeat_claim_deductible,
+    schedule,
+    yearly_payment,
+)
 from yibao.core.scheme import (
+    PERSON_DIMENSIONS,
     Accumulation,
     Band,
     Bands,
@@ -145,7 +158,7 @@ class ClaimContext:
     """The keys a claim presents to conditions and keyed parameters."""
 
     keys: Mapping[Dimension, str]
-    age: int
+    age: int | None  # None: a person's context (`of_person`), for rules without an age limit
 
     @classmethod
     def of(cls, person: Person, claim: Claim) -> ClaimContext:
@@ -162,12 +175,14 @@ class ClaimContext:
             age=age_on(person.birth_date, claim.service_date),
         )
 
+    @classmethod
+    def of_person(cls, keys: Mapping[Dimension, str]) -> ClaimContext:
+        """What every claim of a person presents: the person's dimensions only, and no age (a condition with an
+        age limit or a claim's dimension is then refused)."""
+        return cls(keys={dim: keys[dim] for dim in PERSON_DIMENSIONS}, age=None)
+
     def meets(self, condition: Condition) -> bool:
-        if condition.min_age is not None and self.age < condition.min_age:
-            return False
-        if condition.max_age is not None and self.age > condition.max_age:
-            return False
-        return all(self.keys[dim] in allowed for dim, allowed in condition.keys.items())
+        return bool(eligible(condition, lambda dim, allowed: self.keys[dim] in allowed, self.age))
 
     def key(self, dim: Dimension | None) -> str:
         return "" if dim is None else self.keys[dim]
@@ -179,15 +194,18 @@ def _flag(value: bool) -> str:
 
 def classify(scheme: Scheme, claim: Claim) -> dict[Quantity, Fen]:
     """The catalogue split: preselfpay = round(rate x class B); in_policy = A + B - preselfpay."""
-    preselfpay = apply_rate(scheme.preselfpay_rate.at(claim.service_date), claim.class_b)
+    split = classify_bill(
+        claim.class_a, claim.class_b, claim.self_pay, claim.special_drugs,
+        scheme.preselfpay_rate.at(claim.service_date),
+    )
     return {
         Quantity.CLASS_A: claim.class_a,
         Quantity.CLASS_B: claim.class_b,
         Quantity.SELF_PAY: claim.self_pay,
         Quantity.SPECIAL_DRUGS: claim.special_drugs,
-        Quantity.PRESELFPAY: preselfpay,
-        Quantity.IN_POLICY: claim.class_a + claim.class_b - preselfpay,
-        Quantity.TOTAL: claim.total,
+        Quantity.PRESELFPAY: split.preselfpay,
+        Quantity.IN_POLICY: split.in_policy,
+        Quantity.TOTAL: split.total,
     }
 
 
@@ -197,7 +215,7 @@ def part_bands(part: Part, day: date, ctx: ClaimContext) -> Bands:
     points = sum(
         adj.points.at(day, ctx.key(adj.points.by)) for adj in part.adjustments if ctx.meets(adj.when)
     )
-    return tuple(Band(b.above, adjusted_rate(b.rate, points)) for b in bands)
+    return tuple(Band(b.above, RatePpm(adjusted_rate(b.rate, points))) for b in bands)
 
 
 def part_deductible(part: Part, day: date, ctx: ClaimContext, claim_number: int) -> Fen:
@@ -205,9 +223,10 @@ def part_deductible(part: Part, day: date, ctx: ClaimContext, claim_number: int)
         return 0
     deductible = part.deductible.at(day, ctx.key(part.deductible.by))
     repeat = part.repeat_claim
-    if repeat is not None and claim_number >= repeat.from_claim:
-        deductible = apply_rate(repeat.factor.at(day, ctx.key(repeat.factor.by)), deductible)
-    return deductible
+    if repeat is None:
+        return deductible
+    factor = repeat.factor.at(day, ctx.key(repeat.factor.by))
+    return repeat_claim_deductible(deductible, factor, claim_number >= repeat.from_claim)
 
 
 def _optional_money(param: object, day: date, ctx: ClaimContext) -> Fen | None:
@@ -232,7 +251,7 @@ def settle_part(
     terms = tuple((str(t), +1, amounts[str(t)]) for t in part.base.plus) + tuple(
         (str(t), -1, amounts[str(t)]) for t in part.base.minus
     )
-    base = max(sum(sign * amount for _, sign, amount in terms), 0)
+    base = layer_base(part.base, amounts.__getitem__)
     claim_number = totals.claims + 1
     deductible = part_deductible(part, day, ctx, claim_number)
     bands = part_bands(part, day, ctx)
@@ -243,10 +262,9 @@ def settle_part(
         before, after = 0, base
         raw = schedule(base, deductible, bands)
     claim_cap = _optional_money(part.claim_cap, day, ctx)
-    if claim_cap is not None:
-        raw = min(raw, claim_cap)
+    raw = claim_capped(raw, claim_cap)
     cap = _optional_money(part.cap, day, ctx)
-    paid = min(clip_to_cap(totals.raw, raw, cap), bill_left)
+    paid = bill_share(clip_to_cap(totals.raw, raw, cap), bill_left)
     result = PartResult(
         layer_id=layer_id,
         part_id=part.id,

@@ -43,6 +43,11 @@ DIMENSION_KEYS: dict[Dimension, tuple[str, ...]] = {
 }
 
 
+# Which dimensions a person presents (the same on all their claims) and which a claim does: the one definition.
+PERSON_DIMENSIONS = (Dimension.SCHEME, Dimension.ASSISTANCE_CATEGORY, Dimension.PRE_EXISTING, Dimension.HUIMINBAO)
+CLAIM_DIMENSIONS = (Dimension.FACILITY_LEVEL, Dimension.CARE_TYPE, Dimension.OUT_OF_AREA)
+
+
 class Quantity(StrEnum):
     """Amounts of the classified bill that a base can be built from."""
 
@@ -144,14 +149,6 @@ class Condition:
     keys: Mapping[Dimension, frozenset[str]] = field(default_factory=dict)
     min_age: int | None = None
     max_age: int | None = None
-
-    def describe(self) -> str:
-        parts = [f"{dim.value} in {sorted(keys)}" for dim, keys in self.keys.items()]
-        if self.min_age is not None:
-            parts.append(f"age >= {self.min_age}")
-        if self.max_age is not None:
-            parts.append(f"age <= {self.max_age}")
-        return " and ".join(parts) or "everyone"
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,8 @@ import polars as pl
 
 from yibao import tables
 from yibao.core.money import round_half_up_div
-from yibao.core.scheme import Condition, Dimension, Scheme
+from yibao.core.rules import eligible
+from yibao.core.scheme import PERSON_DIMENSIONS, Condition, Dimension, Scheme
 from yibao.tables import paid_column
 
 QUINTILES = 5
@@ -274,31 +275,21 @@ def benefit_incidence(years: pl.DataFrame, layer_ids: Sequence[str]) -> pl.DataF
 
 # --- fund outlays -----------------------------------------------------------------------------------------
 
-PERSON_DIMENSIONS = {
-    Dimension.SCHEME: "scheme",
-    Dimension.ASSISTANCE_CATEGORY: "assistance_category",
-    Dimension.HUIMINBAO: "huiminbao",
-    Dimension.PRE_EXISTING: "pre_existing",
-}
-
-
 def _eligible(condition: Condition, year: int) -> pl.Expr:
-    """Persons who may meet the condition in the year: claim-level keys (facility, care type, area) are
-    ignored; an age limit counts if the person is within it on some day of the year."""
-    expr = pl.lit(True)
-    for dimension, keys in condition.keys.items():
-        column = PERSON_DIMENSIONS.get(dimension)
-        if column is None:
-            continue
-        values = pl.col(column).cast(pl.String).str.to_lowercase()
-        expr = expr & values.is_in(sorted(keys))
+    """Persons who may meet the condition in the year (yibao.core.rules.eligible on the persons' columns):
+    claim-level keys (facility, care type, area) are ignored; an age limit counts if the person is within it on
+    some day of the year."""
+
+    def key_in(dimension: Dimension, keys: frozenset[str]) -> pl.Expr | bool:
+        if dimension not in PERSON_DIMENSIONS:
+            return True  # a claim's key: some claim may have it
+        return pl.col(dimension.value).cast(pl.String).str.to_lowercase().is_in(sorted(keys))
+
     born = pl.col("birth_date").dt.year()
-    if condition.min_age is not None:  # oldest age reached in the year: on 31 December
-        expr = expr & (year - born >= condition.min_age)
-    if condition.max_age is not None:  # youngest age in the year: on 1 January
-        age_jan1 = year - born - (pl.col("birth_date").dt.ordinal_day() > 1).cast(pl.Int32)
-        expr = expr & (age_jan1 <= condition.max_age)
-    return expr
+    oldest = year - born  # on 31 December
+    youngest = year - born - (pl.col("birth_date").dt.ordinal_day() > 1).cast(pl.Int32)  # on 1 January
+    holds = eligible(condition, key_in, oldest, youngest)
+    return pl.lit(holds) if isinstance(holds, bool) else holds
 
 
 def layer_enrollees(scheme: Scheme, persons: pl.DataFrame) -> dict[str, int]:

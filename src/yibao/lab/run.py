@@ -43,10 +43,10 @@ class LabRun:
 
 
 def batch_settle(engine: str = "batch", scheduler: str | None = None) -> Settle:
-    """The table settlement of yibao.tables with the chosen engine (imported only when used)."""
+    """The table settlement of yibao.engine with the chosen engine (imported only when used)."""
 
     def settle(scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
-        from yibao.tables import settle_frame
+        from yibao.engine import settle_frame
 
         return settle_frame(scheme, persons, claims, engine=engine, scheduler=scheduler)  # type: ignore[arg-type]
 

@@ -800,7 +800,7 @@ def write_partitioned_city(
     claims/part-N.parquet hold the same persons (whole generation blocks). Complete folders or none."""
     import shutil
 
-    from yibao.scale import PART
+    from yibao.engine.dask import PART
     from yibao.tables import write_table
 
     if parts < 1:

@@ -31,7 +31,6 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    select,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -246,10 +245,6 @@ def database_url(url: str | None = None) -> str:
     return f"sqlite:///{Path(DEFAULT_SQLITE_FILE).resolve()}"
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine; SQLite transactions begin IMMEDIATE so that writers are serialised (our row lock there)."""
     url = database_url(url)
@@ -297,11 +292,6 @@ class Store:
         """One transaction: committed on success, rolled back on any error (nothing half-written)."""
         with self.sessions.begin() as session:
             yield session
-
-    def setting(self, key: str) -> str | None:
-        with self.sessions() as session:
-            row = session.execute(select(Setting).where(Setting.key == key)).scalar_one_or_none()
-            return None if row is None else row.value
 
 
 # --- online mutual aid (issue 5): plans in force, members, claims, juries, periods, disclosures ------------------

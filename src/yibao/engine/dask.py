@@ -31,10 +31,19 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from yibao.columns import claim_table, person_rows
-from yibao.core.batch import output_names, settle_columns
+from yibao.core.batch import output_names
 from yibao.core.errors import InputError
 from yibao.core.scheme import Scheme
+from yibao.engine.build import claim_table, person_rows, settle_batch
+from yibao.engine.run import settle_columns
+from yibao.tables import (
+    read_claims,
+    read_persons,
+    settlement_output,
+    to_contract_claims,
+    to_contract_persons,
+    write_table,
+)
 
 PART = "part-{:05d}.parquet"
 
@@ -69,7 +78,7 @@ def settle_dask_frame(
     client: Any = None,
     partitions: int | None = None,
 ) -> pl.DataFrame:
-    """The settled frame (as `tables.settle_frame`), computed on a Dask cluster."""
+    """The settled frame (as `yibao.engine.settle_frame`), computed on a Dask cluster."""
     if client is None:
         with dask_client(scheduler) as own:
             return settle_dask_frame(scheme, persons, claims, client=own, partitions=partitions)
@@ -99,8 +108,6 @@ def settle_dask_frame(
 def write_dataset(persons: pl.DataFrame, claims: pl.DataFrame, out_dir: str | Path, parts: int) -> Path:
     """Write normalised frames as a dataset partitioned by person: persons/part-N and claims/part-N hold the
     same persons (runs of the persons table's order); each claims part keeps the claims' input order."""
-    from yibao.tables import to_contract_claims, to_contract_persons, write_table
-
     out = Path(out_dir)
     rows = person_rows(persons, claims)
     bounds = np.linspace(0, persons.height, parts + 1).astype(np.int64)
@@ -126,11 +133,9 @@ class PartResult:
 
 def settle_part(scheme: Scheme, persons_path: str, claims_path: str, out_path: str) -> PartResult:
     """One part, on a worker: read (with the usual file/line/column checks), settle, write the output part."""
-    from yibao.tables import read_claims, read_persons, settle_frame, settlement_output, write_table
-
     persons = read_persons(persons_path)
     claims = read_claims(claims_path, persons, scheme)
-    settled = settle_frame(scheme, persons, claims, "batch", threads=1)
+    settled = settle_batch(scheme, persons, claims, threads=1)
     write_table(settlement_output(scheme, settled), out_path)
     money = ["total", *[f"paid_{i}" for i in scheme.layer_ids], "out_of_pocket"]
     sums = {name: int(value or 0) for name, value in settled.select(money).sum().row(0, named=True).items()}

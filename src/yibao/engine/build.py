@@ -1,4 +1,4 @@
-"""From normalised Polars frames to the batch path's NumPy columns (`ClaimTable`).
+"""The claims table's builder: from normalised Polars frames to the batch path's `ClaimTable`, with the person-id join.
 
 Only the person id is joined (to a row number in the persons table); every attribute of
 the person stays one row per person and is gathered by that row number only for the
@@ -20,19 +20,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import polars as pl
 
-from yibao.core.batch import (
-    AMOUNTS,
-    CHUNK_ROWS,
-    CLAIM_DIMENSIONS,
-    PERSON_DIMENSIONS,
-    Chunked,
-    ClaimTable,
-    chunk_count,
-    new_column,
-    yyyymmdd,
-)
 from yibao.core.errors import InputError
-from yibao.core.scheme import DIMENSION_KEYS, Dimension
+from yibao.core.rows import yyyymmdd
+from yibao.core.scheme import CLAIM_DIMENSIONS, DIMENSION_KEYS, PERSON_DIMENSIONS, Dimension, Scheme
+from yibao.engine.run import CHUNK_ROWS, chunk_count, settle_columns
+from yibao.engine.table import AMOUNTS, Chunked, ClaimTable, new_column
 
 # slots of the person-id hash table per person, at least (at most half full: about 1.5 probes per lookup; the table is
 # rounded up to a power of two)
@@ -342,3 +334,13 @@ def _which(region: pl.Series, homes: pl.Series) -> np.ndarray:
     for i, name in enumerate(homes):  # homes are distinct: one mask at most is true
         code += frame.select(pl.col("region") == name).to_series().to_numpy().view(np.int8) * np.int8(i + 1)
     return code
+
+
+def settle_batch(scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame, threads: int | None = None
+                 ) -> pl.DataFrame:
+    """The claims settled by the batch path (as yibao.engine.settle_frame): the claims table made for this
+    settlement (its memory then holds results) and settled on `threads` threads (default: one per core)."""
+    table = claim_table(persons, claims)
+    result = settle_columns(scheme, table, threads=threads, reuse=True)
+    del table
+    return claims.with_columns([pl.Series(name, values, dtype=pl.Int64) for name, values in result.items()])
