@@ -1,6 +1,6 @@
 """A scheme as data: layers in payment order, each made of parts with dated parameters.
 
-Every layer has the same anatomy (architecture.md): *eligibility* (`when`) ->
+Every layer has the same anatomy (docs/design.md): *eligibility* (`when`) ->
 *base* (which part of the bill and of what earlier layers left) -> *deductible*
 (per claim or per year) -> *rates* (bands of the amount, adjusted by points for
 categories) -> *caps* (per claim, per year). A layer is one or more parts with
