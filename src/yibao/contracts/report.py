@@ -144,7 +144,7 @@ def _dimensions_chart(evaluations: Sequence[Evaluation]) -> str:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("score (1 = best)")
     ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
-    return report.figure(fig, "The seed's four dimensions side by side (each scaled so the best mode scores 1).")
+    return report.figure(fig, "The four dimensions side by side (each scaled so the best mode scores 1).")
 
 
 def _parameter_rows(contract: Contract) -> list[list[object]]:
@@ -184,11 +184,11 @@ def html_report(st: Study, city: str) -> str:
         [dim, DIMENSIONS[dim][0], MODE_NAMES[st.best[dim]], MODE_NAMES[SEED_RANKING[dim]], "yes" if st.best[dim] is SEED_RANKING[dim] else "no"]
         for dim in DIMENSIONS
     ]  # fmt: skip
-    verdict = report.table(["dimension", "best means", "best here", "seed 004", "agrees"], verdict_rows)
+    verdict = report.table(["dimension", "best means", "best here", "study", "agrees"], verdict_rows)
     verdict += report.paragraph(
-        "The seed's qualitative ranking is reproduced."
+        "The study's qualitative ranking is reproduced."
         if st.reproduces_seed
-        else "The seed's ranking is NOT fully reproduced under these parameters."
+        else "The study's ranking is NOT fully reproduced under these parameters."
     )
     side_rows = [
         ["risk: balance of sd (fund vs insurer)", *(f"{e.risk_balance:.3f}" for e in evs)],
@@ -225,7 +225,7 @@ def html_report(st: Study, city: str) -> str:
     params = report.table(["contract", "parameter", "value"], [r for e in evs for r in _parameter_rows(e.contract)])
     sections = [
         report.Section("Set-up", setup),
-        report.Section("Best mode on each of the seed's four dimensions", verdict + _dimensions_chart(evs)),
+        report.Section("Best mode on each of the four dimensions", verdict + _dimensions_chart(evs)),
         report.Section("The four dimensions side by side", side),
         report.Section("Risk: the insurer's yearly result", _distribution_chart(evs, st.book.enrollees)),
         report.Section("What drives the ranking", driver_html),
@@ -233,7 +233,7 @@ def html_report(st: Study, city: str) -> str:
     ]
     return report.page(
         "Serious-illness cooperation modes — Monte Carlo evaluation",
-        "Fund management (Jiangyin), insurance contract (Zhanjiang), co-insurance joint office (Pinggu); seed 004",
+        "Fund management (Jiangyin), insurance contract (Zhanjiang), co-insurance joint office (Pinggu), as compared by a study of the three modes",
         sections,
     )
 
