@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yibao.cli.console import terminal
 from yibao.cli.ops import DatabaseUrl
 from yibao.contracts.model import DEFAULT_CONTRACTS
 from yibao.core.errors import InputError
@@ -121,7 +122,7 @@ def list_contracts() -> None:
         table.add_row(
             c.name, c.mode.value, f"{format_yuan(c.premium_per_enrollee)} / {format_yuan(c.fee_per_enrollee)}", c.title
         )
-    Console().print(table)
+    terminal().print(table)
 
 
 # --- reconcile --------------------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ def reconcile_command(
     from yibao.contracts.report import write_csv
     from yibao.core.money import format_yuan, parse_yuan
 
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     sources = sum(x is not None for x in (payments, claims_paid, bills))
     if sources != 1:
         raise InputError(
@@ -204,7 +205,7 @@ def reconcile_command(
             book, _ = _book(scheme, persons, bills, 0, 0, 0, progress)
         year = YearExperience(book.enrollees, int(book.paid.sum()), int(book.claims.sum()))
     recs = [reconcile(c, year) for c in _contracts(contract)]
-    Console().print(_reconciliation_table(recs))
+    terminal().print(_reconciliation_table(recs))
     rows = [reconciliation_rows(rec) for rec in recs]
     if out is not None:
         write_csv(
@@ -256,7 +257,7 @@ def post_command(
             balances = _balances_after(session, done, dry_run)
     finally:
         store.engine.dispose()
-    console = Console()
+    console = terminal()
     console.print(_reconciliation_table([done.reconciliation]))
     console.print(_movements_table(done, balances))
     if dry_run:
@@ -330,12 +331,12 @@ def evaluate_command(
     as_written: Annotated[bool, typer.Option(help="Keep the files' premiums and fees (no repricing).")] = False,
     sensitivity: Annotated[bool, typer.Option(help="Screen which parameters drive the ranking.")] = True,
 ) -> None:
-    """Monte Carlo of the cooperation modes on the seed's four dimensions; HTML report and CSV."""
+    """Monte Carlo of the cooperation modes on four dimensions (efficiency, cost, risk sharing, incentive); HTML report and CSV."""
     from yibao.contracts.evaluation import Settings, Study, driver_count, evaluate_all, find_drivers
     from yibao.contracts.montecarlo import ranking, simulate
     from yibao.contracts.report import write_study
 
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     chosen = _contracts(contract)
     settings = Settings(_shocks(years, seed, volume_sd, cost_sd, trend), target_margin, as_written, sensitivity)
     with _progress(console) as progress:
@@ -359,7 +360,7 @@ def _print_study(st: Study) -> None:
     from yibao.contracts.model import MODE_NAMES
     from yibao.contracts.montecarlo import DIMENSIONS
 
-    table = Table(title="Cooperation modes on the seed's four dimensions")
+    table = Table(title="Cooperation modes on four dimensions")
     table.add_column("")
     for e in st.evaluations:
         table.add_column(e.contract.mode.value, justify="right")
@@ -374,7 +375,7 @@ def _print_study(st: Study) -> None:
     ]
     for label, value in measures:
         table.add_row(label, *(value(e) for e in st.evaluations))
-    console = Console()
+    console = terminal()
     console.print(table)
     for dim in DIMENSIONS:
         mark = "✓" if st.best[dim] is SEED_RANKING[dim] else "✗ (seed: " + MODE_NAMES[SEED_RANKING[dim]] + ")"
@@ -409,7 +410,7 @@ def search_command(
     from yibao.contracts.montecarlo import search_price, simulate
     from yibao.core.money import format_yuan
 
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     chosen = load_contract(contract)
     with _progress(console) as progress:
         book, label = _book(scheme, persons, claims, people, city_seed, year, progress)
@@ -426,4 +427,4 @@ def search_command(
     table.add_row("P(insurer loss)", f"{found.insurer_p_loss:.1%}")
     table.add_row("P(margin in [0, low-profit cap])", f"{found.p_low_profit:.1%}")
     table.add_row("bisection steps", str(found.steps))
-    Console().print(table)
+    terminal().print(table)

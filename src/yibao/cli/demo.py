@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yibao.cli.console import terminal
+
 SCHEME = "reference-city"
 REFORM = "si-threshold-halved"
 EXAMPLES = Path(__file__).resolve().parent.parent / "schemes" / "builtin" / SCHEME / "examples"
@@ -39,7 +41,7 @@ def demo(
     from yibao.schemes import load_scheme
     from yibao.tables import read_claims, read_persons, settle_frame, settlement_output, write_table
 
-    console = Console()
+    console = terminal()
     _examples(console)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from yibao.cli.console import terminal
 from yibao.cli.settle import EngineChoice
 
 lab_app = typer.Typer(
@@ -35,7 +36,6 @@ def run(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (with --engine dask).")] = None,
 ) -> None:
     """Settle the same people and bills under the baseline and each reform; write and summarise the report."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from yibao.lab.run import batch_settle, print_summary, run_lab
@@ -43,7 +43,7 @@ def run(
     from yibao.tables import read_claims, read_persons
 
     reforms = list(reform or ())
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"reading {persons}", total=3 + len(reforms))
@@ -61,4 +61,4 @@ def run(
         result = run_lab(
             scheme, reforms, people, bills, out, settle=batch_settle(engine.value, scheduler), on_settled=settled
         )
-    print_summary(result, Console())
+    print_summary(result, terminal())

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yibao.cli.console import terminal
+
 if TYPE_CHECKING:
     from yibao.mutual_aid.apportion import ApportionmentSummary
     from yibao.mutual_aid.simulate import SimulationResult
@@ -57,7 +59,7 @@ def plans() -> None:
             table.add_row(plan.name, f"{plan.min_age.value} {plan.min_age.unit.value} – {plan.max_age} years",
                           f"{plan.waiting_days} d", payouts, format_rate(plan.fee_rate),
                           f"{format_yuan(plan.case_cap)} / {format_yuan(plan.year_cap)}", calendar)
-    Console().print(table)
+    terminal().print(table)
 
 
 Db = Annotated[bool, typer.Option("--db", help="Work on the operations store (--database-url / YIBAO_DATABASE_URL) "
@@ -130,7 +132,7 @@ def apportion(
         carried = parse_signed_yuan(surplus_in or "0")
     except ValueError as exc:
         raise InputError(str(exc), column="--notice-date/--surplus-in") from None
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     with _progress(console) as progress:
         task = progress.add_task("reading members and cases", total=4)
         columns = read_members(members)
@@ -156,7 +158,7 @@ def _print_summary(summary: ApportionmentSummary) -> None:
     table.add_column("value", justify="right")
     for key, value in totals.items():
         table.add_row(key.replace("_", " "), value)
-    Console().print(table)
+    terminal().print(table)
 
 
 @mutual_aid_app.command("disclose")
@@ -185,9 +187,9 @@ def disclose(
         _require({"--notice-date": notice_date}, "with --db")
         assert notice_date is not None
         paths = disclose_from_store(database_url, plan, _notice_day(notice_date), out)
-        Console().print(f"published the disclosure of {plan} {notice_date}")
+        terminal().print(f"published the disclosure of {plan} {notice_date}")
         for path in paths:
-            Console().print(str(path))
+            terminal().print(str(path))
         return
     _require({"--summary": summary, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
     _refuse_given({"--notice-date": notice_date}, "only with --db (files name the period in the summary)")
@@ -198,7 +200,7 @@ def disclose(
         raise InputError("these cases are not the ones the summary was apportioned from", file=str(cases),
                          code="mutual_aid.cases_mismatch")
     for path in Disclosure(record, tuple(approved)).write(out):
-        Console().print(str(path))
+        terminal().print(str(path))
 
 
 @mutual_aid_app.command("example")
@@ -237,7 +239,7 @@ def example(
             diagnosed = notice - dt.timedelta(days=int(rng.integers(14, 90)))
             writer.writerow([f"XHB-{notice:%Y%m%d}-{i + 1:05d}", name, age, codes[rng.integers(len(codes))],
                              diagnosed.isoformat(), format_yuan(300_000_00 if age <= 39 else 100_000_00)])
-    Console().print(f"{out / 'members.parquet'} ({members:,} members), {out / 'cases.csv'} ({cases:,} cases)")
+    terminal().print(f"{out / 'members.parquet'} ({members:,} members), {out / 'cases.csv'} ({cases:,} cases)")
 
 
 @mutual_aid_app.command("simulate")
@@ -273,7 +275,7 @@ def simulate(
     )
     scenarios = [Levers()] + ([custom] if custom != Levers() else []) + (list(STANDARD_LEVERS[1:]) if levers else [])
     assumptions = Assumptions()
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     with _progress(console) as progress:
         task = progress.add_task("calibrating to 2018–2019", total=len(scenarios) + 1)
         calibration = calibrate(the_plan, assumptions)
@@ -289,13 +291,13 @@ def simulate(
         check.add_column(col, justify="right" if col != "figure" else "left")
     for row in calibration_rows(results[0]):
         check.add_row(*row)
-    Console().print(check)
+    terminal().print(check)
     compare = Table(title="Levers")
     for col in ("lever", "cost 2019", "cost 2021", "cost 2023", "members 2021", "members 2023", "spiral", "unsustainable"):
         compare.add_column(col)
     for row in lever_rows(results):
         compare.add_row(*row)
-    Console().print(compare)
+    terminal().print(compare)
     if csv_out is not None:
         _write_months(csv_out, results[0])
     console.print(f"report: {out}")

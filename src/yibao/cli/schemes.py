@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from yibao.cli.console import terminal
 
 
 def register(app: typer.Typer) -> None:
@@ -15,7 +16,7 @@ def schemes() -> None:
     """List the built-in schemes (addressable by name) and the bundled reforms."""
     from yibao.schemes import builtin_reforms, builtin_schemes, load_scheme
 
-    console = Console()
+    console = terminal()
     table = Table(title="Built-in schemes")
     for col in ("name", "title", "layers", "from"):
         table.add_column(col)

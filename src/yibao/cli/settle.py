@@ -1,4 +1,4 @@
-"""`yibao settle`: settle a claims file through every layer of a scheme (the contract of architecture.md)."""
+"""`yibao settle`: settle a claims file through every layer of a scheme (the contract of docs/design.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yibao.cli.console import terminal
 from yibao.core.errors import InputError
 
 
@@ -47,7 +48,7 @@ def settle(
 
     if out is None and explain is None:
         raise InputError("give --out FILE (and/or --explain CLAIM_ID)", code="input.no_output")
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     if engine is EngineChoice.dask and claims.is_dir() and out is not None and out.suffix == "":
         if explain is not None:
             raise InputError("--explain reads one claims table, not a partitioned dataset", code="input.bad_option")
@@ -95,7 +96,7 @@ def _settle_dataset(
     table.add_column("yuan", justify="right")
     for name in results[0].sums:
         table.add_row(name, format_yuan(sum(r.sums[name] for r in results)))
-    Console(stderr=True).print(table)
+    terminal(stderr=True).print(table)
 
 
 def _summary(layer_ids: tuple[str, ...], settled: object, out: Path) -> None:
@@ -110,4 +111,4 @@ def _summary(layer_ids: tuple[str, ...], settled: object, out: Path) -> None:
     sums = settled.select(["total", *[f"paid_{i}" for i in layer_ids], "out_of_pocket"]).sum()
     for name in sums.columns:
         table.add_row(name, format_yuan(int(sums[name][0] or 0)))
-    Console(stderr=True).print(table)
+    terminal(stderr=True).print(table)

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from yibao.cli.console import terminal
 
 
 class FormatChoice(StrEnum):
@@ -43,7 +44,7 @@ def synth(
     from yibao.core.errors import InputError
     from yibao.lab.synth import BLOCK_PEOPLE, City, block_count, write_partitioned_city, write_synthetic_city
 
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     columns = (
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[claims]:,} claims"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -70,7 +71,7 @@ def synth(
     table.add_column("file")
     table.add_row("persons", f"{files.people:,}", str(files.persons))
     table.add_row("claims", f"{files.claim_count:,}", str(files.claims))
-    Console().print(table)
+    terminal().print(table)
     console.print(
         f"{elapsed:.1f} s: {files.people / elapsed:,.0f} persons/s, {files.claim_count / elapsed:,.0f} claims/s"
     )
