@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
 
 def _progress(console: Console) -> Progress:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=console, transient=True)
+    return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
 
 
 def _contracts(names: list[str] | None) -> list[Contract]:

@@ -44,7 +44,7 @@ def demo(
     console = terminal()
     _examples(console)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"synthesising {people:,} people", total=block_count(people))
         files = write_synthetic_city(
             people, year, seed, out / "city", on_block=lambda _: progress.advance(task)
@@ -73,11 +73,28 @@ def demo(
         f"(seed {seed}), settled through {' → '.join(scheme.layer_ids)}."
     )
     print_summary(run, console)
+    baseline = settled[scheme.name]
+    example = baseline.sort(["paid_serious_illness", "claim_id"], descending=[True, False])["claim_id"][0]
     console.print(
         f"Settled claims: {(out / 'settlement.parquet').resolve()}\n"
-        f"Try: yibao settle --scheme {SCHEME} --persons {files.persons} --claims {files.claims} "
-        f"--out out.csv --explain <claim_id> --lang zh"
+        f"Try (the claim the serious-illness layer paid most): {_program()} settle --scheme {SCHEME} "
+        f"--persons {files.persons} --claims {files.claims} --explain {example} --lang zh"
     )
+
+
+def _program() -> str:
+    """How to call yibao again: `yibao` when it is on PATH, else the path that was run (`.venv/bin/yibao`)."""
+    import os
+    import shutil
+    import sys
+
+    ran = Path(sys.argv[0])
+    if ran.name != "yibao" or not ran.exists():
+        return "yibao"
+    found = shutil.which("yibao")
+    if found and Path(found).resolve() == ran.resolve():
+        return "yibao"
+    return min(os.path.relpath(ran), str(ran.resolve()), key=len)
 
 
 def _examples(console: Console) -> None:

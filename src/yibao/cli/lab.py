@@ -45,7 +45,7 @@ def run(
     reforms = list(reform or ())
     console = terminal(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"reading {persons}", total=3 + len(reforms))
         people = read_persons(persons)
         progress.update(task, advance=1, description=f"reading {claims}")

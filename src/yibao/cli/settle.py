@@ -60,7 +60,7 @@ def settle(
             code="input.bad_output",
         )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("loading scheme", total=None)
         built = load_scheme(scheme, tuple(reform or ()))
         progress.update(task, description=f"reading {persons}")

@@ -50,7 +50,7 @@ def synth(
         TextColumn("{task.fields[claims]:,} claims"), TimeElapsedColumn(), TimeRemainingColumn(),
     )  # fmt: skip
     started = time.perf_counter()
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("synthesising persons", total=people, claims=0)
 
         def advance(city: City) -> None:
