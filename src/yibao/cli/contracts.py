@@ -173,14 +173,26 @@ def reconcile_command(
     claims_paid: Annotated[
         str | None, typer.Option(help="The year's serious-illness payments in yuan (instead of a file).")
     ] = None,
-    claims: Annotated[int, typer.Option(help="Claims with a serious-illness payment (with --claims-paid).")] = 0,
+    n_claims: Annotated[
+        int, typer.Option("--n-claims", help="Number of claims with a serious-illness payment (with --claims-paid).")
+    ] = 0,
     scheme: SchemeOption = "reference-city",
     persons: PersonsOption = None,
-    bills: Annotated[
-        Path | None, typer.Option("--bills", help="Claims table to settle (with --persons) instead of --payments.")
+    claims: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Claims table to settle (with --persons) instead of --payments."),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the reconciliation as CSV (one column per contract).")] = None,
-    entries: Annotated[Path | None, typer.Option(help="Write the balanced ledger entries as CSV.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write the reconciliation to this CSV file (one column per contract).")
+    ] = None,
+    entries: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Write the balanced ledger entries to this CSV file; as the operations ledger posts them, the "
+            "debit account pays and the credit account receives.",
+        ),
+    ] = None,
 ) -> None:
     """Year-end reconciliation: each party's result under each contract, exact to the fen, and ledger entries."""
     from yibao.contracts import YearExperience, ledger_entries, reconcile
@@ -189,20 +201,21 @@ def reconcile_command(
     from yibao.core.money import format_yuan, parse_yuan
 
     console = terminal(stderr=True)
-    sources = sum(x is not None for x in (payments, claims_paid, bills))
+    sources = sum(x is not None for x in (payments, claims_paid, claims))
     if sources != 1:
         raise InputError(
-            "give exactly one of --payments FILE, --claims-paid YUAN or --persons/--bills", code="input.missing"
+            "give exactly one of --payments FILE, --claims-paid YUAN or --persons FILE --claims FILE",
+            code="input.missing",
         )
     if claims_paid is not None:
         if enrollees is None:
             raise InputError("--claims-paid needs --enrollees", code="input.missing")
-        year = YearExperience(enrollees, parse_yuan(claims_paid), claims)
+        year = YearExperience(enrollees, parse_yuan(claims_paid), n_claims)
     elif payments is not None:
         year = _payments_experience(payments, enrollees, "serious_illness")
     else:
         with _progress(console) as progress:
-            book, _ = _book(scheme, persons, bills, 0, 0, 0, progress)
+            book, _ = _book(scheme, persons, claims, 0, 0, 0, progress)
         year = YearExperience(book.enrollees, int(book.paid.sum()), int(book.claims.sum()))
     recs = [reconcile(c, year) for c in _contracts(contract)]
     terminal().print(_reconciliation_table(recs))
@@ -218,7 +231,8 @@ def reconcile_command(
             entries,
             ["contract", "debit", "credit", "amount", "memo"],
             [
-                [rec.contract.name, e.debit, e.credit, format_yuan(e.amount), e.memo]
+                # An Entry moves money from its `credit` to its `debit` account; the ledger debits the payer.
+                [rec.contract.name, e.credit, e.debit, format_yuan(e.amount), e.memo]
                 for rec in recs
                 for e in ledger_entries(rec)
             ],

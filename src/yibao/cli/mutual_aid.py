@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yibao.cli.console import terminal
+from yibao.cli.options import Lang, LangOption, output_folder
 
 if TYPE_CHECKING:
     from yibao.mutual_aid.apportion import ApportionmentSummary
@@ -205,9 +206,11 @@ def disclose(
 
 @mutual_aid_app.command("example")
 def example(
-    out: Annotated[Path, typer.Option(help="Folder for members.parquet and cases.csv.")],
-    members: Annotated[int, typer.Option(min=1, help="Number of members.")] = 1_000_000,
-    cases: Annotated[int, typer.Option(min=0, help="Number of approved cases.")] = 300,
+    out: Annotated[Path, typer.Option(metavar="DIR", help="Folder for members.parquet and cases.csv.")],
+    # A typical 2020 period per member: about 3 approved cases per 100,000 members, so that no case
+    # reaches the 0.10-yuan-per-member case cap (a 300,000-yuan case needs 3 million members).
+    members: Annotated[int, typer.Option(min=1, help="Number of members.")] = 3_500_000,
+    cases: Annotated[int, typer.Option(min=0, help="Number of approved cases.")] = 100,
     notice_date: Annotated[str, typer.Option(help="The period's notice day.")] = "2020-04-21",
     seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
@@ -224,7 +227,7 @@ def example(
     rng = np.random.default_rng(seed)
     notice = dt.date.fromisoformat(notice_date)
     cutoff = day_number(notice)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out)
     starts = (rng.integers(cutoff - 700, cutoff + 1, size=members) + 90).astype(np.int32)
     charged = rng.integers(0, 100_00, size=members).astype(np.int64)
     write_members(out / "members.parquet", MemberColumns(np.arange(1, members + 1, dtype=np.int64), starts, charged))
@@ -244,7 +247,8 @@ def example(
 
 @mutual_aid_app.command("simulate")
 def simulate(
-    out: Annotated[Path, typer.Option(help="HTML report to write (self-contained, charts inline).")],
+    out: Annotated[Path, typer.Option(
+        metavar="DIR", help="Folder for report.html (self-contained, charts inline) and months.csv (the baseline month by month).")],
     plan: PlanOption = "xianghubao-2020",
     months: Annotated[int, typer.Option(min=16, max=600, help="Months from launch (October 2018).")] = 132,
     seed: Annotated[int | None, typer.Option(
@@ -258,7 +262,7 @@ def simulate(
     waiting_days: Annotated[int | None, typer.Option(help="Lever: waiting period, days.")] = None,
     age_banded: Annotated[bool, typer.Option(help="Lever: each age band pays its own claims.")] = False,
     young_inflow: Annotated[float, typer.Option(help="Lever: extra young joiners (18–30) per month.")] = 0.0,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the baseline month by month as CSV.")] = None,
+    lang: LangOption = Lang.en,
 ) -> None:
     """Simulate the pool month by month: calibrated to Xiang Hu Bao 2018–2019, checked on 2020–2021, levers compared."""
     from yibao.core.money import RatePpm, parse_rate
@@ -284,8 +288,9 @@ def simulate(
             progress.update(task, advance=1, description=f"simulating: {lever.label()}")
             results.append(run(the_plan, calibration, levers=lever, assumptions=assumptions, months=months, seed=seed))
         progress.update(task, advance=1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(simulation_report(results, assumptions), encoding="utf-8")
+    folder = output_folder(out)
+    (folder / "report.html").write_text(simulation_report(results, assumptions, lang.value), encoding="utf-8")
+    _write_months(folder / "months.csv", results[0])
     check = Table(title="Calibration (2018–2019) and out-of-sample check (2020–2021)")
     for col in ("figure", "published", "model"):
         check.add_column(col, justify="right" if col != "figure" else "left")
@@ -298,9 +303,7 @@ def simulate(
     for row in lever_rows(results):
         compare.add_row(*row)
     terminal().print(compare)
-    if csv_out is not None:
-        _write_months(csv_out, results[0])
-    console.print(f"report: {out}")
+    console.print(f"report: {folder / 'report.html'}  month by month: {folder / 'months.csv'}")
 
 
 def _write_months(path: Path, result: SimulationResult) -> None:
