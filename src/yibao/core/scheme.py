@@ -216,6 +216,12 @@ class Scheme:
     layers: tuple[Layer, ...]
     description: str = ""
     reforms: tuple[str, ...] = ()
+    locale: str = "zh-CN"  # the language its people read first: the default of its reports
+
+    @property
+    def lang(self) -> str:
+        """"zh" or "en": the report language that follows the scheme's locale."""
+        return "zh" if self.locale.lower().startswith("zh") else "en"
 
     def layer(self, layer_id: str) -> Layer:
         for layer in self.layers:

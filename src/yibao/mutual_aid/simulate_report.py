@@ -84,7 +84,7 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def tr(key: str, lang: str, **values: object) -> str:
+def tr(key: str, lang: str, /, **values: object) -> str:
     return TEXT[key]["zh" if lang == "zh" else "en"].format(**values)
 
 

@@ -350,7 +350,7 @@ class RawScheme:
         if path.is_dir():
             path = path / "scheme.yaml"
         top = Node(read_yaml(path), path)
-        top.only("scheme", "title", "region", "year", "description", "catalogue", "layers")
+        top.only("scheme", "title", "region", "year", "locale", "description", "catalogue", "layers")
         layers: list[Node] = []
         for entry in top.req("layers").list():
             if isinstance(entry.value, str):
@@ -372,6 +372,7 @@ class RawScheme:
         for node in self.layers:
             built.append(layer(node, [existing.id for existing in built]))
         desc = self.top.get("description", required=False)
+        locale = self.top.get("locale", required=False)
         scheme = Scheme(
             name=self.top.req("scheme").text(),
             title=names(self.top.req("title")),
@@ -380,6 +381,7 @@ class RawScheme:
             preselfpay_rate=rate_param(catalogue.req("preselfpay_rate"), {}),
             layers=tuple(built),
             description=desc.text().strip() if desc else "",
+            locale=locale.text() if locale else "zh-CN",
         )
         try:
             scheme.check()
