@@ -12,6 +12,7 @@ from rich.table import Table
 
 from yibao.cli.console import terminal
 from yibao.cli.ops import DatabaseUrl
+from yibao.cli.options import output_file, output_folder
 from yibao.contracts.model import DEFAULT_CONTRACTS
 from yibao.core.errors import InputError
 
@@ -200,6 +201,9 @@ def reconcile_command(
     from yibao.contracts.report import write_csv
     from yibao.core.money import format_yuan, parse_yuan
 
+    for path, option in ((out, "--out"), (entries, "--entries")):
+        if path is not None:
+            output_file(path, option)
     console = terminal(stderr=True)
     sources = sum(x is not None for x in (payments, claims_paid, claims))
     if sources != 1:
@@ -324,9 +328,9 @@ def _movements_table(done: ContractPosting, balances: dict[str, int]) -> Table:
 
 @contracts_app.command("evaluate")
 def evaluate_command(
-    out: Annotated[Path, typer.Option(help="Folder for report.html, evaluation.csv and years.csv.")] = Path(
-        "contracts-evaluation"
-    ),
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Folder for report.html, evaluation.csv and years.csv.")
+    ] = Path("contracts-evaluation"),
     contract: ContractOption = None,
     scheme: SchemeOption = "reference-city",
     persons: PersonsOption = None,
@@ -350,6 +354,7 @@ def evaluate_command(
     from yibao.contracts.montecarlo import ranking, simulate
     from yibao.contracts.report import write_study
 
+    out = output_folder(out)
     console = terminal(stderr=True)
     chosen = _contracts(contract)
     settings = Settings(_shocks(years, seed, volume_sd, cost_sd, trend), target_margin, as_written, sensitivity)

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yibao.cli.console import terminal
+from yibao.cli.options import output_folder
 
 SCHEME = "reference-city"
 REFORM = "si-threshold-halved"
@@ -27,7 +28,9 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo's city, settlement and report.")] = Path("demo-out"),
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Folder for the demo's city, settlement and report.")
+    ] = Path("demo-out"),
     people: Annotated[int, typer.Option(help="People in the synthetic city.")] = 200_000,
     year: Annotated[int, typer.Option(help="Year of the bills.")] = 2024,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic city.")] = 2024,
@@ -41,6 +44,7 @@ def demo(
     from yibao.schemes import load_scheme
     from yibao.tables import read_claims, read_persons, settle_frame, settlement_output, write_table
 
+    out = output_folder(out)
     console = terminal()
     _examples(console)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

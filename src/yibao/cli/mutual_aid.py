@@ -99,7 +99,8 @@ def apportion(
         help="Members Parquet: member_id, protection_start (date), charged_this_year (yuan).")] = None,
     cases: Annotated[Path | None, typer.Option(
         help="Approved cases CSV/Parquet: case_id, member_name, age, illness_code, diagnosis_date, aid.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder: charges/ (Parquet dataset), summary.json, public notice.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        metavar="DIR", help="Folder for charges/ (Parquet dataset), summary.json and the public notice.")] = None,
     plan: PlanOption = "xianghubao-2020",
     surplus_in: Annotated[str | None, typer.Option(
         help="Surplus carried from the last period, yuan (negative: shortfall); files only (the store carries the pool).")] = None,
@@ -127,6 +128,7 @@ def apportion(
         return
     _require({"--members": members, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
     assert members is not None and cases is not None and out is not None
+    out = output_folder(out)
     the_plan = load_plan(plan)
     try:
         period = period_of(the_plan, _notice_day(notice_date))
@@ -166,7 +168,8 @@ def _print_summary(summary: ApportionmentSummary) -> None:
 def disclose(
     summary: Annotated[Path | None, typer.Option(help="summary.json written by `apportion`.")] = None,
     cases: Annotated[Path | None, typer.Option(help="The period's approved cases (the file given to `apportion`).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for disclosure-<date>.json/.csv/.html (optional with --db).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        metavar="DIR", help="Folder for disclosure-<date>.json/.csv/.html (optional with --db).")] = None,
     plan: PlanOption = "xianghubao-2020",
     notice_date: Annotated[str | None, typer.Option(help="With --db: the period's notice day.")] = None,
     db: Db = False,
@@ -195,6 +198,7 @@ def disclose(
     _require({"--summary": summary, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
     _refuse_given({"--notice-date": notice_date}, "only with --db (files name the period in the summary)")
     assert summary is not None and cases is not None and out is not None
+    out = output_folder(out)
     record = read_summary(summary)
     approved = read_cases(cases, load_plan(plan))
     if len(approved) != record.cases or sum(c.aid for c in approved) != record.aid:

@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from yibao.cli.console import terminal
+from yibao.cli.options import output_file
 from yibao.core.errors import InputError
 
 
@@ -34,7 +35,9 @@ def settle(
     scheme: Annotated[str, typer.Option(help="Built-in scheme name (see `yibao schemes`) or a scheme file/folder.")],
     persons: Annotated[Path, typer.Option(help="Persons table, CSV or Parquet (file or folder).")],
     claims: Annotated[Path, typer.Option(help="Claims table, CSV or Parquet (file or folder).")],
-    out: Annotated[Path | None, typer.Option(help="Output file; .csv or .parquet by its suffix.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Output file, .csv or .parquet by its suffix (a folder: with --engine dask and a claims folder)."
+    )] = None,
     reform: Annotated[list[str] | None, typer.Option(help="Reform overlay file or bundled name; repeatable.")] = None,
     explain: Annotated[str | None, typer.Option(help="Print the explanation of this claim.")] = None,
     lang: Annotated[LangChoice, typer.Option(help="Language of explanations.")] = LangChoice.en,
@@ -54,6 +57,8 @@ def settle(
             raise InputError("--explain reads one claims table, not a partitioned dataset", code="input.bad_option")
         _settle_dataset(scheme, tuple(reform or ()), persons, claims, out, scheduler, console)
         return
+    if out is not None:
+        output_file(out)
     if out is not None and out.suffix.lower() not in {".csv", ".parquet"}:
         raise InputError(
             f"{out}: the output must end in .csv or .parquet (or be a folder, with --engine dask and a claims folder)",

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yibao.cli.console import terminal
+from yibao.cli.options import output_folder
 
 
 class FormatChoice(StrEnum):
@@ -25,7 +26,9 @@ def register(app: typer.Typer) -> None:
 
 def synth(
     people: Annotated[int, typer.Option(min=1, help="Number of persons in the city.")],
-    out: Annotated[Path, typer.Option(help="Output directory: persons.<fmt> and claims.<fmt> are written there.")],
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Folder for persons.<fmt> and claims.<fmt> (or persons/ and claims/).")
+    ],
     year: Annotated[int, typer.Option(help="Calendar year of the bills.")] = 2024,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; the same seed gives identical files.")] = 0,
     format: Annotated[FormatChoice, typer.Option("--format", help="parquet (decimal amounts) or csv.")] = (
@@ -44,6 +47,7 @@ def synth(
     from yibao.core.errors import InputError
     from yibao.lab.synth import BLOCK_PEOPLE, City, block_count, write_partitioned_city, write_synthetic_city
 
+    out = output_folder(out)
     console = terminal(stderr=True)
     columns = (
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
