@@ -97,3 +97,17 @@ def test_an_out_file_is_said_and_a_folder_refused(path: tuple[str, ...], tmp_pat
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and re.fullmatch(r"yibao \d+\.\d+\S*\n", result.output)
+
+
+@pytest.mark.slow
+def test_the_mutual_aid_example_shows_a_typical_period(tmp_path: Path) -> None:
+    """Its defaults give a charge of a few yuan with no case above the case cap (not a shortfall)."""
+    import json
+
+    assert runner.invoke(app, ["mutual-aid", "example", "--out", str(tmp_path / "ex")]).exit_code == 0
+    result = runner.invoke(app, ["mutual-aid", "apportion", "--notice-date", "2020-04-21",
+                                 "--members", str(tmp_path / "ex/members.parquet"),
+                                 "--cases", str(tmp_path / "ex/cases.csv"), "--out", str(tmp_path / "ap")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "ap/summary.json").read_text(encoding="utf-8"))
+    assert summary["case_cap_shortfall"] in (0, "0.00") and summary["year_cap_shortfall"] in (0, "0.00")

@@ -211,9 +211,10 @@ def disclose(
 @mutual_aid_app.command("example")
 def example(
     out: Annotated[Path, typer.Option(metavar="DIR", help="Folder for members.parquet and cases.csv.")],
-    # A typical 2020 period per member: about 3 approved cases per 100,000 members, so that no case
-    # reaches the 0.10-yuan-per-member case cap (a 300,000-yuan case needs 3 million members).
-    members: Annotated[int, typer.Option(min=1, help="Number of members.")] = 3_500_000,
+    # A typical 2020 period: a few approved cases per 100,000 members and a charge of a few yuan, no case
+    # above the 0.10-yuan-per-member case cap (300,000 yuan + 8% fee needs 3.24 million members protected
+    # on its diagnosis day, up to 90 days before the notice, when about 74% of these members are).
+    members: Annotated[int, typer.Option(min=1, help="Number of members.")] = 5_000_000,
     cases: Annotated[int, typer.Option(min=0, help="Number of approved cases.")] = 100,
     notice_date: Annotated[str, typer.Option(help="The period's notice day.")] = "2020-04-21",
     seed: Annotated[int, typer.Option(min=0)] = 0,
