@@ -76,7 +76,8 @@ def test_reconcile_needs_one_source() -> None:
 @pytest.fixture(scope="module")
 def evaluation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("evaluation")
-    run("contracts", "evaluate", "--people", "20000", "--years", "200", "--no-sensitivity", "--out", str(out))
+    run("contracts", "evaluate", "--people", "20000", "--years", "200", "--no-sensitivity", "--out", str(out),
+        "--lang", "en")
     return out
 
 

@@ -42,7 +42,37 @@ def simulator_report(folder: Path, lang: str) -> Path:
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings("error:Glyph .* missing from font")]
 
-REPORTS: dict[str, Callable[[Path, str], Path]] = {"lab": lab_report, "simulator": simulator_report}
+def contracts_report(folder: Path, lang: str) -> Path:
+    from typer.testing import CliRunner
+
+    from yibao.cli.main import app
+
+    args = ["contracts", "evaluate", "--people", "20000", "--years", "100", "--no-sensitivity", "--lang", lang]
+    result = CliRunner().invoke(app, [*args, "--out", str(folder)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return folder / "report.html"
+
+
+def disclosure_report(folder: Path, lang: str) -> Path:
+    """The public notice of a period apportioned from `mutual-aid example`'s files."""
+    from typer.testing import CliRunner
+
+    from yibao.cli.main import app
+
+    runner = CliRunner()
+    made = runner.invoke(app, ["mutual-aid", "example", "--out", str(folder), "--members", "20000", "--cases", "4"])
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(app, [
+        "mutual-aid", "apportion", "--notice-date", "2020-04-21", "--members", str(folder / "members.parquet"),
+        "--cases", str(folder / "cases.csv"), "--out", str(folder / "period"), "--lang", lang,
+    ], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return folder / "period" / "public" / "disclosure-2020-04-21.html"
+
+
+REPORTS: dict[str, Callable[[Path, str], Path]] = {
+    "lab": lab_report, "simulator": simulator_report, "contracts": contracts_report, "disclosure": disclosure_report,
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from yibao.cli.console import terminal
 from yibao.cli.ops import DatabaseUrl
-from yibao.cli.options import output_file, output_folder
+from yibao.cli.options import Lang, LangOption, output_file, output_folder
 from yibao.contracts.model import DEFAULT_CONTRACTS
 from yibao.core.errors import InputError
 
@@ -348,6 +348,7 @@ def evaluate_command(
     ] = 0.02,
     as_written: Annotated[bool, typer.Option(help="Keep the files' premiums and fees (no repricing).")] = False,
     sensitivity: Annotated[bool, typer.Option(help="Screen which parameters drive the ranking.")] = True,
+    lang: LangOption = Lang.zh,
 ) -> None:
     """Monte Carlo of the cooperation modes on four dimensions (efficiency, cost, risk sharing, incentive); HTML report and CSV."""
     from yibao.contracts.evaluation import Settings, Study, driver_count, evaluate_all, find_drivers
@@ -369,7 +370,7 @@ def evaluate_command(
             progress.update(task, description="screening the drivers", total=driver_count(chosen), completed=0)
             drivers = find_drivers(chosen, book, sims, settings, lambda: progress.advance(task))
     st = Study(evaluations, ranking(evaluations), sims, book, settings, drivers)
-    paths = write_study(st, out, label)
+    paths = write_study(st, out, label, lang.value)
     _print_study(st)
     console.print(f"report: {paths['report']}  tables: {paths['evaluation']}, {paths['years']}")
 

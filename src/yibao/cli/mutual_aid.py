@@ -107,6 +107,7 @@ def apportion(
     db: Db = False,
     database_url: Annotated[str | None, typer.Option(envvar="YIBAO_DATABASE_URL", help="SQLAlchemy URL (with --db).")] = None,
     data_dir: Annotated[Path, typer.Option(envvar="YIBAO_DATA_DIR", help="With --db: folder of the charges datasets.")] = Path("yibao-data"),
+    lang: LangOption = Lang.zh,
 ) -> None:
     """Apportion one period: per-member charges (Parquet dataset), a summary record and the public disclosure.
 
@@ -146,7 +147,7 @@ def apportion(
         write_charges(out / "charges", columns.member_id, result.charges)
         progress.update(task, advance=1, description="writing the summary and the public notice")
         write_summary(out / "summary.json", result.summary)
-        public = Disclosure(result.summary, tuple(approved)).write(out / "public")
+        public = Disclosure(result.summary, tuple(approved)).write(out / "public", lang.value)
         progress.update(task, advance=1)
     _print_summary(result.summary)
     console.print(f"charges: {out / 'charges'}  summary: {out / 'summary.json'}  notice: {public[-1]}")
@@ -174,6 +175,7 @@ def disclose(
     notice_date: Annotated[str | None, typer.Option(help="With --db: the period's notice day.")] = None,
     db: Db = False,
     database_url: Annotated[str | None, typer.Option(envvar="YIBAO_DATABASE_URL", help="SQLAlchemy URL (with --db).")] = None,
+    lang: LangOption = Lang.zh,
 ) -> None:
     """Write a period's public disclosure (cases with masked identity, amounts, members, per-member charge).
 
@@ -204,7 +206,7 @@ def disclose(
     if len(approved) != record.cases or sum(c.aid for c in approved) != record.aid:
         raise InputError("these cases are not the ones the summary was apportioned from", file=str(cases),
                          code="mutual_aid.cases_mismatch")
-    for path in Disclosure(record, tuple(approved)).write(out):
+    for path in Disclosure(record, tuple(approved)).write(out, lang.value):
         terminal().print(str(path))
 
 
@@ -267,7 +269,7 @@ def simulate(
     waiting_days: Annotated[int | None, typer.Option(help="Lever: waiting period, days.")] = None,
     age_banded: Annotated[bool, typer.Option(help="Lever: each age band pays its own claims.")] = False,
     young_inflow: Annotated[float, typer.Option(help="Lever: extra young joiners (18–30) per month.")] = 0.0,
-    lang: LangOption = Lang.en,
+    lang: LangOption = Lang.zh,
 ) -> None:
     """Simulate the pool month by month: calibrated to Xiang Hu Bao 2018–2019, checked on 2020–2021, levers compared."""
     from yibao.core.money import RatePpm, parse_rate

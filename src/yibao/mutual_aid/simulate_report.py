@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from yibao.mutual_aid.simulate import (
     AGE_BANDS,
@@ -130,6 +131,14 @@ def lever_rows(results: Sequence[SimulationResult], lang: str = "en") -> list[li
     ]
 
 
+def _year_axis(ax: Any) -> None:
+    """One tick a year, labelled by the year only (month ticks ran into each other)."""
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+
+
 def _legend_below(ax: object, count: int) -> None:
     """The legend under the plot, where it cannot cover a line."""
     ax.legend(fontsize=7, ncol=2 if count > 3 else count, loc="upper center", bbox_to_anchor=(0.5, -0.12),  # type: ignore[attr-defined]
@@ -152,6 +161,7 @@ def _members_chart(results: Sequence[SimulationResult], lang: str) -> str:
                    label=tr("published_2021", lang))
     ax.set_ylabel(tr("members_axis", lang))
     _legend_below(ax, len(results) + 2)
+    _year_axis(ax)
     return figure(fig, tr("members_caption", lang))
 
 
@@ -170,6 +180,7 @@ def _cost_chart(results: Sequence[SimulationResult], lang: str) -> str:
     ax.axhline(base.year_cap_yuan, color="#c0392b", lw=0.8, ls=":")
     ax.set_ylabel(tr("cost_axis", lang))
     _legend_below(ax, len(results) + 1)
+    _year_axis(ax)
     return figure(fig, tr("cost_caption", lang))
 
 
@@ -183,6 +194,7 @@ def _age_mix_chart(base: SimulationResult, lang: str) -> str:
                  colors=[PALETTE[i] for i in keep], alpha=0.85)
     ax.set_ylabel(tr("share_axis", lang))
     _legend_below(ax, len(keep))
+    _year_axis(ax)
     return figure(fig, tr("age_caption", lang))
 
 
@@ -193,6 +205,7 @@ def _claims_chart(base: SimulationResult, lang: str) -> str:
     ax2 = ax.twinx()
     ax2.plot([m.start for m in base.months], [m.mean_risk for m in base.months], color=PALETTE[1])
     ax2.set_ylabel(tr("risk_axis", lang))
+    _year_axis(ax)
     return figure(fig, tr("claims_caption", lang))
 
 
