@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -30,3 +32,16 @@ def schemes() -> None:
     for reform in builtin_reforms():
         reforms.add_row(reform.name, reform.title.en)
     console.print(reforms)
+    for info in builtin_schemes():
+        examples = info.path / "examples"
+        if examples.is_dir():
+            files = ", ".join(sorted(f.name for f in examples.glob("*.csv")))
+            console.print(f"Example bills of {info.name}: {_shown(examples)}/ ({files})", soft_wrap=True)
+
+
+def _shown(path: Path) -> str:
+    """The path from the current folder when it lies below it (a clone), else in full (an installed package)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

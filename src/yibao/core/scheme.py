@@ -217,6 +217,7 @@ class Scheme:
     description: str = ""
     reforms: tuple[str, ...] = ()
     locale: str = "zh-CN"  # the language its people read first: the default of its reports
+    description_zh: str = ""
 
     @property
     def lang(self) -> str:

@@ -184,7 +184,7 @@ def build_page(scenarios: Sequence[Scenario], files: Sequence[str] = (), lang: s
     )
     scenario_rows = [
         [s.title_in(lang), s.short(lang), " → ".join(s.scheme.layer(i).name.get(lang) for i in s.metrics.layer_ids),
-         s.description or "—"]
+         s.description_in(lang) or "—"]
         for s in scenarios
     ]  # fmt: skip
     headers = [tr("scenario", lang), tr("name", lang), tr("layers_order", lang), tr("what_changes", lang)]
@@ -251,7 +251,7 @@ def build_page(scenarios: Sequence[Scenario], files: Sequence[str] = (), lang: s
         sections.append(
             html_report.Section(
                 tr("reform", lang, title=reform.title_in(lang)),
-                html_report.paragraph(reform.description or reform.title_in(lang))
+                html_report.paragraph(reform.description_in(lang) or reform.title_in(lang))
                 + chart_deltas(baseline, reform, scenarios, lang)
                 + html_report.table(
                     [tr("figure", lang), tr("baseline", lang), tr("reform_col", lang), tr("change", lang),

@@ -38,6 +38,10 @@ class Scenario:
     metrics: LabMetrics
     description: str = ""
     title_zh: str = ""
+    description_zh: str = ""
+
+    def description_in(self, lang: str) -> str:
+        return self.description_zh if lang == "zh" and self.description_zh else self.description
 
     def title_in(self, lang: str) -> str:
         if lang != "zh":
