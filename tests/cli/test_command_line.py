@@ -111,3 +111,23 @@ def test_the_mutual_aid_example_shows_a_typical_period(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "ap/summary.json").read_text(encoding="utf-8"))
     assert summary["case_cap_shortfall"] in (0, "0.00") and summary["year_cap_shortfall"] in (0, "0.00")
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["mutual-aid", "disclose", "--summary", "{folder}", "--cases", "{file}", "--out", "{new}"], "input.not_a_file"),
+        (["mutual-aid", "apportion", "--notice-date", "2020-04-21", "--members", "{file}", "--cases", "{folder}",
+          "--out", "{new}"], "input.not_a_file"),
+        (["settle", "--scheme", "reference-city", "--persons", "{missing}", "--claims", "{file}", "--out", "{new}.csv"],
+         "input.not_found"),
+    ],
+)  # fmt: skip
+def test_a_path_of_the_wrong_kind_is_named_in_one_line(args: list[str], code: str, tmp_path: Path) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.csv").write_text("x\n")
+    paths = {"folder": tmp_path / "folder", "file": tmp_path / "file.csv", "new": tmp_path / "new",
+             "missing": tmp_path / "missing.csv"}  # fmt: skip
+    result = runner.invoke(app, [a.format(**{k: str(v) for k, v in paths.items()}) for a in args])
+    assert isinstance(result.exception, YibaoError) and result.exception.code == code, result.output
+    assert "\n" not in result.exception.message and not (tmp_path / "new").exists()

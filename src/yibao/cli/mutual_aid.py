@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yibao.cli.console import terminal
-from yibao.cli.options import Lang, LangOption, output_folder
+from yibao.cli.options import Lang, LangOption, input_file, output_folder
 
 if TYPE_CHECKING:
     from yibao.mutual_aid.apportion import ApportionmentSummary
@@ -129,6 +129,7 @@ def apportion(
         return
     _require({"--members": members, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
     assert members is not None and cases is not None and out is not None
+    input_file(cases, "--cases")
     out = output_folder(out)
     the_plan = load_plan(plan)
     try:
@@ -200,6 +201,8 @@ def disclose(
     _require({"--summary": summary, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
     _refuse_given({"--notice-date": notice_date}, "only with --db (files name the period in the summary)")
     assert summary is not None and cases is not None and out is not None
+    input_file(summary, "--summary")
+    input_file(cases, "--cases")
     out = output_folder(out)
     record = read_summary(summary)
     approved = read_cases(cases, load_plan(plan))
