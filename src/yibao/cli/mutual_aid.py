@@ -129,6 +129,7 @@ def apportion(
         return
     _require({"--members": members, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
     assert members is not None and cases is not None and out is not None
+    output_folder(out, create=False)
     input_file(cases, "--cases")
     out = output_folder(out)
     the_plan = load_plan(plan)
@@ -201,6 +202,7 @@ def disclose(
     _require({"--summary": summary, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
     _refuse_given({"--notice-date": notice_date}, "only with --db (files name the period in the summary)")
     assert summary is not None and cases is not None and out is not None
+    output_folder(out, create=False)
     input_file(summary, "--summary")
     input_file(cases, "--cases")
     out = output_folder(out)

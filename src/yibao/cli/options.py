@@ -23,12 +23,13 @@ class Lang(StrEnum):
 LangOption = Annotated[Lang, typer.Option(help="Language of the report: zh (中文) or en.")]
 
 
-def output_folder(path: Path, option: str = "--out") -> Path:
-    """`path` as a folder to write into, created if missing; an existing file is refused."""
+def output_folder(path: Path, option: str = "--out", *, create: bool = True) -> Path:
+    """`path` as a folder to write into, created if missing (unless `create=False`: only checked)."""
     if path.exists() and not path.is_dir():
         raise InputError(f"{path} is a file; {option} wants a folder (the command writes several files)",
                          code="input.not_a_folder")
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
