@@ -5,7 +5,7 @@
 >>> yibao.explain_claim("reference-city", persons, claims, "B0003", lang="zh").text()
 
 Tables may be Polars or pandas DataFrames or Arrow tables in the contract's columns
-(architecture.md); the result comes back as the same kind of table.
+(docs/design.md); the result comes back as the same kind of table.
 """
 
 from __future__ import annotations

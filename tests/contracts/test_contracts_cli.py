@@ -44,7 +44,7 @@ def test_reconcile_from_settled_bills_agrees_with_the_settle_output(tmp_path: Pa
     enrollees = sum(r["scheme"] == "urrbmi" for r in rows(persons))
     by_file, by_bills = tmp_path / "a.csv", tmp_path / "b.csv"
     run("contracts", "reconcile", "--payments", str(settled), "--enrollees", str(enrollees), "--out", str(by_file))
-    run("contracts", "reconcile", "--persons", str(persons), "--bills", str(claims), "--out", str(by_bills))
+    run("contracts", "reconcile", "--persons", str(persons), "--claims", str(claims), "--out", str(by_bills))
     assert rows(by_file) == rows(by_bills)
     table = {r["item"]: r for r in rows(by_file)}
     assert int(table["claims paid"]["zhanjiang-insurance-contract"].replace(".", "")) == paid
@@ -53,7 +53,7 @@ def test_reconcile_from_settled_bills_agrees_with_the_settle_output(tmp_path: Pa
 
 def test_reconcile_writes_balanced_entries(tmp_path: Path) -> None:
     entries = tmp_path / "entries.csv"
-    out = run("contracts", "reconcile", "--claims-paid", "250000", "--enrollees", "10000", "--claims", "100",
+    out = run("contracts", "reconcile", "--claims-paid", "250000", "--enrollees", "10000", "--n-claims", "100",
               "--contract", "zhanjiang-insurance-contract", "--entries", str(entries))  # fmt: skip
     assert "insurance_contract" in out
     net: dict[str, int] = {}
@@ -63,8 +63,9 @@ def test_reconcile_writes_balanced_entries(tmp_path: Path) -> None:
         net[entry["credit"]] = net.get(entry["credit"], 0) - fen
     assert sum(net.values()) == 0
     # premium 539,000 in, claims 250,000 out; balance 539,000 - 32,340 - 250,000 = 256,660, above the
-    # 4% cap (21,560) by 235,100, which returns to the fund
-    assert net["reference-city:2024:serious_illness"] == -(53_900_000 - 23_510_000)
+    # 4% cap (21,560) by 235,100, which returns to the fund. As in the ledger, the payer is debited: the
+    # fund's debit balance is its net outlay.
+    assert net["reference-city:2024:serious_illness"] == 53_900_000 - 23_510_000
 
 
 def test_reconcile_needs_one_source() -> None:
@@ -75,7 +76,8 @@ def test_reconcile_needs_one_source() -> None:
 @pytest.fixture(scope="module")
 def evaluation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("evaluation")
-    run("contracts", "evaluate", "--people", "20000", "--years", "200", "--no-sensitivity", "--out", str(out))
+    run("contracts", "evaluate", "--people", "20000", "--years", "200", "--no-sensitivity", "--out", str(out),
+        "--lang", "en")
     return out
 
 

@@ -63,10 +63,17 @@ def test_wrong_notice_day(tmp_path: Path) -> None:
 def test_plans_and_simulate(tmp_path: Path) -> None:
     result = invoke("plans")
     assert result.exit_code == 0 and "xianghubao-2020/senior" in result.output
-    report = tmp_path / "sim.html"
-    result = invoke("simulate", "--out", str(report), "--months", "40", "--no-levers", "--age-banded",
-                    "--csv", str(tmp_path / "months.csv"))
+    result = invoke("simulate", "--out", str(tmp_path / "sim"), "--months", "40", "--no-levers", "--age-banded",
+                    "--lang", "en")
     assert result.exit_code == 0, result.output
     assert "29.17" in result.output and "age-banded pricing" in result.output
-    assert report.read_text(encoding="utf-8").count("<svg") == 4
-    assert len((tmp_path / "months.csv").read_text(encoding="utf-8").splitlines()) == 41
+    report = (tmp_path / "sim" / "report.html").read_text(encoding="utf-8")
+    assert report.count("<svg") == 4 and '<html lang="en">' in report
+    assert len((tmp_path / "sim" / "months.csv").read_text(encoding="utf-8").splitlines()) == 41
+    # --out is a folder: an existing one is written into, a file is refused in one line
+    again = invoke("simulate", "--out", str(tmp_path / "sim"), "--months", "16", "--no-levers")  # zh by default
+    assert again.exit_code == 0, again.output
+    assert "死亡螺旋" in (tmp_path / "sim" / "report.html").read_text(encoding="utf-8")
+    (tmp_path / "file").write_text("x")
+    refused = invoke("simulate", "--out", str(tmp_path / "file"), "--months", "16", "--no-levers")
+    assert isinstance(refused.exception, YibaoError) and refused.exception.code == "input.not_a_folder"

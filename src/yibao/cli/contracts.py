@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yibao.cli.console import terminal
 from yibao.cli.ops import DatabaseUrl
+from yibao.cli.options import Lang, LangOption, output_file, output_folder
 from yibao.contracts.model import DEFAULT_CONTRACTS
 from yibao.core.errors import InputError
 
@@ -61,7 +63,7 @@ def register(app: typer.Typer) -> None:
 
 def _progress(console: Console) -> Progress:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=console, transient=True)
+    return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
 
 
 def _contracts(names: list[str] | None) -> list[Contract]:
@@ -121,7 +123,7 @@ def list_contracts() -> None:
         table.add_row(
             c.name, c.mode.value, f"{format_yuan(c.premium_per_enrollee)} / {format_yuan(c.fee_per_enrollee)}", c.title
         )
-    Console().print(table)
+    terminal().print(table)
 
 
 # --- reconcile --------------------------------------------------------------------------------------------
@@ -172,14 +174,26 @@ def reconcile_command(
     claims_paid: Annotated[
         str | None, typer.Option(help="The year's serious-illness payments in yuan (instead of a file).")
     ] = None,
-    claims: Annotated[int, typer.Option(help="Claims with a serious-illness payment (with --claims-paid).")] = 0,
+    n_claims: Annotated[
+        int, typer.Option("--n-claims", help="Number of claims with a serious-illness payment (with --claims-paid).")
+    ] = 0,
     scheme: SchemeOption = "reference-city",
     persons: PersonsOption = None,
-    bills: Annotated[
-        Path | None, typer.Option("--bills", help="Claims table to settle (with --persons) instead of --payments.")
+    claims: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Claims table to settle (with --persons) instead of --payments."),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the reconciliation as CSV (one column per contract).")] = None,
-    entries: Annotated[Path | None, typer.Option(help="Write the balanced ledger entries as CSV.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write the reconciliation to this CSV file (one column per contract).")
+    ] = None,
+    entries: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Write the balanced ledger entries to this CSV file; as the operations ledger posts them, the "
+            "debit account pays and the credit account receives.",
+        ),
+    ] = None,
 ) -> None:
     """Year-end reconciliation: each party's result under each contract, exact to the fen, and ledger entries."""
     from yibao.contracts import YearExperience, ledger_entries, reconcile
@@ -187,24 +201,28 @@ def reconcile_command(
     from yibao.contracts.report import write_csv
     from yibao.core.money import format_yuan, parse_yuan
 
-    console = Console(stderr=True)
-    sources = sum(x is not None for x in (payments, claims_paid, bills))
+    for path, option in ((out, "--out"), (entries, "--entries")):
+        if path is not None:
+            output_file(path, option)
+    console = terminal(stderr=True)
+    sources = sum(x is not None for x in (payments, claims_paid, claims))
     if sources != 1:
         raise InputError(
-            "give exactly one of --payments FILE, --claims-paid YUAN or --persons/--bills", code="input.missing"
+            "give exactly one of --payments FILE, --claims-paid YUAN or --persons FILE --claims FILE",
+            code="input.missing",
         )
     if claims_paid is not None:
         if enrollees is None:
             raise InputError("--claims-paid needs --enrollees", code="input.missing")
-        year = YearExperience(enrollees, parse_yuan(claims_paid), claims)
+        year = YearExperience(enrollees, parse_yuan(claims_paid), n_claims)
     elif payments is not None:
         year = _payments_experience(payments, enrollees, "serious_illness")
     else:
         with _progress(console) as progress:
-            book, _ = _book(scheme, persons, bills, 0, 0, 0, progress)
+            book, _ = _book(scheme, persons, claims, 0, 0, 0, progress)
         year = YearExperience(book.enrollees, int(book.paid.sum()), int(book.claims.sum()))
     recs = [reconcile(c, year) for c in _contracts(contract)]
-    Console().print(_reconciliation_table(recs))
+    terminal().print(_reconciliation_table(recs))
     rows = [reconciliation_rows(rec) for rec in recs]
     if out is not None:
         write_csv(
@@ -217,7 +235,8 @@ def reconcile_command(
             entries,
             ["contract", "debit", "credit", "amount", "memo"],
             [
-                [rec.contract.name, e.debit, e.credit, format_yuan(e.amount), e.memo]
+                # An Entry moves money from its `credit` to its `debit` account; the ledger debits the payer.
+                [rec.contract.name, e.credit, e.debit, format_yuan(e.amount), e.memo]
                 for rec in recs
                 for e in ledger_entries(rec)
             ],
@@ -256,7 +275,7 @@ def post_command(
             balances = _balances_after(session, done, dry_run)
     finally:
         store.engine.dispose()
-    console = Console()
+    console = terminal()
     console.print(_reconciliation_table([done.reconciliation]))
     console.print(_movements_table(done, balances))
     if dry_run:
@@ -309,9 +328,9 @@ def _movements_table(done: ContractPosting, balances: dict[str, int]) -> Table:
 
 @contracts_app.command("evaluate")
 def evaluate_command(
-    out: Annotated[Path, typer.Option(help="Folder for report.html, evaluation.csv and years.csv.")] = Path(
-        "contracts-evaluation"
-    ),
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Folder for report.html, evaluation.csv and years.csv.")
+    ] = Path("contracts-evaluation"),
     contract: ContractOption = None,
     scheme: SchemeOption = "reference-city",
     persons: PersonsOption = None,
@@ -329,13 +348,15 @@ def evaluate_command(
     ] = 0.02,
     as_written: Annotated[bool, typer.Option(help="Keep the files' premiums and fees (no repricing).")] = False,
     sensitivity: Annotated[bool, typer.Option(help="Screen which parameters drive the ranking.")] = True,
+    lang: LangOption = Lang.zh,
 ) -> None:
-    """Monte Carlo of the cooperation modes on the seed's four dimensions; HTML report and CSV."""
+    """Monte Carlo of the cooperation modes on four dimensions (efficiency, cost, risk sharing, incentive); HTML report and CSV."""
     from yibao.contracts.evaluation import Settings, Study, driver_count, evaluate_all, find_drivers
     from yibao.contracts.montecarlo import ranking, simulate
     from yibao.contracts.report import write_study
 
-    console = Console(stderr=True)
+    out = output_folder(out)
+    console = terminal(stderr=True)
     chosen = _contracts(contract)
     settings = Settings(_shocks(years, seed, volume_sd, cost_sd, trend), target_margin, as_written, sensitivity)
     with _progress(console) as progress:
@@ -349,7 +370,7 @@ def evaluate_command(
             progress.update(task, description="screening the drivers", total=driver_count(chosen), completed=0)
             drivers = find_drivers(chosen, book, sims, settings, lambda: progress.advance(task))
     st = Study(evaluations, ranking(evaluations), sims, book, settings, drivers)
-    paths = write_study(st, out, label)
+    paths = write_study(st, out, label, lang.value)
     _print_study(st)
     console.print(f"report: {paths['report']}  tables: {paths['evaluation']}, {paths['years']}")
 
@@ -359,7 +380,7 @@ def _print_study(st: Study) -> None:
     from yibao.contracts.model import MODE_NAMES
     from yibao.contracts.montecarlo import DIMENSIONS
 
-    table = Table(title="Cooperation modes on the seed's four dimensions")
+    table = Table(title="Cooperation modes on four dimensions")
     table.add_column("")
     for e in st.evaluations:
         table.add_column(e.contract.mode.value, justify="right")
@@ -374,7 +395,7 @@ def _print_study(st: Study) -> None:
     ]
     for label, value in measures:
         table.add_row(label, *(value(e) for e in st.evaluations))
-    console = Console()
+    console = terminal()
     console.print(table)
     for dim in DIMENSIONS:
         mark = "✓" if st.best[dim] is SEED_RANKING[dim] else "✗ (seed: " + MODE_NAMES[SEED_RANKING[dim]] + ")"
@@ -409,7 +430,7 @@ def search_command(
     from yibao.contracts.montecarlo import search_price, simulate
     from yibao.core.money import format_yuan
 
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     chosen = load_contract(contract)
     with _progress(console) as progress:
         book, label = _book(scheme, persons, claims, people, city_seed, year, progress)
@@ -426,4 +447,4 @@ def search_command(
     table.add_row("P(insurer loss)", f"{found.insurer_p_loss:.1%}")
     table.add_row("P(margin in [0, low-profit cap])", f"{found.p_low_profit:.1%}")
     table.add_row("bisection steps", str(found.steps))
-    Console().print(table)
+    terminal().print(table)

@@ -15,6 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yibao.cli.console import terminal
+from yibao.cli.options import output_folder
+
 SCHEME = "reference-city"
 REFORM = "si-threshold-halved"
 EXAMPLES = Path(__file__).resolve().parent.parent / "schemes" / "builtin" / SCHEME / "examples"
@@ -25,7 +28,9 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo's city, settlement and report.")] = Path("demo-out"),
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Folder for the demo's city, settlement and report.")
+    ] = Path("demo-out"),
     people: Annotated[int, typer.Option(help="People in the synthetic city.")] = 200_000,
     year: Annotated[int, typer.Option(help="Year of the bills.")] = 2024,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic city.")] = 2024,
@@ -40,10 +45,11 @@ def demo(
     from yibao.schemes import load_scheme
     from yibao.tables import read_claims, read_persons, settlement_output, write_table
 
-    console = Console()
+    out = output_folder(out)
+    console = terminal()
     _examples(console)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"synthesising {people:,} people", total=block_count(people))
         files = write_synthetic_city(
             people, year, seed, out / "city", on_block=lambda _: progress.advance(task)
@@ -72,11 +78,28 @@ def demo(
         f"(seed {seed}), settled through {' → '.join(scheme.layer_ids)}."
     )
     print_summary(run, console)
+    baseline = settled[scheme.name]
+    example = baseline.sort(["paid_serious_illness", "claim_id"], descending=[True, False])["claim_id"][0]
     console.print(
         f"Settled claims: {(out / 'settlement.parquet').resolve()}\n"
-        f"Try: yibao settle --scheme {SCHEME} --persons {files.persons} --claims {files.claims} "
-        f"--out out.csv --explain <claim_id> --lang zh"
+        f"Try (the claim the serious-illness layer paid most): {_program()} settle --scheme {SCHEME} "
+        f"--persons {files.persons} --claims {files.claims} --explain {example} --lang zh"
     )
+
+
+def _program() -> str:
+    """How to call yibao again: `yibao` when it is on PATH, else the path that was run (`.venv/bin/yibao`)."""
+    import os
+    import shutil
+    import sys
+
+    ran = Path(sys.argv[0])
+    if ran.name != "yibao" or not ran.exists():
+        return "yibao"
+    found = shutil.which("yibao")
+    if found and Path(found).resolve() == ran.resolve():
+        return "yibao"
+    return min(os.path.relpath(ran), str(ran.resolve()), key=len)
 
 
 def _examples(console: Console) -> None:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from yibao.cli.console import terminal
+from yibao.cli.options import Lang, output_folder
 from yibao.cli.settle import EngineChoice
 
 lab_app = typer.Typer(
@@ -25,7 +27,9 @@ def run(
     ],
     persons: Annotated[Path, typer.Option(help="Persons table, CSV or Parquet (file or folder).")],
     claims: Annotated[Path, typer.Option(help="Claims table, CSV or Parquet (file or folder).")],
-    out: Annotated[Path, typer.Option(help="Folder for report.html, figures.csv, figures.json and deltas.csv.")],
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Folder for report.html, figures.csv, figures.json and deltas.csv.")
+    ],
     reform: Annotated[
         list[str] | None, typer.Option(help="Reform overlay file or bundled name; repeatable, one scenario each.")
     ] = None,
@@ -33,19 +37,22 @@ def run(
         EngineChoice, typer.Option(help="batch (default), scalar (reference path) or dask.")
     ] = EngineChoice.batch,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (with --engine dask).")] = None,
+    lang: Annotated[
+        Lang | None, typer.Option(help="Language of the report: zh (中文) or en; default: the scheme's locale.")
+    ] = None,
 ) -> None:
     """Settle the same people and bills under the baseline and each reform; write and summarise the report."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from yibao.lab.run import batch_settle, print_summary, run_lab
     from yibao.schemes import load_scheme
     from yibao.tables import read_claims, read_persons
 
+    out = output_folder(out)  # a file given as --out is refused before any work
     reforms = list(reform or ())
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"reading {persons}", total=3 + len(reforms))
         people = read_persons(persons)
         progress.update(task, advance=1, description=f"reading {claims}")
@@ -59,6 +66,7 @@ def run(
             progress.update(task, advance=1, description=step)
 
         result = run_lab(
-            scheme, reforms, people, bills, out, settle=batch_settle(engine.value, scheduler), on_settled=settled
+            scheme, reforms, people, bills, out, settle=batch_settle(engine.value, scheduler),
+            on_settled=settled, lang=None if lang is None else lang.value,
         )
-    print_summary(result, Console())
+    print_summary(result, terminal())

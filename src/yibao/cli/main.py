@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from yibao.cli import helptypes
+from yibao.cli.console import terminal
 from yibao.core.errors import YibaoError
 
 app = typer.Typer(
@@ -17,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True)
+err = terminal(stderr=True)
 
 # Each module has `register(app)`; add a line here for a new command group.
 COMMAND_MODULES = (
@@ -32,12 +34,30 @@ COMMAND_MODULES = (
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"yibao {version('yibao')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """yibao (医保): run and evaluate a multilayered medical security system over one exact rules core."""
+
+
 def _register() -> None:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(app)
 
 
 _register()
+helptypes.install()
 
 
 def main() -> None:

@@ -16,6 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yibao.cli.console import terminal
+from yibao.cli.options import Lang, LangOption, input_file, output_folder
+
 if TYPE_CHECKING:
     from yibao.mutual_aid.apportion import ApportionmentSummary
     from yibao.mutual_aid.simulate import SimulationResult
@@ -37,7 +40,7 @@ def register(app: typer.Typer) -> None:
 
 def _progress(console: Console) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+                    console=console, transient=True, disable=not console.is_terminal)
 
 
 @mutual_aid_app.command("plans")
@@ -57,7 +60,7 @@ def plans() -> None:
             table.add_row(plan.name, f"{plan.min_age.value} {plan.min_age.unit.value} – {plan.max_age} years",
                           f"{plan.waiting_days} d", payouts, format_rate(plan.fee_rate),
                           f"{format_yuan(plan.case_cap)} / {format_yuan(plan.year_cap)}", calendar)
-    Console().print(table)
+    terminal().print(table)
 
 
 Db = Annotated[bool, typer.Option("--db", help="Work on the operations store (--database-url / YIBAO_DATABASE_URL) "
@@ -96,13 +99,15 @@ def apportion(
         help="Members Parquet: member_id, protection_start (date), charged_this_year (yuan).")] = None,
     cases: Annotated[Path | None, typer.Option(
         help="Approved cases CSV/Parquet: case_id, member_name, age, illness_code, diagnosis_date, aid.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder: charges/ (Parquet dataset), summary.json, public notice.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        metavar="DIR", help="Folder for charges/ (Parquet dataset), summary.json and the public notice.")] = None,
     plan: PlanOption = "xianghubao-2020",
     surplus_in: Annotated[str | None, typer.Option(
         help="Surplus carried from the last period, yuan (negative: shortfall); files only (the store carries the pool).")] = None,
     db: Db = False,
     database_url: Annotated[str | None, typer.Option(envvar="YIBAO_DATABASE_URL", help="SQLAlchemy URL (with --db).")] = None,
     data_dir: Annotated[Path, typer.Option(envvar="YIBAO_DATA_DIR", help="With --db: folder of the charges datasets.")] = Path("yibao-data"),
+    lang: LangOption = Lang.zh,
 ) -> None:
     """Apportion one period: per-member charges (Parquet dataset), a summary record and the public disclosure.
 
@@ -124,13 +129,16 @@ def apportion(
         return
     _require({"--members": members, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
     assert members is not None and cases is not None and out is not None
+    output_folder(out, create=False)
+    input_file(cases, "--cases")
+    out = output_folder(out)
     the_plan = load_plan(plan)
     try:
         period = period_of(the_plan, _notice_day(notice_date))
         carried = parse_signed_yuan(surplus_in or "0")
     except ValueError as exc:
         raise InputError(str(exc), column="--notice-date/--surplus-in") from None
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     with _progress(console) as progress:
         task = progress.add_task("reading members and cases", total=4)
         columns = read_members(members)
@@ -141,7 +149,7 @@ def apportion(
         write_charges(out / "charges", columns.member_id, result.charges)
         progress.update(task, advance=1, description="writing the summary and the public notice")
         write_summary(out / "summary.json", result.summary)
-        public = Disclosure(result.summary, tuple(approved)).write(out / "public")
+        public = Disclosure(result.summary, tuple(approved)).write(out / "public", lang.value)
         progress.update(task, advance=1)
     _print_summary(result.summary)
     console.print(f"charges: {out / 'charges'}  summary: {out / 'summary.json'}  notice: {public[-1]}")
@@ -156,18 +164,20 @@ def _print_summary(summary: ApportionmentSummary) -> None:
     table.add_column("value", justify="right")
     for key, value in totals.items():
         table.add_row(key.replace("_", " "), value)
-    Console().print(table)
+    terminal().print(table)
 
 
 @mutual_aid_app.command("disclose")
 def disclose(
     summary: Annotated[Path | None, typer.Option(help="summary.json written by `apportion`.")] = None,
     cases: Annotated[Path | None, typer.Option(help="The period's approved cases (the file given to `apportion`).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for disclosure-<date>.json/.csv/.html (optional with --db).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        metavar="DIR", help="Folder for disclosure-<date>.json/.csv/.html (optional with --db).")] = None,
     plan: PlanOption = "xianghubao-2020",
     notice_date: Annotated[str | None, typer.Option(help="With --db: the period's notice day.")] = None,
     db: Db = False,
     database_url: Annotated[str | None, typer.Option(envvar="YIBAO_DATABASE_URL", help="SQLAlchemy URL (with --db).")] = None,
+    lang: LangOption = Lang.zh,
 ) -> None:
     """Write a period's public disclosure (cases with masked identity, amounts, members, per-member charge).
 
@@ -185,27 +195,34 @@ def disclose(
         _require({"--notice-date": notice_date}, "with --db")
         assert notice_date is not None
         paths = disclose_from_store(database_url, plan, _notice_day(notice_date), out)
-        Console().print(f"published the disclosure of {plan} {notice_date}")
+        terminal().print(f"published the disclosure of {plan} {notice_date}")
         for path in paths:
-            Console().print(str(path))
+            terminal().print(str(path))
         return
     _require({"--summary": summary, "--cases": cases, "--out": out}, "(files), or --db (the operations store)")
     _refuse_given({"--notice-date": notice_date}, "only with --db (files name the period in the summary)")
     assert summary is not None and cases is not None and out is not None
+    output_folder(out, create=False)
+    input_file(summary, "--summary")
+    input_file(cases, "--cases")
+    out = output_folder(out)
     record = read_summary(summary)
     approved = read_cases(cases, load_plan(plan))
     if len(approved) != record.cases or sum(c.aid for c in approved) != record.aid:
         raise InputError("these cases are not the ones the summary was apportioned from", file=str(cases),
                          code="mutual_aid.cases_mismatch")
-    for path in Disclosure(record, tuple(approved)).write(out):
-        Console().print(str(path))
+    for path in Disclosure(record, tuple(approved)).write(out, lang.value):
+        terminal().print(str(path))
 
 
 @mutual_aid_app.command("example")
 def example(
-    out: Annotated[Path, typer.Option(help="Folder for members.parquet and cases.csv.")],
-    members: Annotated[int, typer.Option(min=1, help="Number of members.")] = 1_000_000,
-    cases: Annotated[int, typer.Option(min=0, help="Number of approved cases.")] = 300,
+    out: Annotated[Path, typer.Option(metavar="DIR", help="Folder for members.parquet and cases.csv.")],
+    # A typical 2020 period: a few approved cases per 100,000 members and a charge of a few yuan, no case
+    # above the 0.10-yuan-per-member case cap (300,000 yuan + 8% fee needs 3.24 million members protected
+    # on its diagnosis day, up to 90 days before the notice, when about 74% of these members are).
+    members: Annotated[int, typer.Option(min=1, help="Number of members.")] = 5_000_000,
+    cases: Annotated[int, typer.Option(min=0, help="Number of approved cases.")] = 100,
     notice_date: Annotated[str, typer.Option(help="The period's notice day.")] = "2020-04-21",
     seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
@@ -222,7 +239,7 @@ def example(
     rng = np.random.default_rng(seed)
     notice = dt.date.fromisoformat(notice_date)
     cutoff = day_number(notice)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out)
     starts = (rng.integers(cutoff - 700, cutoff + 1, size=members) + 90).astype(np.int32)
     charged = rng.integers(0, 100_00, size=members).astype(np.int64)
     write_members(out / "members.parquet", MemberColumns(np.arange(1, members + 1, dtype=np.int64), starts, charged))
@@ -237,12 +254,13 @@ def example(
             diagnosed = notice - dt.timedelta(days=int(rng.integers(14, 90)))
             writer.writerow([f"XHB-{notice:%Y%m%d}-{i + 1:05d}", name, age, codes[rng.integers(len(codes))],
                              diagnosed.isoformat(), format_yuan(300_000_00 if age <= 39 else 100_000_00)])
-    Console().print(f"{out / 'members.parquet'} ({members:,} members), {out / 'cases.csv'} ({cases:,} cases)")
+    terminal().print(f"{out / 'members.parquet'} ({members:,} members), {out / 'cases.csv'} ({cases:,} cases)")
 
 
 @mutual_aid_app.command("simulate")
 def simulate(
-    out: Annotated[Path, typer.Option(help="HTML report to write (self-contained, charts inline).")],
+    out: Annotated[Path, typer.Option(
+        metavar="DIR", help="Folder for report.html (self-contained, charts inline) and months.csv (the baseline month by month).")],
     plan: PlanOption = "xianghubao-2020",
     months: Annotated[int, typer.Option(min=16, max=600, help="Months from launch (October 2018).")] = 132,
     seed: Annotated[int | None, typer.Option(
@@ -256,7 +274,7 @@ def simulate(
     waiting_days: Annotated[int | None, typer.Option(help="Lever: waiting period, days.")] = None,
     age_banded: Annotated[bool, typer.Option(help="Lever: each age band pays its own claims.")] = False,
     young_inflow: Annotated[float, typer.Option(help="Lever: extra young joiners (18–30) per month.")] = 0.0,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the baseline month by month as CSV.")] = None,
+    lang: LangOption = Lang.zh,
 ) -> None:
     """Simulate the pool month by month: calibrated to Xiang Hu Bao 2018–2019, checked on 2020–2021, levers compared."""
     from yibao.core.money import RatePpm, parse_rate
@@ -273,7 +291,7 @@ def simulate(
     )
     scenarios = [Levers()] + ([custom] if custom != Levers() else []) + (list(STANDARD_LEVERS[1:]) if levers else [])
     assumptions = Assumptions()
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     with _progress(console) as progress:
         task = progress.add_task("calibrating to 2018–2019", total=len(scenarios) + 1)
         calibration = calibrate(the_plan, assumptions)
@@ -282,23 +300,22 @@ def simulate(
             progress.update(task, advance=1, description=f"simulating: {lever.label()}")
             results.append(run(the_plan, calibration, levers=lever, assumptions=assumptions, months=months, seed=seed))
         progress.update(task, advance=1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(simulation_report(results, assumptions), encoding="utf-8")
+    folder = output_folder(out)
+    (folder / "report.html").write_text(simulation_report(results, assumptions, lang.value), encoding="utf-8")
+    _write_months(folder / "months.csv", results[0])
     check = Table(title="Calibration (2018–2019) and out-of-sample check (2020–2021)")
     for col in ("figure", "published", "model"):
         check.add_column(col, justify="right" if col != "figure" else "left")
     for row in calibration_rows(results[0]):
         check.add_row(*row)
-    Console().print(check)
+    terminal().print(check)
     compare = Table(title="Levers")
     for col in ("lever", "cost 2019", "cost 2021", "cost 2023", "members 2021", "members 2023", "spiral", "unsustainable"):
         compare.add_column(col)
     for row in lever_rows(results):
         compare.add_row(*row)
-    Console().print(compare)
-    if csv_out is not None:
-        _write_months(csv_out, results[0])
-    console.print(f"report: {out}")
+    terminal().print(compare)
+    console.print(f"report: {folder / 'report.html'}  month by month: {folder / 'months.csv'}")
 
 
 def _write_months(path: Path, result: SimulationResult) -> None:

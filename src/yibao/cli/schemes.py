@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from yibao.cli.console import terminal
 
 
 def register(app: typer.Typer) -> None:
@@ -15,7 +18,7 @@ def schemes() -> None:
     """List the built-in schemes (addressable by name) and the bundled reforms."""
     from yibao.schemes import builtin_reforms, builtin_schemes, load_scheme
 
-    console = Console()
+    console = terminal()
     table = Table(title="Built-in schemes")
     for col in ("name", "title", "layers", "from"):
         table.add_column(col)
@@ -29,3 +32,16 @@ def schemes() -> None:
     for reform in builtin_reforms():
         reforms.add_row(reform.name, reform.title.en)
     console.print(reforms)
+    for info in builtin_schemes():
+        examples = info.path / "examples"
+        if examples.is_dir():
+            files = ", ".join(sorted(f.name for f in examples.glob("*.csv")))
+            console.print(f"Example bills of {info.name}: {_shown(examples)}/ ({files})", soft_wrap=True)
+
+
+def _shown(path: Path) -> str:
+    """The path from the current folder when it lies below it (a clone), else in full (an installed package)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -1,4 +1,4 @@
-"""`yibao settle`: settle a claims file through every layer of a scheme (the contract of architecture.md)."""
+"""`yibao settle`: settle a claims file through every layer of a scheme (the contract of docs/design.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yibao.cli.console import terminal
+from yibao.cli.options import output_file
 from yibao.core.errors import InputError
 
 
@@ -33,7 +35,9 @@ def settle(
     scheme: Annotated[str, typer.Option(help="Built-in scheme name (see `yibao schemes`) or a scheme file/folder.")],
     persons: Annotated[Path, typer.Option(help="Persons table, CSV or Parquet (file or folder).")],
     claims: Annotated[Path, typer.Option(help="Claims table, CSV or Parquet (file or folder).")],
-    out: Annotated[Path | None, typer.Option(help="Output file; .csv or .parquet by its suffix.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Output file, .csv or .parquet by its suffix (a folder: with --engine dask and a claims folder)."
+    )] = None,
     reform: Annotated[list[str] | None, typer.Option(help="Reform overlay file or bundled name; repeatable.")] = None,
     explain: Annotated[str | None, typer.Option(help="Print the explanation of this claim.")] = None,
     lang: Annotated[LangChoice, typer.Option(help="Language of explanations.")] = LangChoice.en,
@@ -48,19 +52,21 @@ def settle(
 
     if out is None and explain is None:
         raise InputError("give --out FILE (and/or --explain CLAIM_ID)", code="input.no_output")
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     if engine is EngineChoice.dask and claims.is_dir() and out is not None and out.suffix == "":
         if explain is not None:
             raise InputError("--explain reads one claims table, not a partitioned dataset", code="input.bad_option")
         _settle_dataset(scheme, tuple(reform or ()), persons, claims, out, scheduler, console)
         return
+    if out is not None:
+        output_file(out)
     if out is not None and out.suffix.lower() not in {".csv", ".parquet"}:
         raise InputError(
             f"{out}: the output must end in .csv or .parquet (or be a folder, with --engine dask and a claims folder)",
             code="input.bad_output",
         )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("loading scheme", total=None)
         built = load_scheme(scheme, tuple(reform or ()))
         progress.update(task, description=f"reading {persons}")
@@ -96,7 +102,7 @@ def _settle_dataset(
     table.add_column("yuan", justify="right")
     for name in results[0].sums:
         table.add_row(name, format_yuan(sum(r.sums[name] for r in results)))
-    Console(stderr=True).print(table)
+    terminal(stderr=True).print(table)
 
 
 def _summary(layer_ids: tuple[str, ...], settled: object, out: Path) -> None:
@@ -111,4 +117,4 @@ def _summary(layer_ids: tuple[str, ...], settled: object, out: Path) -> None:
     sums = settled.select(["total", *[f"paid_{i}" for i in layer_ids], "out_of_pocket"]).sum()
     for name in sums.columns:
         table.add_row(name, format_yuan(int(sums[name][0] or 0)))
-    Console(stderr=True).print(table)
+    terminal(stderr=True).print(table)

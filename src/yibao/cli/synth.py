@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from yibao.cli.console import terminal
+from yibao.cli.options import output_folder
 
 
 class FormatChoice(StrEnum):
@@ -24,7 +26,9 @@ def register(app: typer.Typer) -> None:
 
 def synth(
     people: Annotated[int, typer.Option(min=1, help="Number of persons in the city.")],
-    out: Annotated[Path, typer.Option(help="Output directory: persons.<fmt> and claims.<fmt> are written there.")],
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Folder for persons.<fmt> and claims.<fmt> (or persons/ and claims/).")
+    ],
     year: Annotated[int, typer.Option(help="Calendar year of the bills.")] = 2024,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; the same seed gives identical files.")] = 0,
     format: Annotated[FormatChoice, typer.Option("--format", help="parquet (decimal amounts) or csv.")] = (
@@ -43,13 +47,14 @@ def synth(
     from yibao.core.errors import InputError
     from yibao.lab.synth import BLOCK_PEOPLE, City, block_count, write_partitioned_city, write_synthetic_city
 
-    console = Console(stderr=True)
+    out = output_folder(out)
+    console = terminal(stderr=True)
     columns = (
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[claims]:,} claims"), TimeElapsedColumn(), TimeRemainingColumn(),
     )  # fmt: skip
     started = time.perf_counter()
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("synthesising persons", total=people, claims=0)
 
         def advance(city: City) -> None:
@@ -70,7 +75,7 @@ def synth(
     table.add_column("file")
     table.add_row("persons", f"{files.people:,}", str(files.persons))
     table.add_row("claims", f"{files.claim_count:,}", str(files.claims))
-    Console().print(table)
+    terminal().print(table)
     console.print(
         f"{elapsed:.1f} s: {files.people / elapsed:,.0f} persons/s, {files.claim_count / elapsed:,.0f} claims/s"
     )

@@ -28,7 +28,8 @@ from yibao.contracts.montecarlo import (
 )
 from yibao.core.money import RATE_SCALE, RatePpm
 
-# The seed's qualitative finding (seed 004), as the best mode on each dimension it names.
+# The qualitative finding of the study of the three cooperation modes of commercial insurers in serious-illness insurance (Jiangyin, Zhanjiang, Pinggu),
+# as the best mode on each dimension it names.
 SEED_RANKING: dict[str, CooperationMode] = {
     "risk sharing": CooperationMode.CO_INSURANCE,
     "management cost": CooperationMode.INSURANCE_CONTRACT,

@@ -1,6 +1,6 @@
 """A serious-illness contract between a region's fund and an insurer, as data.
 
-Three cooperation modes (domain.md, seed 004): the fund manages and pays the
+Three cooperation modes (the study of the Jiangyin, Zhanjiang and Pinggu modes): the fund manages and pays the
 claims while the insurer earns a fee (Jiangyin, `fund_management`); the fund
 buys cover with a premium and the insurer bears the claims under a profit cap
 and a loss-sharing band (Zhanjiang, `insurance_contract`); or both run a joint

@@ -1,4 +1,5 @@
-"""Monte Carlo over many simulated years of the same city, and the seed's four dimensions per mode.
+"""Monte Carlo over many simulated years of the same city, and the four dimensions per mode
+(administrative efficiency, management cost, risk sharing, incentive effect).
 
 Each simulated year draws, in a fixed order from one seeded generator:
 * a claim-volume factor v (lognormal, mean 1) and the number of persons with serious-illness
@@ -130,7 +131,7 @@ def tail_mean(values: F64, share: float = 0.05) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """One contract on the seed's four dimensions (statistics are floats in yuan or shares)."""
+    """One contract on the four dimensions (statistics are floats in yuan or shares)."""
 
     contract: Contract
     # risk sharing

@@ -1,13 +1,16 @@
 """Explanations: for every layer of a settled claim, the arithmetic in words a member or an auditor can read.
 
 Rendered from the numbers kept in a Settlement, in English or Chinese, with the
-domain's own terms (起付线, 封顶线, 大病保险, 医疗救助, 惠民保).
+domain's own terms (起付线, 封顶线, 大病保险, 医疗救助, 惠民保). A layer that pays nothing
+says why (REASONS). `render_text` is the one text layout, used by the command line,
+the API and the pages (from `Explanation.to_dict()`, which operations stores).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from yibao.core.money import Fen, format_rate, format_yuan
 from yibao.core.scalar import PartResult, Settlement
@@ -41,6 +44,21 @@ WORDS: dict[str, dict[Lang, str]] = {
     "out_of_pocket": {"en": "Out of pocket", "zh": "个人负担"},
     "layer_paid": {"en": "layer pays", "zh": "本层支付"},
     "yuan": {"en": " yuan", "zh": "元"},
+    "sep": {"en": ", ", "zh": "，"},
+    "list_sep": {"en": "; ", "zh": "；"},
+    "why": {"en": " ({reason})", "zh": "（{reason}）"},
+}
+
+# Why a part or a layer paid nothing: a stable code (kept in `to_dict` for the API and pages) and its words.
+REASONS: dict[str, dict[Lang, str]] = {
+    "not_eligible": {"en": "not eligible", "zh": "不符合条件"},
+    "nothing_left": {"en": "nothing left of the bill", "zh": "费用已由前面各层付清"},
+    "no_base": {"en": "nothing in its base", "zh": "计算基数为零"},
+    "below_deductible": {"en": "below the deductible (起付线)", "zh": "未超过起付线"},
+    "cap_reached": {"en": "yearly cap (封顶线) reached", "zh": "已达年度封顶线"},
+    "claim_cap": {"en": "per-claim cap is zero", "zh": "单次限额为零"},
+    "zero_rate": {"en": "rate is 0%", "zh": "报销比例为0%"},
+    "rounds_to_zero": {"en": "less than half a fen", "zh": "不足半分"},
 }
 
 QUANTITY_WORDS: dict[str, dict[Lang, str]] = {
@@ -62,6 +80,40 @@ def yuan(fen: Fen, lang: Lang) -> str:
     return f"{format_yuan(fen)}{word('yuan', lang)}"
 
 
+def reason_text(code: str, lang: Lang) -> str:
+    return REASONS[code][lang]
+
+
+def zero_reason(r: PartResult) -> str | None:
+    """Why a part paid nothing (a code of REASONS), or None when it paid something."""
+    if r.paid:
+        return None
+    if not r.eligible:
+        return "not_eligible"
+    if r.bill_left == 0:
+        return "nothing_left"
+    if r.base == 0:
+        return "no_base"
+    if r.raw == 0:
+        reached = r.cumulative_after if r.accumulation is Accumulation.YEAR else r.base
+        if r.deductible and reached <= r.deductible:
+            return "below_deductible"
+        if r.claim_cap == 0:
+            return "claim_cap"
+        if all(band.rate == 0 for band in r.bands):
+            return "zero_rate"
+        return "rounds_to_zero"
+    return "cap_reached"  # raw > 0, something left of the bill, nothing paid: the yearly cap was used up
+
+
+def layer_reasons(parts: tuple[PartResult, ...]) -> tuple[str, ...]:
+    """Why a layer paid nothing: not eligible when no part is, else each eligible part's reason (once each)."""
+    if not any(r.eligible for r in parts):
+        return ("not_eligible",)
+    codes = (zero_reason(r) for r in parts if r.eligible)
+    return tuple(dict.fromkeys(code for code in codes if code is not None))
+
+
 @dataclass(frozen=True)
 class PartLine:
     layer_id: str
@@ -70,6 +122,7 @@ class PartLine:
     eligible: bool
     steps: tuple[str, ...]
     paid: Fen
+    reason: str | None = None  # a REASONS code when the part paid nothing
 
 
 @dataclass(frozen=True)
@@ -78,6 +131,7 @@ class LayerLine:
     title: str
     paid: Fen
     parts: tuple[PartLine, ...]
+    reasons: tuple[str, ...] = ()  # REASONS codes when the layer paid nothing
 
 
 @dataclass(frozen=True)
@@ -89,27 +143,21 @@ class Explanation:
     out_of_pocket: Fen
 
     def text(self) -> str:
-        lines = list(self.header)
-        for layer in self.layers:
-            lines.append(f"■ {layer.title}: {word('layer_paid', self.lang)} {yuan(layer.paid, self.lang)}")
-            for part in layer.parts:
-                if not part.eligible:
-                    continue
-                lines.append(f"  · {part.title}")
-                lines.extend(f"      {step}" for step in part.steps)
-        lines.append(f"{word('out_of_pocket', self.lang)}: {yuan(self.out_of_pocket, self.lang)}")
-        return "\n".join(lines)
+        return render_text(self.to_dict())
 
     def to_dict(self) -> dict[str, object]:
+        """The explanation as JSON-ready data (amounts as yuan text); `render_text` lays it out."""
+        lang = self.lang
         return {
             "claim_id": self.claim_id,
-            "lang": self.lang,
+            "lang": lang,
             "header": list(self.header),
             "layers": [
                 {
                     "layer_id": layer.layer_id,
                     "title": layer.title,
                     "paid": format_yuan(layer.paid),
+                    "reasons": [{"code": c, "text": reason_text(c, lang)} for c in layer.reasons],
                     "parts": [
                         {
                             "part_id": p.part_id,
@@ -117,6 +165,7 @@ class Explanation:
                             "eligible": p.eligible,
                             "steps": list(p.steps),
                             "paid": format_yuan(p.paid),
+                            "reason": None if p.reason is None else {"code": p.reason, "text": reason_text(p.reason, lang)},
                         }
                         for p in layer.parts
                     ],
@@ -127,30 +176,51 @@ class Explanation:
         }
 
 
+def render_text(data: Mapping[str, Any]) -> str:
+    """The one text layout of an explanation, from `Explanation.to_dict()` (also as stored by operations).
+
+    Amounts carry 元 / yuan; a layer that paid nothing says why.
+    """
+    lang: Lang = "zh" if data.get("lang") == "zh" else "en"
+    unit = word("yuan", lang)
+    lines = [str(line) for line in data.get("header", [])]
+    for layer in data.get("layers", []):
+        why = [str(r["text"]) for r in layer.get("reasons", [])]
+        reason = word("why", lang, reason=word("list_sep", lang).join(why)) if why else ""
+        lines.append(f"■ {layer['title']}: {word('layer_paid', lang)} {layer['paid']}{unit}{reason}")
+        for part in layer.get("parts", []):
+            if part.get("eligible"):
+                lines.append(f"  · {part['title']}")
+                lines.extend(f"      {step}" for step in part["steps"])
+    lines.append(f"{word('out_of_pocket', lang)}: {data.get('out_of_pocket', '')}{unit}")
+    return "\n".join(lines)
+
+
 def _bands_text(bands: Bands, lang: Lang) -> str:
     if len(bands) == 1:
         return f"{word('rate', lang)} {format_rate(bands[0].rate)}"
     pieces = [f"{format_rate(b.rate)} {word('from', lang)} {yuan(b.above, lang)}" for b in bands]
-    return f"{word('bands', lang)}: " + "; ".join(pieces)
+    return f"{word('bands', lang)}: " + word("list_sep", lang).join(pieces)
 
 
 def _part_steps(r: PartResult, lang: Lang, term_names: dict[str, str]) -> tuple[str, ...]:
     terms = " ".join(
-        f"{'+' if sign > 0 else '−'} {term_names.get(name, name)} {format_yuan(amount)}"
+        f"{'+' if sign > 0 else '−'} {term_names.get(name, name)} {yuan(amount, lang)}"
         for name, sign, amount in r.base_terms
     ).lstrip("+ ")
+    sep = word("sep", lang)
     steps = [f"{word('base', lang)} = {terms} = {yuan(r.base, lang)}"]
     if r.accumulation is Accumulation.YEAR:
         steps.append(word("cumulative", lang, before=yuan(r.cumulative_before, lang), after=yuan(r.cumulative_after, lang)))
         if r.deductible:
             steps.append(
-                f"{word('deductible_year', lang)} {yuan(r.deductible, lang)}, "
+                f"{word('deductible_year', lang)} {yuan(r.deductible, lang)}{sep}"
                 f"{word('deductible_applied', lang)} {yuan(r.deductible_applied, lang)}"
             )
     elif r.deductible:
         steps.append(
             f"{word('claim_number', lang, n=str(r.claim_number))}: {word('deductible_claim', lang)} "
-            f"{yuan(r.deductible, lang)}, {word('deductible_applied', lang)} {yuan(r.deductible_applied, lang)}"
+            f"{yuan(r.deductible, lang)}{sep}{word('deductible_applied', lang)} {yuan(r.deductible_applied, lang)}"
         )
     steps.append(f"{_bands_text(r.bands, lang)} → {word('calculated', lang)} {yuan(r.raw, lang)}")
     if r.claim_cap is not None:
@@ -161,18 +231,21 @@ def _part_steps(r: PartResult, lang: Lang, term_names: dict[str, str]) -> tuple[
         steps.append(word("cap", lang, cap=yuan(r.cap, lang), used=yuan(r.cap_used_before, lang)))
     if r.paid < r.raw and r.paid == r.bill_left:
         steps.append(word("bill_left", lang))
-    steps.append(f"{word('paid', lang)} {yuan(r.paid, lang)}")
+    reason = zero_reason(r)
+    why = "" if reason is None else word("why", lang, reason=reason_text(reason, lang))
+    steps.append(f"{word('paid', lang)} {yuan(r.paid, lang)}{why}")
     return tuple(steps)
 
 
 def explain(settlement: Settlement, scheme: Scheme, lang: Lang = "en") -> Explanation:
     s = settlement
+    sep = word("list_sep", lang)
     header = (
         f"{word('claim', lang)} {s.claim_id} ({s.person_id}, {s.service_date}): "
         f"{word('total', lang)} {yuan(s.medfee_sumamt, lang)}",
-        f"  {word('self_pay', lang)} {yuan(s.fulamt_ownpay_amt, lang)}; "
-        f"{word('preselfpay', lang)} {yuan(s.preselfpay_amt, lang)}; "
-        f"{word('in_policy', lang)} {yuan(s.inscp_scp_amt, lang)}; "
+        f"  {word('self_pay', lang)} {yuan(s.fulamt_ownpay_amt, lang)}{sep}"
+        f"{word('preselfpay', lang)} {yuan(s.preselfpay_amt, lang)}{sep}"
+        f"{word('in_policy', lang)} {yuan(s.inscp_scp_amt, lang)}{sep}"
         f"{word('special_drugs', lang)} {yuan(s.special_drugs, lang)}",
     )
     term_names = {q: words[lang] for q, words in QUANTITY_WORDS.items()}
@@ -189,8 +262,10 @@ def explain(settlement: Settlement, scheme: Scheme, lang: Lang = "en") -> Explan
                 r.eligible,
                 _part_steps(r, lang, term_names) if r.eligible else (word("not_eligible", lang),),
                 r.paid,
+                zero_reason(r),
             )
             for r in layer_result.parts
         )
-        layers.append(LayerLine(layer.id, layer.name.get(lang), layer_result.paid, parts))
+        reasons = () if layer_result.paid else layer_reasons(layer_result.parts)
+        layers.append(LayerLine(layer.id, layer.name.get(lang), layer_result.paid, parts, reasons))
     return Explanation(s.claim_id, lang, header, tuple(layers), s.psn_part_amt)

@@ -1,6 +1,6 @@
 """A scheme as data: layers in payment order, each made of parts with dated parameters.
 
-Every layer has the same anatomy (architecture.md): *eligibility* (`when`) ->
+Every layer has the same anatomy (docs/design.md): *eligibility* (`when`) ->
 *base* (which part of the bill and of what earlier layers left) -> *deductible*
 (per claim or per year) -> *rates* (bands of the amount, adjusted by points for
 categories) -> *caps* (per claim, per year). A layer is one or more parts with
@@ -213,6 +213,13 @@ class Scheme:
     layers: tuple[Layer, ...]
     description: str = ""
     reforms: tuple[str, ...] = ()
+    locale: str = "zh-CN"  # the language its people read first: the default of its reports
+    description_zh: str = ""
+
+    @property
+    def lang(self) -> str:
+        """"zh" or "en": the report language that follows the scheme's locale."""
+        return "zh" if self.locale.lower().startswith("zh") else "en"
 
     def layer(self, layer_id: str) -> Layer:
         for layer in self.layers:

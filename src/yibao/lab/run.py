@@ -69,28 +69,34 @@ def run_lab(
     out_dir: str | Path,
     settle: Settle | None = None,
     on_settled: Callable[[str], None] | None = None,
+    lang: str | None = None,
 ) -> LabRun:
     """Settle baseline and each reform over the same normalised persons and claims; write the report.
 
     `settle` defaults to the batch engine; `on_settled(scenario_title)` is called after each settlement
-    (for a progress bar).
+    (for a progress bar). The report is in `lang` ("zh" or "en"), by default the scheme's locale.
     """
     settle = settle or batch_settle()
     base_scheme = load_scheme(scheme_name)
-    plans: list[tuple[str, str, Scheme, str]] = [(BASELINE, "Baseline", base_scheme, base_scheme.description.strip())]
+    plans: list[tuple[str, str, str, Scheme, str, str]] = [
+        (BASELINE, "Baseline", "基线", base_scheme, base_scheme.description, base_scheme.description_zh)
+    ]
     taken = {BASELINE}
     for ref in reforms:
         reform = Reform.read(reform_path(ref))
         scheme = load_scheme(scheme_name, [ref])
-        plans.append((_scenario_name(reform, taken), reform.title.en, scheme, reform.description))
+        plans.append((
+            _scenario_name(reform, taken), reform.title.en, reform.title.zh, scheme, reform.description,
+            reform.description_zh,
+        ))  # fmt: skip
     scenarios = []
-    for name, title, scheme, description in plans:
+    for name, title, title_zh, scheme, description, description_zh in plans:
         settled = settle(scheme, persons, claims)
         metrics = compute(persons, settled, scheme.layer_ids, layer_enrollees(scheme, persons))
-        scenarios.append(Scenario(name, title, scheme, metrics, description))
+        scenarios.append(Scenario(name, title, scheme, metrics, description, title_zh, description_zh))
         if on_settled is not None:
             on_settled(title)
-    files = write_report(scenarios, out_dir)
+    files = write_report(scenarios, out_dir, lang or base_scheme.lang)
     return LabRun(tuple(scenarios), files)
 
 

@@ -1,6 +1,6 @@
 """Online mutual aid (网络互助): plans as data, membership, claims and jury, apportionment, simulator.
 
-Xiang Hu Bao (相互宝) is the reference (domain.md). Everything here is pure: records in,
+Xiang Hu Bao (相互宝) is the reference (its 2018–2021 rules). Everything here is pure: records in,
 new records and events out, so the operations store can persist it.
 """
 

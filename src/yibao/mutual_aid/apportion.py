@@ -1,6 +1,6 @@
 """Apportionment of one period, column-wise over every member (分摊).
 
-Published rule (domain.md): per-member charge = (aid approved in the period + management
+Published rule (相互宝 2018–2021): per-member charge = (aid approved in the period + management
 fee − surplus carried) / members protected at 0:00 of the notice day, capped per case and
 per member per year, rounded to the fen (below 1 fen rounds up).
 

@@ -1,6 +1,6 @@
 """The member jury (评审团) for a disputed claim: eligible jurors, one vote each, a valid majority decides.
 
-Rules (domain.md, plan `jury`): jurors are members aged at least 18 who have been members
+Rules (相互宝评审团规则 2019, plan `jury`): jurors are members aged at least 18 who have been members
 for at least 30 days; each votes once; the verdict is valid with at least `min_votes`
 votes and pays when the share voting to pay is *above* the majority (so a tie refuses).
 Every vote is kept in the record, so the verdict can be recounted by an auditor.

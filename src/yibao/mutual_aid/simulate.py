@@ -57,7 +57,7 @@ INCIDENCE_TABLE: dict[int, float] = {
 AGE_BANDS: tuple[tuple[int, int], ...] = ((0, 17), (18, 29), (30, 39), (40, 49), (50, 59), (60, 70))
 XHB_LAUNCH = dt.date(2018, 10, 16)
 
-# Published Xiang Hu Bao figures (domain.md) the simulator is calibrated to / checked against.
+# Published Xiang Hu Bao figures (相互宝 rules (Ant Group, 2018–2021) as reported by Zeyi Yang, Protocol, 2021) the simulator is calibrated to / checked against.
 PUBLISHED_MEMBERS_AFTER_7_DAYS = 10_000_000
 PUBLISHED_MEMBERS_NOV_2019 = 100_000_000
 PUBLISHED_COST_2019 = 29.17
@@ -396,7 +396,7 @@ def _bisect(f: object, lo: float, hi: float, target: float, steps: int = 26, log
 def calibrate(plan: Plan, assumptions: Assumptions = Assumptions()) -> Calibration:
     """Fit the launch pulse, Bass innovation and incidence scale to Xiang Hu Bao 2018–2019 only.
 
-    Targets (domain.md): 10M members 7 days after launch, 100M members in November 2019, and a
+    Targets (published by the plan and reported by Protocol, 2021): 10M members 7 days after launch, 100M members in November 2019, and a
     cost per member of 29.17 yuan in 2019. 2020–2021 figures are not used (out-of-sample check).
     """
     cal = Calibration(launch_joiners=1e7, innovation=0.02, incidence_scale=0.3)

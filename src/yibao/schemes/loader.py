@@ -241,6 +241,17 @@ def names(node: Node) -> Names:
     return Names(en=node.req("en").text(), zh=node.req("zh").text())
 
 
+def description(node: Node | None) -> Names:
+    """A description as text (in English) or as {en, zh}; absent: empty."""
+    if node is None:
+        return Names("", "")
+    if isinstance(node.value, dict):
+        both = names(node)
+        return Names(both.en.strip(), both.zh.strip())
+    text = node.text().strip()
+    return Names(text, "")
+
+
 def condition(node: Node | None) -> Condition:
     if node is None or node.value is None:
         return Condition()
@@ -350,7 +361,7 @@ class RawScheme:
         if path.is_dir():
             path = path / "scheme.yaml"
         top = Node(read_yaml(path), path)
-        top.only("scheme", "title", "region", "year", "description", "catalogue", "layers")
+        top.only("scheme", "title", "region", "year", "locale", "description", "catalogue", "layers")
         layers: list[Node] = []
         for entry in top.req("layers").list():
             if isinstance(entry.value, str):
@@ -371,7 +382,8 @@ class RawScheme:
         built: list[Layer] = []
         for node in self.layers:
             built.append(layer(node, [existing.id for existing in built]))
-        desc = self.top.get("description", required=False)
+        desc = description(self.top.get("description", required=False))
+        locale = self.top.get("locale", required=False)
         scheme = Scheme(
             name=self.top.req("scheme").text(),
             title=names(self.top.req("title")),
@@ -379,7 +391,9 @@ class RawScheme:
             year=self.top.req("year").integer(),
             preselfpay_rate=rate_param(catalogue.req("preselfpay_rate"), {}),
             layers=tuple(built),
-            description=desc.text().strip() if desc else "",
+            description=desc.en,
+            description_zh=desc.zh,
+            locale=locale.text() if locale else "zh-CN",
         )
         try:
             scheme.check()

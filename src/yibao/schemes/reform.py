@@ -25,7 +25,7 @@ from typing import Any
 
 from yibao.core.errors import SchemeError
 from yibao.core.scheme import Names, Scheme
-from yibao.schemes.loader import Node, RawScheme, key_text, names, read_yaml
+from yibao.schemes.loader import Node, RawScheme, description, key_text, names, read_yaml
 
 PARAMETERS = ("deductible", "rate", "cap", "claim_cap")
 
@@ -37,16 +37,18 @@ class Reform:
     description: str
     changes: tuple[Node, ...]
     file: Path
+    description_zh: str = ""
 
     @classmethod
     def read(cls, path: Path) -> Reform:
         top = Node(read_yaml(path), path)
         top.only("reform", "title", "description", "changes")
-        desc = top.get("description", required=False)
+        desc = description(top.get("description", required=False))
         return cls(
             name=top.req("reform").text(),
             title=names(top.req("title")),
-            description=desc.text().strip() if desc else "",
+            description=desc.en,
+            description_zh=desc.zh,
             changes=tuple(top.req("changes").list()),
             file=path,
         )

@@ -1,0 +1,44 @@
+"""Every walk-through of README.md and docs/*.md runs as written and prints what the doc shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.docs.walkthrough import ROOT, matches, run_doc, steps
+
+# operations.md and the API walk-throughs of contracts.md and mutual-aid.md (against a running service, marked
+# `sh no-run`) are not run here yet.
+DOCS = ["README.md", "docs/synth.md", "docs/lab.md", "docs/contracts.md"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("doc", DOCS)
+def test_walkthrough(doc: str, tmp_path: Path) -> None:
+    assert steps((ROOT / doc).read_text(encoding="utf-8")), f"{doc} has no walk-through to run"
+    problems = run_doc(ROOT / doc, tmp_path)
+    assert not problems, "\n\n".join(problems)
+
+
+def test_console_blocks_are_read_as_commands_and_output() -> None:
+    doc = "```console\n$ echo a \\\n  b\na b\n$ true\n```\n```sh no-run\nexit 1\n```\n```python\nprint(1)\n```\n"
+    found = steps(doc)
+    assert [(s.kind, s.command, s.expected) for s in found] == [
+        ("console", "echo a \\\n  b", ("a b",)), ("console", "true", ()), ("python", "print(1)\n", ()),
+    ]
+
+
+def test_ellipsis_matches_lines_and_text() -> None:
+    assert matches(("a", "...", "z"), ["a", "b", "c", "z"])
+    assert matches(("took ... s",), ["took 1.2 s"])
+    assert not matches(("a", "z"), ["a", "b", "z"])
+    assert not matches(("took ... s",), ["took 1.2 ms!"])
+
+
+def test_a_doc_that_disagrees_with_the_program_is_reported(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("```console\n$ yibao --version\nyibao 0.0.0-not-this\n```\n", encoding="utf-8")
+    (tmp_path / "run").mkdir()
+    problems = run_doc(doc, tmp_path / "run")
+    assert len(problems) == 1 and "yibao 0.0.0-not-this" in problems[0]
