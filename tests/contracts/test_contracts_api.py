@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from tests.contracts.test_contracts_posting import year_of_claims
 from tests.ops.ops_bureau import REGION
 from yibao.contracts.posting import CONTRACT_KIND, POSTED_ACTION
+from yibao.http.app import create_app
+from yibao.http.contracts import router
 from yibao.ops import registry
-from yibao.ops.api import create_app
-from yibao.ops.api.contracts_routes import router
 from yibao.ops.audit import Actor
 from yibao.ops.auth import add_user, first_admin
 from yibao.ops.migrate import upgrade

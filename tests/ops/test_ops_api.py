@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from ops_bureau import make_ric, serving
 
 from yibao.core.money import parse_yuan
-from yibao.ops.api import create_app
-from yibao.ops.api.routes import claims_router, router
+from yibao.http import audit, auth, cards, claims, contributions, ledger, registry
+from yibao.http.app import create_app
 from yibao.ops.auth import first_admin
 from yibao.ops.contributions import sign
 from yibao.ops.migrate import upgrade
@@ -227,7 +227,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 
 def _routes() -> list[tuple[str, str]]:
     found = []
-    for route in [*claims_router.routes, *router.routes]:
+    routers = [claims.submit_router, *(m.router for m in (auth, registry, contributions, cards, claims, ledger, audit))]
+    for route in (route for r in routers for route in r.routes):
         for method in sorted(getattr(route, "methods", ()) or ()):
             found.append((method, route.path))  # type: ignore[attr-defined]
     return found

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from ops_bureau import REGION, make_ric
 from ops_mutual_aid import PILOT, migrated_sqlite, pilot_plan
 
-from yibao.ops.api import create_app
-from yibao.ops.api.mutual_aid_routes import router
+from yibao.http.app import create_app
+from yibao.http.mutual_aid import router
 from yibao.ops.auth import first_admin
 from yibao.ops.store import Store
 

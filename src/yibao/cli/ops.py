@@ -32,7 +32,7 @@ def serve(
     """Run the operations HTTP API (creates and migrates the database; prints the first admin's password once)."""
     import uvicorn
 
-    from yibao.ops.api import create_app
+    from yibao.http.app import create_app
     from yibao.ops.auth import first_admin
     from yibao.ops.migrate import upgrade
     from yibao.ops.store import Store, make_engine
@@ -53,7 +53,7 @@ def serve(
         os.environ["YIBAO_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
         engine.dispose()
         uvicorn.run(
-            "yibao.ops.api:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="warning"
+            "yibao.http.app:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="warning"
         )
         return
     uvicorn.run(create_app(store), host=host, port=port, log_level="warning")

@@ -28,9 +28,10 @@ from yibao.mutual_aid.errors import MutualAidError
 from yibao.mutual_aid.jury import Jury, Vote
 from yibao.mutual_aid.membership import HealthDeclaration, Member, MemberStatus
 from yibao.mutual_aid.plan import Plan, load_plan
-from yibao.ops import audit, registry
+from yibao.ops import audit, ledger, registry
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
+from yibao.ops.ledger import Account, AccountKind, Line
 from yibao.ops.store import (
     MutualAidClaim,
     MutualAidJuror,
@@ -298,11 +299,20 @@ def deny(session: Session, actor: Actor, claim_id: int, day: dt.date) -> MutualA
     return _take_claim(session, actor, row, claim, "mutual_aid.claim.denied")
 
 
+def post_payout(session: Session, actor: Actor, claim: MutualAidClaim) -> None:
+    """The lump sum leaves the collected money: Dr beneficiary payable (the case), Cr member charges."""
+    assert claim.apportioned_in is not None
+    year = claim.apportioned_in.year
+    ledger.post(session, actor, "mutual_aid.payout", f"{claim.plan_id}:payout:{claim.id}",
+                f"lump sum of case {claim.id} paid", [
+                    Line(Account(claim.plan_id, year, AccountKind.MUTUAL_AID_BENEFICIARY_PAYABLE, str(claim.id)), claim.amount),
+                    Line(Account(claim.plan_id, year, AccountKind.MUTUAL_AID_MEMBER_CHARGES), -claim.amount),
+                ])
+
+
 def pay(session: Session, actor: Actor, claim_id: int, day: dt.date) -> MutualAidClaim:
     """Pay the lump sum of a claim on notice whose period has been apportioned (the money was collected);
     the beneficiary payable is settled in the ledger and the claimant's membership ends (paid out)."""
-    from yibao.mutual_aid.periods import post_payout
-
     row = claim_row(session, claim_id, lock=True)
     if row.status == ClaimStatus.NOTICED.value and row.apportioned_in is None:
         raise Rejected(f"claim {claim_id} is on notice but not yet apportioned: apportion its period first",

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, insert, inspect, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from yibao.core.explain import explain
 from yibao.core.model import CareType, Claim
-from yibao.core.money import Fen, format_yuan, parse_yuan
+from yibao.core.money import Fen, parse_yuan
 from yibao.core.scalar import Settlement, YearAccumulators, canonical_key, settle_claim
 from yibao.core.scheme import Scheme
 from yibao.ops import audit, ledger, registry
@@ -38,6 +38,8 @@ from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import LAYER_ACCOUNT, Account, AccountKind, Line
 from yibao.ops.schemas import ClaimIn, CorrectionIn
 from yibao.ops.store import AccumulatorRow, ClaimRow, PersonRow, utcnow
+
+T = TypeVar("T")
 
 
 def scheme_named(name: str) -> Scheme:
@@ -314,14 +316,16 @@ def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idem
     return _submit(_Unit(session.connection(), session), actor, facility_id, data, idempotency_key)
 
 
-def settle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> dict[str, Any]:
+def settle(
+    engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str, show: Callable[[AnyClaim], T]
+) -> T:
     """`submit` in a transaction of its own on one of the engine's connections, committed on success and rolled
-    back on any error; the claim as the API shows it. What the API's claims route runs: no ORM session unless
-    the claim needs one (see `_Unit`); the same statements, locks and rows as `submit`."""
+    back on any error; the claim as `show` makes it, while its transaction is open. What the API's claims route
+    runs: no ORM session unless the claim needs one (see `_Unit`); the same statements, locks and rows as `submit`."""
     with engine.begin() as connection:  # SQLite: BEGIN IMMEDIATE (make_engine), as for every transaction
         unit = _Unit(connection)
         try:
-            shown = view(_submit(unit, actor, facility_id, data, idempotency_key))
+            shown = show(_submit(unit, actor, facility_id, data, idempotency_key))
             if unit.made is not None:
                 unit.made.flush()
         finally:
@@ -537,25 +541,3 @@ def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn) -
     session.flush()
     audit.record(session, actor, "claim.corrected", "claim", claim_id, before, audit.snapshot(row))
     return row
-
-
-def view(row: AnyClaim) -> dict[str, Any]:
-    """A claim as the API shows it: the bill, the per-layer split and the out-of-pocket, in yuan."""
-    return {
-        "claim_id": row.claim_id,
-        "person_id": row.person_id,
-        "facility_id": row.facility_id,
-        "service_date": row.service_date.isoformat(),
-        "region": row.region,
-        "facility_level": row.facility_level,
-        "care_type": row.care_type,
-        "amount_class_a": format_yuan(row.class_a),
-        "amount_class_b": format_yuan(row.class_b),
-        "amount_self_pay": format_yuan(row.self_pay),
-        "amount_special_drugs": format_yuan(row.special_drugs),
-        "diagnosis": row.diagnosis,
-        "status": row.status,
-        "scheme": row.scheme_name,
-        "paid": {layer: format_yuan(fen) for layer, fen in row.split.items()},
-        "out_of_pocket": format_yuan(row.out_of_pocket),
-    }

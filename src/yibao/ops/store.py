@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
@@ -41,6 +42,25 @@ DEFAULT_SQLITE_FILE = "yibao.sqlite3"
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment stored with its time zone and always read back aware, in UTC: SQLite keeps no offset, so its
+    values come back naive; without this a moment would be shown with an offset when written and without one
+    when read again (an idempotent repeat)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -128,16 +148,16 @@ class Contribution(Base):
     status: Mapped[str] = mapped_column(String(16))  # due | paid
     channel: Mapped[str | None] = mapped_column(String(16))
     payment_reference: Mapped[str | None] = mapped_column(String(128), unique=True)
-    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Card(Base):
     __tablename__ = "cards"
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), index=True)
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Facility(Base):
@@ -195,13 +215,13 @@ class ClaimRow(Base):
     split: Mapped[dict[str, Any]] = mapped_column(JSON)  # layer id -> fen paid (what the ledger holds)
     out_of_pocket: Mapped[int] = mapped_column(BigInteger)
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class JournalEntry(Base):
     __tablename__ = "journal_entries"
     id: Mapped[int] = mapped_column(primary_key=True)
-    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     kind: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str] = mapped_column(String(128), index=True)
     description: Mapped[str] = mapped_column(String(400))
@@ -224,7 +244,7 @@ class Posting(Base):
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
@@ -318,7 +338,7 @@ class MutualAidPlan(Base):
     variant: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str]
     in_force_from: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class MutualAidMember(Base):
@@ -452,7 +472,7 @@ class MutualAidPeriod(Base):
     members_at_year_cap: Mapped[int] = mapped_column(BigInteger)
     cohorts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     charges_path: Mapped[str] = mapped_column(String(1000))
-    apportioned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    apportioned_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(64))
 
 
@@ -462,6 +482,6 @@ class MutualAidDisclosure(Base):
     __tablename__ = "mutual_aid_disclosures"
     id: Mapped[int] = mapped_column(primary_key=True)
     period_id: Mapped[int] = mapped_column(ForeignKey("mutual_aid_periods.id"), unique=True)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     body: Mapped[dict[str, Any]] = mapped_column(JSON)

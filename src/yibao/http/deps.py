@@ -1,4 +1,4 @@
-"""What every route shares: the store, the caller, role checks, region/person scoping, JSON errors."""
+"""What every route shares: the store, the caller, role checks, region/person scoping, timestamps."""
 
 from __future__ import annotations
 
@@ -6,21 +6,24 @@ import asyncio
 import contextvars
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from pydantic_core import to_json
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from yibao.core.errors import InputError, YibaoError
+from yibao.ops import registry
 from yibao.ops.auth import Principal, Role, authenticate
+from yibao.ops.enrolment import ImportRejected
 from yibao.ops.errors import Conflict, Forbidden, NotFound, Rejected, Unauthenticated
-from yibao.ops.registry import ImportRejected
-from yibao.ops.store import Store
+from yibao.ops.store import PersonRow, Store
 
 T = TypeVar("T")
 bearer = HTTPBearer(auto_error=False, description="the access token from POST /auth/login")
@@ -83,6 +86,18 @@ def require(*roles: Role) -> Gate:
     return Gate(frozenset(roles))
 
 
+Officer = Annotated[Principal, Depends(require(Role.OFFICER))]
+Reader = Annotated[Principal, Depends(caller)]
+Admin = Annotated[Principal, Depends(require())]
+
+
+def instant(value: datetime | None) -> str | None:
+    """A stored moment as ISO 8601 with its offset (UTC): the same text whether it was just written or read back."""
+    if value is None:
+        return None
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
 def check_region(who: Principal, region: str) -> None:
     """Officers act only in their regions; admin and auditor everywhere; others never here."""
     if who.role in (Role.ADMIN, Role.AUDITOR):
@@ -100,6 +115,13 @@ def check_person(who: Principal, person_id: str, person_region: str) -> None:
             raise NotFound(f"no person {person_id!r}", code="person.not_found")
         return
     check_region(who, person_region)
+
+
+def person_in_scope(s: Session, who: Principal, person_id: str) -> PersonRow:
+    """The person, if the caller may see them (else the same 404 as for nobody)."""
+    row = registry.person(s, person_id)
+    check_person(who, person_id, row.region)
+    return row
 
 
 STATUS: tuple[tuple[type[YibaoError], int], ...] = (

@@ -20,9 +20,9 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yibao.http.deps import caller, require, store_of
 from yibao.mutual_aid import periods, service
 from yibao.mutual_aid.membership import HealthDeclaration, MemberStatus
-from yibao.ops.api.deps import caller, require, store_of
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import NotFound, Rejected
 from yibao.ops.schemas import Shape

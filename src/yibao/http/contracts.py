@@ -23,8 +23,8 @@ from yibao.contracts.posting import ContractPosting
 from yibao.contracts.reconcile import Reconciliation, reconciliation_figures
 from yibao.core.money import format_yuan
 from yibao.core.scheme import LayerKind
+from yibao.http.deps import check_region, require, store_of
 from yibao.ops import ledger
-from yibao.ops.api.deps import check_region, require, store_of
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import Forbidden, NotFound
 
