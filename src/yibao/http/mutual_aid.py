@@ -73,7 +73,12 @@ def data_dir(request: Request) -> Path:
 
 
 class PlanIn(Shape):
-    plan: str = Field(description="a built-in plan (xianghubao-2020, xianghubao-2020/senior) or a plan file on the server")
+    """One of `plan` (a built-in plan by name) and `definition` (a plan file's YAML text, uploaded)."""
+
+    plan: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9./_-]*$",
+                             description="a built-in plan by name: xianghubao-2020, xianghubao-2020/senior")
+    definition: str | None = Field(None, min_length=1, max_length=200_000,
+                                   description="the YAML text of a plan file (the format of the built-in plans)")
     in_force_from: dt.date
 
 
@@ -191,7 +196,8 @@ def get_plans(request: Request, who: Reader) -> list[dict[str, Any]]:
 @router.post("/plans", status_code=201)
 def post_plan(request: Request, body: PlanIn, who: Platform) -> dict[str, Any]:
     with store_of(request).transaction() as s:
-        return service.plan_view(service.launch_plan(s, who.actor, body.plan, body.in_force_from))
+        row = service.launch_plan(s, who.actor, body.in_force_from, name=body.plan, definition=body.definition)
+        return service.plan_view(row)
 
 
 @router.get("/plans/{plan_id:path}/notices")

@@ -27,7 +27,7 @@ from yibao.mutual_aid.claims import Claim, ClaimStatus, Findings, PublicNotice, 
 from yibao.mutual_aid.errors import MutualAidError
 from yibao.mutual_aid.jury import Jury, Vote
 from yibao.mutual_aid.membership import HealthDeclaration, Member, MemberStatus
-from yibao.mutual_aid.plan import Plan, load_plan
+from yibao.mutual_aid.plan import Plan, builtin_plan_names, load_plan, load_plan_text
 from yibao.ops import audit, ledger, registry
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
@@ -59,7 +59,14 @@ def _load(source: str, variant: str | None) -> Plan:
     return load_plan(source, variant)
 
 
+@lru_cache(maxsize=32)
+def _load_text(definition: str) -> Plan:
+    return load_plan_text(definition)
+
+
 def plan_of(row: MutualAidPlan) -> Plan:
+    if row.definition is not None:
+        return _load_text(row.definition)
     return _load(row.source, row.variant)
 
 
@@ -71,14 +78,23 @@ def plan_row(session: Session, plan_id: str, *, lock: bool = False) -> MutualAid
     return row
 
 
-def launch_plan(session: Session, actor: Actor, source: str, in_force_from: dt.date) -> MutualAidPlan:
-    """Put a plan in force: a built-in name ('xianghubao-2020', 'xianghubao-2020/senior') or a plan file."""
+def launch_plan(
+    session: Session, actor: Actor, in_force_from: dt.date, *, name: str | None = None, definition: str | None = None
+) -> MutualAidPlan:
+    """Put a plan in force: a built-in plan by `name` ('xianghubao-2020', 'xianghubao-2020/senior'), or a plan's
+    YAML `definition` (the text of a plan file, uploaded). Never a path: the service reads no file it is named."""
+    if (name is None) == (definition is None):
+        raise Rejected("give a built-in plan's name or a plan's YAML text, not both", code="mutual_aid.plan_invalid")
+    if name is not None and name not in builtin_plan_names():
+        raise NotFound(f"no built-in plan {name!r} (built-in: {builtin_plan_names()})", code="mutual_aid.plan_not_found")
     with rules():
-        plan = load_plan(source)
+        plan = load_plan(name) if name is not None else load_plan_text(definition or "")
+    if len(plan.name) > 64:
+        raise Rejected("a plan's name is at most 64 characters", code="mutual_aid.plan_invalid")
     if session.get(MutualAidPlan, plan.name) is not None:
         raise Conflict(f"plan {plan.name!r} is already in force", code="mutual_aid.plan_exists")
-    row = MutualAidPlan(id=plan.name, source=source, variant=None, title=plan.title.en, in_force_from=in_force_from,
-                        created_at=utcnow())
+    row = MutualAidPlan(id=plan.name, source=name or "uploaded", variant=None, definition=definition,
+                        title=plan.title.en[:200], in_force_from=in_force_from, created_at=utcnow())
     audit.added(session, actor, "mutual_aid.plan.launched", "mutual_aid_plan", row)
     return row
 

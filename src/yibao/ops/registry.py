@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Date, Integer, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -42,8 +42,6 @@ from yibao.ops.store import (
     Region,
 )
 
-_Row = TypeVar("_Row")
-
 
 def check_ric(ric: str, birth_date: date | None = None, sex: Sex | None = None) -> tuple[str, date, Sex]:
     """The compact number, its birth date and sex (17th digit odd = male); a mismatch is refused."""
@@ -69,23 +67,25 @@ def check_uscc(code: str) -> str:
         raise Rejected(f"unified social credit code {code!r} is not valid: {exc}", code="employer.bad_uscc") from None
 
 
-def _get(session: Session, model: type[_Row], key: object, what: str) -> _Row:
-    row = session.get(model, key)
+def region(session: Session, code: str) -> Region:
+    row = session.get(Region, code)
     if row is None:
-        raise NotFound(f"no {what} {key!r}", code=f"{what}.not_found")
+        raise NotFound(f"no region {code!r}", code="region.not_found")
     return row
 
 
-def region(session: Session, code: str) -> Region:
-    return _get(session, Region, code, "region")
-
-
 def person(session: Session, person_id: str) -> PersonRow:
-    return _get(session, PersonRow, person_id, "person")
+    row = session.get(PersonRow, person_id)
+    if row is None:
+        raise NotFound(f"no person {person_id!r}", code="person.not_found")
+    return row
 
 
 def facility(session: Session, facility_id: str) -> Facility:
-    return _get(session, Facility, facility_id, "facility")
+    row = session.get(Facility, facility_id)
+    if row is None:
+        raise NotFound(f"no facility {facility_id!r}", code="facility.not_found")
+    return row
 
 
 def created(session: Session, actor: Actor, entity: str, row: Any, key: str) -> None:
@@ -137,7 +137,8 @@ def _person_row(session: Session, data: PersonIn) -> PersonRow:
             raise NotFound(f"no employer {code}", code="employer.not_found")
         employer_id = employer.id
     if data.household_id is not None:
-        _get(session, Household, data.household_id, "household")
+        if session.get(Household, data.household_id) is None:
+            raise NotFound(f"no household {data.household_id!r}", code="household.not_found")
     clash = session.execute(
         select(PersonRow.person_id).where(or_(PersonRow.person_id == data.person_id, PersonRow.ric == number))
     ).first()

@@ -334,7 +334,8 @@ class MutualAidPlan(Base):
 
     __tablename__ = "mutual_aid_plans"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    source: Mapped[str] = mapped_column(String(400))  # what `yibao.mutual_aid.plan.load_plan` reads
+    source: Mapped[str] = mapped_column(String(400))  # a built-in plan's name, or `uploaded` (see definition)
+    definition: Mapped[str | None] = mapped_column(Text)  # the YAML text of a plan uploaded as such
     variant: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str]
     in_force_from: Mapped[date] = mapped_column(Date)
