@@ -341,7 +341,7 @@ def test_concurrent_http_clients_on_postgresql_never_exceed_a_cap(pg_only_store:
     def client(i: int, port: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         body = json.dumps({"claim_id": f"X{i}", "person_id": member, "service_date": "2024-06-01", "region": REGION,
-                           "facility_level": 1, "care_type": "inpatient", "amount_class_a": "100000"})
+                           "care_type": "inpatient", "amount_class_a": "100000"})
         barrier.wait()
         conn.request("POST", "/claims", body=body, headers={
             "Authorization": f"Bearer {token}", "Idempotency-Key": f"x{i}", "Content-Type": "application/json"})

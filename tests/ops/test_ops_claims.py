@@ -32,9 +32,10 @@ def bill(claim_id: str, person_id: str, day: date, class_a: str, level: int = 2,
     )
 
 
-def submit(store: Store, data: ClaimIn, key: str | None = None, facility: str = "H2") -> dict[str, object]:
+def submit(store: Store, data: ClaimIn, key: str | None = None, facility: str | None = None) -> dict[str, object]:
+    """Submitted by the bureau's facility of the bill's level (H1, H2, H3)."""
     with store.transaction() as s:
-        return claim_view(claims.submit(s, FACILITY, facility, data, key or data.claim_id))
+        return claim_view(claims.submit(s, FACILITY, facility or f"H{data.facility_level}", data, key or data.claim_id))
 
 
 def test_hand_computed_claim_and_its_ledger_entry(bureau: Bureau) -> None:
@@ -212,6 +213,7 @@ def test_a_claim_on_postgresql_is_one_locking_read_and_one_write(pg_only_store: 
         seen.append(str(query).split()[0])
         return execute(cursor, query, *args, **kwargs)
 
+    submit(pg_only_store, bill("S0", bureau.person(), date(2024, 2, 1), "100"))  # the facility's registration: read once
     monkeypatch.setattr(psycopg.Cursor, "execute", counting)
     first = submit(pg_only_store, bill("S1", pid, date(2024, 3, 1), "10000"))
     assert seen == ["SELECT", "WITH"]
@@ -282,7 +284,7 @@ def test_settle_in_its_own_transaction_takes_every_path_of_submit(bureau: Bureau
     store = bureau.store
 
     def settle(data: ClaimIn, key: str | None = None) -> dict[str, object]:
-        return claims.settle(store.engine, FACILITY, "H2", data, key or data.claim_id, claim_view)
+        return claims.settle(store.engine, FACILITY, f"H{data.facility_level}", data, key or data.claim_id, claim_view)
 
     pid = bureau.person()
     first = settle(bill("A", pid, date(2024, 3, 1), "60000", level=1))
@@ -298,7 +300,7 @@ def test_settle_in_its_own_transaction_takes_every_path_of_submit(bureau: Bureau
 
     before = rows()
     with pytest.raises(YibaoError) as err:
-        settle(bill("B2", pid, date(2024, 6, 1), "100"), key="B")
+        settle(bill("B2", pid, date(2024, 6, 1), "100", level=1), key="B")
     assert err.value.code == "claim.idempotency_key_reused" and rows() == before
     other = bureau.person()
     with store.transaction() as s:  # a person-year whose accumulator row is missing: made on the way

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from yibao.http.deps import instant, require, store_of
 from yibao.ops import audit
 from yibao.ops.auth import Principal, Role
+from yibao.ops.schemas import Reference
 from yibao.ops.store import AuditEvent
 
 router = APIRouter(tags=["audit"])
@@ -22,7 +23,7 @@ def event_view(e: AuditEvent) -> dict[str, Any]:
 @router.get("/audit")
 def get_audit(
     request: Request, who: Annotated[Principal, Depends(require(Role.AUDITOR))],
-    entity: str | None = None, entity_id: str | None = None, limit: int = Query(500, ge=1, le=5000),
+    entity: Reference | None = None, entity_id: Reference | None = None, limit: int = Query(500, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     with store_of(request).transaction() as s:
         return [event_view(e) for e in audit.events(s, entity, entity_id, limit)]

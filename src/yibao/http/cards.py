@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from yibao.http.deps import check_region, instant, person_in_scope, require, secret, store_of
 from yibao.ops import cards
 from yibao.ops.auth import Principal, Role
-from yibao.ops.errors import NotFound
+from yibao.ops.errors import NotFound, Rejected
+from yibao.ops.schemas import Identifier
 from yibao.ops.store import Card
 
 router = APIRouter(tags=["cards"])
@@ -29,7 +30,7 @@ class TokenIn(BaseModel):
     responses={201: {"content": {"image/png": {}, "image/svg+xml": {}}}},
 )
 def post_card(
-    request: Request, person_id: str, who: MemberOrOfficer,
+    request: Request, person_id: Identifier, who: MemberOrOfficer,
     format: Annotated[Literal["json", "svg", "png"], Query(description="json: the card with its QR code as SVG text; "
                                                             "svg or png: the QR image itself, the card in X-Card-* headers")] = "json",
 ) -> dict[str, Any] | Response:
@@ -53,13 +54,13 @@ def post_card_verify(
     """What a facility learns from a presented card: the member and their enrolment."""
     with store_of(request).transaction() as s:
         holder = cards.verify(s, secret(request, "card_secret"), body.token, on)
-        if who.role is Role.OFFICER:
-            check_region(who, holder.region)
+        if who.role is Role.OFFICER:  # another region's card is answered as an unknown one
+            check_region(who, holder.region, Rejected("unknown card", code="card.invalid"))
         return asdict(holder)
 
 
 @router.post("/cards/{jti}/revoke")
-def post_card_revoke(request: Request, jti: str, who: MemberOrOfficer) -> dict[str, Any]:
+def post_card_revoke(request: Request, jti: Identifier, who: MemberOrOfficer) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         card = s.get(Card, jti)
         if card is None:

@@ -25,7 +25,7 @@ from yibao.ops import claims, registry
 from yibao.ops.auth import Principal, Role
 from yibao.ops.claims import AnyClaim
 from yibao.ops.errors import Forbidden, NotFound
-from yibao.ops.schemas import ClaimIn, CorrectionIn
+from yibao.ops.schemas import ClaimIn, CorrectionIn, Identifier
 from yibao.ops.store import ClaimRow
 
 router = APIRouter(tags=["claims"])
@@ -76,7 +76,7 @@ async def post_claim(
 
 
 @router.get("/persons/{person_id}/claims")
-def get_person_claims(request: Request, person_id: str, who: Reader) -> list[dict[str, Any]]:
+def get_person_claims(request: Request, person_id: Identifier, who: Reader) -> list[dict[str, Any]]:
     with store_of(request).transaction() as s:
         person_in_scope(s, who, person_id)
         rows = s.execute(
@@ -86,13 +86,13 @@ def get_person_claims(request: Request, person_id: str, who: Reader) -> list[dic
 
 
 def _claim(s: Session, who: Principal, claim_id: str) -> ClaimRow:
+    if who.role is Role.INSURER:  # refused before any lookup: the answer does not depend on the claim
+        raise Forbidden("insurers see their layer's figures in the ledger report", code="auth.forbidden")
     row = claims.claim(s, claim_id)
     if who.role is Role.FACILITY:
         if row.facility_id != who.facility_id:
             raise NotFound(f"no claim {claim_id}", code="claim.not_found")
         return row
-    if who.role is Role.INSURER:
-        raise Forbidden("insurers see their layer's figures in the ledger report", code="auth.forbidden")
     try:
         person_in_scope(s, who, row.person_id)
     except NotFound:
@@ -101,14 +101,14 @@ def _claim(s: Session, who: Principal, claim_id: str) -> ClaimRow:
 
 
 @router.get("/claims/{claim_id}")
-def get_claim(request: Request, claim_id: str, who: Reader) -> dict[str, Any]:
+def get_claim(request: Request, claim_id: Identifier, who: Reader) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return claim_view(_claim(s, who, claim_id))
 
 
 @router.get("/claims/{claim_id}/explanation", response_model=None)
 def get_explanation(
-    request: Request, claim_id: str, who: Reader, lang: Literal["en", "zh"] = "en", format: Literal["json", "text"] = "json"
+    request: Request, claim_id: Identifier, who: Reader, lang: Literal["en", "zh"] = "en", format: Literal["json", "text"] = "json"
 ) -> dict[str, Any] | PlainTextResponse:
     """For every layer, the arithmetic that produced its figure (English or Chinese); `text` is the core's
     rendering, the same as `yibao settle --explain`."""
@@ -121,18 +121,18 @@ def get_explanation(
 
 def _claim_for_change(s: Session, who: Principal, claim_id: str) -> None:
     row = claims.claim(s, claim_id)
-    check_region(who, registry.person(s, row.person_id).region)
+    check_region(who, registry.person(s, row.person_id).region, NotFound(f"no claim {claim_id}", code="claim.not_found"))
 
 
 @router.post("/claims/{claim_id}/reverse")
-def post_reverse(request: Request, claim_id: str, who: Officer) -> dict[str, Any]:
+def post_reverse(request: Request, claim_id: Identifier, who: Officer) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         _claim_for_change(s, who, claim_id)
         return claim_view(claims.reverse(s, who.actor, claim_id))
 
 
 @router.post("/claims/{claim_id}/correct")
-def post_correct(request: Request, claim_id: str, body: CorrectionIn, who: Officer) -> dict[str, Any]:
+def post_correct(request: Request, claim_id: Identifier, body: CorrectionIn, who: Officer) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         _claim_for_change(s, who, claim_id)
         return claim_view(claims.correct(s, who.actor, claim_id, body))

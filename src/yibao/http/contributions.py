@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,7 @@ from yibao.http.deps import Officer, Reader, check_region, instant, person_in_sc
 from yibao.ops import contributions
 from yibao.ops.auth import Principal
 from yibao.ops.errors import NotFound
-from yibao.ops.schemas import DonationIn, PaymentIn
+from yibao.ops.schemas import DonationIn, Identifier, PaymentIn, Reason, RowId
 from yibao.ops.store import Contribution, Enrolment
 
 router = APIRouter(tags=["contributions"])
@@ -30,11 +30,11 @@ def contribution_view(row: Contribution) -> dict[str, Any]:
 
 
 class CancelIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Reason
 
 
 @router.get("/persons/{person_id}/contributions")
-def get_contributions(request: Request, person_id: str, who: Reader) -> list[dict[str, Any]]:
+def get_contributions(request: Request, person_id: Identifier, who: Reader) -> list[dict[str, Any]]:
     with store_of(request).transaction() as s:
         person_in_scope(s, who, person_id)
         rows = s.execute(
@@ -46,14 +46,15 @@ def get_contributions(request: Request, person_id: str, who: Reader) -> list[dic
 
 def _contribution_in_scope(s: Session, who: Principal, contribution_id: int) -> None:
     """Refuse an unknown contribution, or one of a region the officer does not serve."""
+    missing = NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
     due = s.get(Contribution, contribution_id)
     if due is None:
-        raise NotFound(f"no contribution {contribution_id}", code="contribution.not_found")
-    check_region(who, due.region)
+        raise missing
+    check_region(who, due.region, missing)
 
 
 @router.post("/contributions/{contribution_id}/payments")
-def post_payment(request: Request, contribution_id: int, body: PaymentIn, who: Officer) -> dict[str, Any]:
+def post_payment(request: Request, contribution_id: RowId, body: PaymentIn, who: Officer) -> dict[str, Any]:
     """A payment received at the counter or by bank transfer (idempotent on `reference`)."""
     with store_of(request).transaction() as s:
         _contribution_in_scope(s, who, contribution_id)
@@ -62,7 +63,7 @@ def post_payment(request: Request, contribution_id: int, body: PaymentIn, who: O
 
 
 @router.post("/contributions/{contribution_id}/cancel")
-def post_cancel_contribution(request: Request, contribution_id: int, body: CancelIn, who: Officer) -> dict[str, Any]:
+def post_cancel_contribution(request: Request, contribution_id: RowId, body: CancelIn, who: Officer) -> dict[str, Any]:
     """Write off a contribution still due (its receivable is reversed); it can no longer be paid."""
     with store_of(request).transaction() as s:
         _contribution_in_scope(s, who, contribution_id)

@@ -12,6 +12,7 @@ from yibao.http.deps import instant, require, store_of
 from yibao.ops import ledger
 from yibao.ops.auth import Principal, Role
 from yibao.ops.ledger import LAYER_ACCOUNT, TrialBalance
+from yibao.ops.schemas import Identifier, Reference, Year
 from yibao.ops.store import JournalEntry, Posting
 
 router = APIRouter(tags=["ledger"])
@@ -41,7 +42,7 @@ def entry_view(entry: JournalEntry, postings: list[Posting]) -> dict[str, Any]:
 @router.get("/ledger/trial-balance")
 def get_trial_balance(
     request: Request, who: Annotated[Principal, Depends(require(Role.OFFICER, Role.INSURER, Role.AUDITOR))],
-    region: str | None = None, year: int | None = None,
+    region: Identifier | None = None, year: Year | None = None,
 ) -> dict[str, Any]:
     """Debit and credit per account, derived from the postings. Officers see their regions, insurers their layer."""
     regions = list(who.regions) if who.role is Role.OFFICER else None
@@ -55,7 +56,7 @@ def get_trial_balance(
 @router.get("/ledger/entries")
 def get_entries(
     request: Request, who: Annotated[Principal, Depends(require(Role.OFFICER, Role.AUDITOR))],
-    reference: str | None = None, limit: int = Query(500, ge=1, le=5000),
+    reference: Reference | None = None, limit: int = Query(500, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     """Journal entries with their postings (e.g. `reference=claim:C1`)."""
     with store_of(request).transaction() as s:

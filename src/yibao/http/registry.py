@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import Field
 from sqlalchemy import select
 
+from yibao.core.errors import InputError
 from yibao.core.money import format_yuan
 from yibao.http.contributions import contribution_view
 from yibao.http.deps import Admin, Officer, Reader, check_region, person_in_scope, store_of
 from yibao.ops import audit, enrolment, registry
 from yibao.ops.auth import Role
-from yibao.ops.schemas import AssistanceIn, EmployerIn, EnrolmentIn, FacilityIn, HouseholdIn, PersonIn, RegionIn
+from yibao.ops.schemas import (
+    AssistanceIn,
+    EmployerIn,
+    EnrolmentIn,
+    FacilityIn,
+    HouseholdIn,
+    Identifier,
+    PersonIn,
+    RegionIn,
+    Shape,
+    Year,
+)
 from yibao.ops.store import AssistanceStatus, Contribution, Employer, Enrolment, Facility, Household, PersonRow, Region
 
 router = APIRouter(tags=["registry"])
@@ -67,6 +78,17 @@ def post_region(request: Request, body: RegionIn, who: Admin) -> dict[str, Any]:
         return region_view(registry.add_region(s, who.actor, body))
 
 
+class SchemeIn(Shape):
+    scheme_name: Identifier = Field(description="a built-in scheme (`yibao schemes`)")
+
+
+@router.put("/regions/{code}/scheme")
+def put_region_scheme(request: Request, code: Annotated[Identifier, Path()], body: SchemeIn, who: Admin) -> dict[str, Any]:
+    """Correct the scheme a region settles by (admin): later claims use it; settled claims keep theirs."""
+    with store_of(request).transaction() as s:
+        return region_view(registry.set_scheme(s, who.actor, code, body.scheme_name))
+
+
 @router.get("/regions")
 def get_regions(request: Request, who: Reader) -> list[dict[str, Any]]:
     with store_of(request).transaction() as s:
@@ -103,41 +125,39 @@ def post_person(request: Request, body: PersonIn, who: Officer) -> dict[str, Any
 
 
 @router.post("/persons/import")
-async def post_person_import(request: Request, who: Officer, year: int = Query(ge=2000, le=2100)) -> dict[str, Any]:
-    """Register (and enrol) every row of a CSV body (`text/csv`), or none; errors name each bad line."""
-    text = (await request.body()).decode("utf-8-sig")
+async def post_person_import(request: Request, who: Officer, year: Annotated[Year, Query()]) -> dict[str, Any]:
+    """Register (and enrol) every row of a CSV body (`text/csv`, UTF-8), or none; errors name each bad line."""
+    try:
+        text = (await request.body()).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file="upload.csv",
+                         code="input.bad_file") from None
+
+    def in_scope(region: str) -> bool:
+        return who.role is not Role.OFFICER or region in who.regions
 
     def run() -> int:
         with store_of(request).transaction() as s:
-            count = enrolment.import_persons(s, who.actor, text, year, file_name="upload.csv")
-            if who.role is Role.OFFICER:
-                regions = s.execute(select(PersonRow.region).where(PersonRow.person_id.in_(_ids(text)))).scalars()
-                for code in set(regions):
-                    check_region(who, code)  # raising rolls the whole import back
-            return count
+            return enrolment.import_persons(s, who.actor, text, year, file_name="upload.csv", in_scope=in_scope)
 
     return {"imported": await run_in_threadpool(run)}
 
 
-def _ids(text: str) -> list[str]:
-    return [row.get("person_id", "") for row in csv.DictReader(io.StringIO(text))]
-
-
 @router.get("/persons/{person_id}")
-def get_person(request: Request, person_id: str, who: Reader) -> dict[str, Any]:
+def get_person(request: Request, person_id: Identifier, who: Reader) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return person_view(person_in_scope(s, who, person_id))
 
 
 @router.post("/persons/{person_id}/assistance", status_code=201)
-def post_assistance(request: Request, person_id: str, body: AssistanceIn, who: Officer) -> dict[str, Any]:
+def post_assistance(request: Request, person_id: Identifier, body: AssistanceIn, who: Officer) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         person_in_scope(s, who, person_id)
         return assistance_view(registry.add_assistance(s, who.actor, person_id, body))
 
 
 @router.post("/persons/{person_id}/enrolments", status_code=201)
-def post_enrolment(request: Request, person_id: str, body: EnrolmentIn, who: Officer) -> dict[str, Any]:
+def post_enrolment(request: Request, person_id: Identifier, body: EnrolmentIn, who: Officer) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         person_in_scope(s, who, person_id)
         row = enrolment.enrol(s, who.actor, person_id, body)
@@ -146,7 +166,7 @@ def post_enrolment(request: Request, person_id: str, body: EnrolmentIn, who: Off
 
 
 @router.get("/persons/{person_id}/enrolments")
-def get_enrolments(request: Request, person_id: str, who: Reader) -> list[dict[str, Any]]:
+def get_enrolments(request: Request, person_id: Identifier, who: Reader) -> list[dict[str, Any]]:
     with store_of(request).transaction() as s:
         person_in_scope(s, who, person_id)
         rows = s.execute(select(Enrolment).where(Enrolment.person_id == person_id).order_by(Enrolment.year)).scalars()

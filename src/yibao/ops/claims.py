@@ -37,9 +37,10 @@ from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import LAYER_ACCOUNT, Account, AccountKind, Line
 from yibao.ops.schemas import ClaimIn, CorrectionIn
-from yibao.ops.store import AccumulatorRow, ClaimRow, PersonRow, utcnow
+from yibao.ops.store import AccumulatorRow, ClaimRow, Facility, PersonRow, utcnow
 
 T = TypeVar("T")
+BillT = TypeVar("BillT", ClaimIn, CorrectionIn)
 
 
 def scheme_named(name: str) -> Scheme:
@@ -285,10 +286,14 @@ def _post_difference(
     ledger.post(session, actor, kind, *_entry_text(row, kind), _difference(scheme, row, insured_region, old, new))
 
 
+def _explanations(settlement: Settlement, scheme: Scheme) -> dict[str, Any]:
+    return {lang: explain(settlement, scheme, lang).to_dict() for lang in ("en", "zh")}
+
+
 def _store(row: AnyClaim, settlement: Settlement, scheme: Scheme) -> None:
     row.split = {layer.layer_id: layer.paid for layer in settlement.layers}
     row.out_of_pocket = settlement.psn_part_amt
-    row.explanation = {lang: explain(settlement, scheme, lang).to_dict() for lang in ("en", "zh")}
+    row.explanation = _explanations(settlement, scheme)
 
 
 def _earlier(session: Session, facility_id: str, data: ClaimIn, idempotency_key: str) -> ClaimRow | None:
@@ -334,7 +339,39 @@ def settle(
     return shown
 
 
+# A facility's registered level and region, by engine and facility id: registration is never changed once made
+# (no route or command updates a facility), so a process reads each once, outside the claim's locks.
+_REGISTRATIONS: dict[tuple[int, str], tuple[int, str]] = {}
+
+
+def _registration(unit: _Unit, facility_id: str) -> tuple[int, str]:
+    key = (id(unit.connection.engine), facility_id)
+    found = _REGISTRATIONS.get(key)
+    if found is None:
+        row = unit.connection.execute(select(Facility.level, Facility.region).where(Facility.id == facility_id)).first()
+        if row is None:
+            raise NotFound(f"no facility {facility_id!r}", code="facility.not_found")
+        found = _REGISTRATIONS[key] = (int(row[0]), str(row[1]))
+    return found
+
+
+def as_registered(data: BillT, level: int, region: str | None = None) -> BillT:
+    """The bill with the facility's registered level (and region): the facility's registration decides its rates
+    and whether the care is out of area, never what the bill states; a bill that states otherwise is refused."""
+    stated_region = getattr(data, "region", None)
+    if data.facility_level not in (None, level) or stated_region not in (None, region):
+        raise Rejected(
+            f"the bill states level {data.facility_level} / region {stated_region!r}; the facility is registered at "
+            f"level {level} in {region!r}", code="claim.facility_mismatch",
+        )
+    changes: dict[str, Any] = {"facility_level": level}
+    if region is not None:
+        changes["region"] = region
+    return data.model_copy(update=changes)
+
+
 def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
+    data = as_registered(data, *_registration(unit, facility_id))
     acc_data, who = _lock_insured(unit, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
     columns = {
@@ -482,7 +519,9 @@ def _resettle_year(session: Session, actor: Actor, scheme: Scheme, who: PersonRo
             if before is not None:
                 session.flush()
                 audit.record(session, actor, "claim.resettled", "claim", row.claim_id, before, audit.snapshot(row))
-        elif not row.explanation:
+        elif row.out_of_pocket != settlement.psn_part_amt or not row.explanation or _explanations(settlement, scheme) != row.explanation:
+            # no layer pays differently, yet the bill changed (e.g. more self-pay): out-of-pocket and explanation
+            # are stored again with it; nothing is posted, since no fund owes the facility anything more
             _store(row, settlement, scheme)
     acc_row.data = _remember(acc, last)
 
@@ -534,6 +573,7 @@ def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn) -
     if data.service_date.year != row.service_date.year:
         raise Rejected("a correction cannot move a claim to another year; reverse it and submit anew", code="claim.year_change")
     before = audit.snapshot(row)
+    data = as_registered(data, registry.facility(session, row.facility_id).level)
     for key, value in _bill(data).items():
         setattr(row, key, value)
     session.flush()

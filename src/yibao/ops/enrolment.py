@@ -22,7 +22,7 @@ from yibao.core.model import AssistanceCategory, InsuranceScheme
 from yibao.core.money import parse_yuan
 from yibao.ops import contributions
 from yibao.ops.audit import Actor
-from yibao.ops.errors import Conflict, Rejected
+from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.registry import add_assistance, add_person, assistance_on, created, person, region
 from yibao.ops.schemas import AssistanceIn, EnrolmentIn, PersonIn
 from yibao.ops.store import AccumulatorRow, Contribution, Enrolment
@@ -93,8 +93,14 @@ def _flag(text: str) -> bool:
     raise ValueError(f"not true/false: {text!r}")
 
 
-def import_persons(session: Session, actor: Actor, text: str, year: int, file_name: str = "persons.csv") -> int:
-    """Register (and enrol, where a `scheme` is given, for `year`) every row of a CSV, or none of them."""
+def import_persons(
+    session: Session, actor: Actor, text: str, year: int, file_name: str = "persons.csv",
+    in_scope: Callable[[str], bool] | None = None,
+) -> int:
+    """Register (and enrol, where a `scheme` is given, for `year`) every row of a CSV, or none of them.
+    `in_scope(region)` says whether the importer may register persons in a region: it is asked of each row's
+    region as the row is read (the value stored, after normalising), and a region outside it is reported on
+    its line exactly as a region that does not exist."""
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     missing = [c for c in IMPORT_REQUIRED if c not in header]
@@ -112,7 +118,7 @@ def import_persons(session: Session, actor: Actor, text: str, year: int, file_na
         values = {k: (v or "").strip() for k, v in raw.items() if k is not None}
         try:
             with session.begin_nested():  # a bad row leaves nothing behind; the batch fails as a whole below
-                _import_row(session, actor, values, year, seen_ids, seen_rics)
+                _import_row(session, actor, values, year, seen_ids, seen_rics, in_scope)
             count += 1
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -128,7 +134,8 @@ def import_persons(session: Session, actor: Actor, text: str, year: int, file_na
 
 
 def _import_row(
-    session: Session, actor: Actor, values: dict[str, str], year: int, seen_ids: set[str], seen_rics: set[str]
+    session: Session, actor: Actor, values: dict[str, str], year: int, seen_ids: set[str], seen_rics: set[str],
+    in_scope: Callable[[str], bool] | None,
 ) -> None:
     optional: Callable[[str], str | None] = lambda key: values.get(key) or None  # noqa: E731
     data = PersonIn(
@@ -143,6 +150,8 @@ def _import_row(
         pre_existing=_flag(values.get("pre_existing", "")),
         annual_income=values.get("annual_income") or "0",
     )
+    if in_scope is not None and not in_scope(data.region):
+        raise NotFound(f"no region {data.region!r}", code="region.not_found")
     number = stdnum_ric.compact(data.ric)
     if data.person_id in seen_ids or number in seen_rics:
         raise Rejected(f"person {data.person_id} / identity number {number} appears twice in the file", code="import.duplicate")

@@ -92,11 +92,38 @@ def created(session: Session, actor: Actor, entity: str, row: Any, key: str) -> 
     audit.added(session, actor, f"{entity}.created", entity, row, key)
 
 
+def builtin_scheme_names() -> list[str]:
+    """The schemes a region may settle by: the built-in ones (`yibao schemes`), never a path on the server."""
+    from yibao.schemes import BUILTIN_DIR
+
+    return sorted(p.parent.name for p in BUILTIN_DIR.glob("*/scheme.yaml"))
+
+
+def check_scheme_name(name: str) -> str:
+    if name not in builtin_scheme_names():
+        raise Rejected(f"no built-in scheme {name!r} (built-in: {', '.join(builtin_scheme_names())})",
+                       code="region.unknown_scheme")
+    return name
+
+
 def add_region(session: Session, actor: Actor, data: RegionIn) -> Region:
+    check_scheme_name(data.scheme_name)
     if session.get(Region, data.code) is not None:
         raise Conflict(f"region {data.code!r} exists", code="region.exists")
     row = Region(code=data.code, name=data.name, scheme_name=data.scheme_name, average_wage=parse_yuan(data.average_wage))
     created(session, actor, "region", row, "code")
+    return row
+
+
+def set_scheme(session: Session, actor: Actor, code: str, scheme_name: str) -> Region:
+    """Correct the scheme a region settles by (a built-in one). Claims settled already keep what they were paid
+    (each claim names its scheme); the region's later claims, corrections and re-settlements use the new one."""
+    check_scheme_name(scheme_name)
+    row = region(session, code)
+    before = audit.snapshot(row)
+    row.scheme_name = scheme_name
+    session.flush()
+    audit.record(session, actor, "region.scheme_changed", "region", code, before, audit.snapshot(row))
     return row
 
 

@@ -270,6 +270,21 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+class ExactSum:
+    """SQLite's `exact_sum(x)`: the sum of integers as decimal text, never an "integer overflow" (SQLite's
+    `sum` fails beyond 64 bits; PostgreSQL's `sum` of a bigint is a numeric and never does)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def step(self, value: int | None) -> None:
+        if value is not None:
+            self.total += int(value)
+
+    def finalize(self) -> str:
+        return str(self.total)
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine; SQLite transactions begin IMMEDIATE so that writers are serialised (our row lock there)."""
     url = database_url(url)
@@ -283,6 +298,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+            dbapi_connection.create_aggregate("exact_sum", 1, ExactSum)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
