@@ -71,7 +71,7 @@ def serve(
     config = uvicorn.Config("yibao.http.app:app_from_environment", factory=True, workers=workers, log_level="warning")
     server = uvicorn.Server(config)
     if workers > 1:
-        Multiprocess(config, target=server.run, sockets=[listener]).run()
+        Multiprocess(config, sockets=[listener]).run()
     else:
         server.run(sockets=[listener])
 
