@@ -62,9 +62,13 @@ def post_card_verify(
 @router.post("/cards/{jti}/revoke")
 def post_card_revoke(request: Request, jti: Identifier, who: MemberOrOfficer) -> dict[str, Any]:
     with store_of(request).transaction() as s:
+        missing = NotFound(f"no card {jti}", code="card.not_found")
         card = s.get(Card, jti)
         if card is None:
-            raise NotFound(f"no card {jti}", code="card.not_found")
-        person_in_scope(s, who, card.person_id)
+            raise missing
+        try:  # another's card is answered as a missing one
+            person_in_scope(s, who, card.person_id)
+        except NotFound:
+            raise missing from None
         row = cards.revoke(s, who.actor, jti)
         return {"jti": row.jti, "revoked_at": instant(row.revoked_at)}
