@@ -139,3 +139,14 @@ def test_no_stored_value_makes_the_trial_balance_fail(api: Api) -> None:
                 Line(Account("other-city", 2024, AccountKind.FACILITY_PAYABLE, "H8"), -huge)])
     tb = api.call("auditor", "GET", "/ledger/trial-balance", params={"region": "other-city"})
     assert tb["balanced"] and tb["total_debit"] == f"{2 * huge // 100}.{2 * huge % 100:02d}"
+
+
+def test_timestamps_keep_their_offset_on_an_idempotent_repeat(api: Api) -> None:
+    """Issue 21: a payment's `paid_at` had `+00:00` when first answered and none when repeated (SQLite)."""
+    due = api.call("officer", "GET", f"/persons/{api.persons['member']}/contributions")[0]
+    assert due["paid_at"].endswith("+00:00")
+    again = api.call("officer", "POST", f"/contributions/{due['id']}/payments",
+                     json={"amount": due["amount"], "channel": "counter", "reference": f"r-{due['id']}"})
+    assert again["paid_at"] == due["paid_at"]
+    events = api.call("auditor", "GET", "/audit", params={"limit": 3})
+    assert all(e["at"].endswith("+00:00") for e in events)
