@@ -71,7 +71,7 @@ def ric(seq: int) -> str:
 def populate(url: str, persons: int) -> list[str]:
     """A region, a facility user and `persons` enrolled, paid-up members (written directly, not timed)."""
     from yibao.core.model import InsuranceScheme
-    from yibao.ops import auth, contributions, registry
+    from yibao.ops import auth, contributions, enrolment, registry
     from yibao.ops.audit import Actor
     from yibao.ops.schemas import EnrolmentIn, FacilityIn, PersonIn, RegionIn, UserIn
     from yibao.ops.store import Contribution, Store
@@ -91,9 +91,9 @@ def populate(url: str, persons: int) -> list[str]:
             registry.add_person(s, actor, PersonIn(person_id=pid, ric=ric(i), name=f"Member {i}", region=REGION))
             scheme = schemes[i % 3]
             wage = "90000" if scheme is InsuranceScheme.UEBMI_EMPLOYEE else None
-            enrolment = registry.enrol(s, actor, pid, EnrolmentIn(year=2024, scheme=scheme, huiminbao=i % 4 == 0, wage=wage))
+            enrolled = enrolment.enrol(s, actor, pid, EnrolmentIn(year=2024, scheme=scheme, huiminbao=i % 4 == 0, wage=wage))
             s.flush()
-            for due in s.query(Contribution).filter(Contribution.enrolment_id == enrolment.id).all():
+            for due in s.query(Contribution).filter(Contribution.enrolment_id == enrolled.id).all():
                 contributions.record_payment(s, actor, due.id, due.amount, "bank", f"pay-{due.id}")
             ids.append(pid)
     store.engine.dispose()

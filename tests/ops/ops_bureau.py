@@ -15,7 +15,7 @@ from sqlalchemy import text
 from stdnum.cn import ric as stdnum_ric
 
 from yibao.core.model import InsuranceScheme
-from yibao.ops import contributions, registry
+from yibao.ops import contributions, enrolment, registry
 from yibao.ops.audit import Actor
 from yibao.ops.migrate import upgrade
 from yibao.ops.schemas import EnrolmentIn, FacilityIn, PersonIn, RegionIn
@@ -95,7 +95,7 @@ class Bureau:
                 s, OFFICER,
                 PersonIn(person_id=person_id, ric=make_ric(date(1970, 1, 1), 2 * self.seq + 1), name=f"Member {self.seq}", region=REGION),
             )
-            registry.enrol(s, OFFICER, person_id, EnrolmentIn(year=year, scheme=scheme, huiminbao=huiminbao, wage=wage))
+            enrolment.enrol(s, OFFICER, person_id, EnrolmentIn(year=year, scheme=scheme, huiminbao=huiminbao, wage=wage))
         if pay:
             self.pay_all(person_id)
         return person_id

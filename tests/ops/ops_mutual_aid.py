@@ -60,7 +60,8 @@ class Pool:
         with store.transaction() as s:
             if s.get(Region, REGION) is None:
                 registry.add_region(s, PLATFORM, RegionIn(code=REGION, name="Reference city", average_wage="100000"))
-            service.launch_plan(s, PLATFORM, str(pilot_plan(folder, **plan_figures)), dt.date(2020, 1, 1))
+            service.launch_plan(s, PLATFORM, dt.date(2020, 1, 1),
+                                definition=pilot_plan(folder, **plan_figures).read_text(encoding="utf-8"))
 
     def person(self, birth: dt.date = dt.date(1990, 5, 1), name: str | None = None) -> str:
         self.seq += 1

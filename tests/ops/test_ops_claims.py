@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from yibao.core.errors import YibaoError
 from yibao.core.model import InsuranceScheme
 from yibao.core.scalar import settle_claims
+from yibao.http.claims import claim_view
 from yibao.ops import claims, ledger, registry
 from yibao.ops.audit import Actor
 from yibao.ops.ledger import Account, AccountKind
@@ -31,9 +32,10 @@ def bill(claim_id: str, person_id: str, day: date, class_a: str, level: int = 2,
     )
 
 
-def submit(store: Store, data: ClaimIn, key: str | None = None, facility: str = "H2") -> dict[str, object]:
+def submit(store: Store, data: ClaimIn, key: str | None = None, facility: str | None = None) -> dict[str, object]:
+    """Submitted by the bureau's facility of the bill's level (H1, H2, H3)."""
     with store.transaction() as s:
-        return claims.view(claims.submit(s, FACILITY, facility, data, key or data.claim_id))
+        return claim_view(claims.submit(s, FACILITY, facility or f"H{data.facility_level}", data, key or data.claim_id))
 
 
 def test_hand_computed_claim_and_its_ledger_entry(bureau: Bureau) -> None:
@@ -186,7 +188,7 @@ def test_a_huiminbao_premium_paid_after_claims_resettles_the_year(bureau: Bureau
         premium = s.execute(select(Contribution).where(Contribution.source == "huiminbao_premium")).scalar_one()
         contributions.record_payment(s, OFFICER, premium.id, premium.amount, "mobile", "hmb-1")
     with bureau.store.transaction() as s:
-        again = claims.view(claims.claim(s, "H1"))
+        again = claim_view(claims.claim(s, "H1"))
         kinds = [e.kind for e, _ in ledger.entries(s, reference="claim:H1")]
         assert ledger.trial_balance(s).balanced
     assert again["paid"]["huiminbao"] != "0.00" and kinds == ["claim", "adjustment"]  # type: ignore[index]
@@ -211,6 +213,7 @@ def test_a_claim_on_postgresql_is_one_locking_read_and_one_write(pg_only_store: 
         seen.append(str(query).split()[0])
         return execute(cursor, query, *args, **kwargs)
 
+    submit(pg_only_store, bill("S0", bureau.person(), date(2024, 2, 1), "100"))  # the facility's registration: read once
     monkeypatch.setattr(psycopg.Cursor, "execute", counting)
     first = submit(pg_only_store, bill("S1", pid, date(2024, 3, 1), "10000"))
     assert seen == ["SELECT", "WITH"]
@@ -239,7 +242,7 @@ def test_a_claim_settled_on_the_common_path_is_logged_and_shown_as_its_stored_ro
     shown = submit(store, bill("V1", pid, date(2024, 3, 1), "10000"))
     with store.transaction() as s:
         row = claims.claim(s, "V1")
-        assert claims.view(row) == shown
+        assert claim_view(row) == shown
         [event] = [e for e in audit.events(s, entity="claim", entity_id="V1")]
         stored = audit.snapshot(row)
         assert stored is not None and event.after is not None and list(event.after) == list(stored)
@@ -281,7 +284,7 @@ def test_settle_in_its_own_transaction_takes_every_path_of_submit(bureau: Bureau
     store = bureau.store
 
     def settle(data: ClaimIn, key: str | None = None) -> dict[str, object]:
-        return claims.settle(store.engine, FACILITY, "H2", data, key or data.claim_id)
+        return claims.settle(store.engine, FACILITY, f"H{data.facility_level}", data, key or data.claim_id, claim_view)
 
     pid = bureau.person()
     first = settle(bill("A", pid, date(2024, 3, 1), "60000", level=1))
@@ -297,7 +300,7 @@ def test_settle_in_its_own_transaction_takes_every_path_of_submit(bureau: Bureau
 
     before = rows()
     with pytest.raises(YibaoError) as err:
-        settle(bill("B2", pid, date(2024, 6, 1), "100"), key="B")
+        settle(bill("B2", pid, date(2024, 6, 1), "100", level=1), key="B")
     assert err.value.code == "claim.idempotency_key_reused" and rows() == before
     other = bureau.person()
     with store.transaction() as s:  # a person-year whose accumulator row is missing: made on the way

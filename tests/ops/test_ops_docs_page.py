@@ -11,7 +11,7 @@ import httpx
 import pytest
 from ops_bureau import serving
 
-from yibao.ops.api import create_app
+from yibao.http.app import create_app
 from yibao.ops.migrate import upgrade
 from yibao.ops.store import Store, make_engine
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from yibao.ops.api.deps import POOL_THREADS, in_thread
+from yibao.http.deps import POOL_THREADS, in_thread
 from yibao.ops.errors import Conflict
 
 WHO = contextvars.ContextVar("who", default="nobody")

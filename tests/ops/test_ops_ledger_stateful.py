@@ -124,7 +124,7 @@ class LedgerMachine(RuleBasedStateMachine):
         cid = data.draw(st.sampled_from(self.claim_ids))
         try:
             with self.store.transaction() as s:
-                claims.correct(s, OFFICER, cid, CorrectionIn(service_date=day, facility_level=2, care_type="inpatient", amount_class_a=a))  # type: ignore[arg-type]
+                claims.correct(s, OFFICER, cid, CorrectionIn(service_date=day, care_type="inpatient", amount_class_a=a))  # type: ignore[arg-type]
         except YibaoError as exc:
             assert exc.code == "claim.not_settled"
 

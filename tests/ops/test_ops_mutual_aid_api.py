@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from ops_bureau import REGION, make_ric
 from ops_mutual_aid import PILOT, migrated_sqlite, pilot_plan
 
-from yibao.ops.api import create_app
-from yibao.ops.api.mutual_aid_routes import router
+from yibao.http.app import create_app
+from yibao.http.mutual_aid import router
 from yibao.ops.auth import first_admin
 from yibao.ops.store import Store
 
@@ -49,7 +49,7 @@ class MutualAidApi:
             self.call("admin", "POST", "/users", ok=201, json={**user, "password": "long-password"})
             self.tokens[user["username"]] = self.login(user["username"], "long-password")
         self.call("platform", "POST", "/mutual-aid/plans", ok=201,
-                  json={"plan": str(pilot_plan(folder)), "in_force_from": "2020-01-01"})
+                  json={"definition": pilot_plan(folder).read_text(encoding="utf-8"), "in_force_from": "2020-01-01"})
         self.members = {role: self.join(pid) for role, pid in self.persons.items()}
         self.adults = [self.join(self.person(f"评审员{i}", dt.date(1980, 1, 1))) for i in range(4)]
 
@@ -223,7 +223,7 @@ def test_refusals_are_json_with_a_code_and_write_nothing(api: MutualAidApi) -> N
         ("POST", "/mutual-aid/plans/nope/periods", {"notice_date": "2020-05-07"}, 404, "mutual_aid.plan_not_found"),
         ("POST", f"{P}/members", {"person_id": api.persons["member"], "credit_score": 700, "no_listed_illness": True,
                                   "no_current_treatment": True, "day": "2020-02-01"}, 409, "mutual_aid.already_member"),
-        ("POST", "/mutual-aid/plans", {"plan": "no-such-plan", "in_force_from": "2020-01-01"}, 422,
+        ("POST", "/mutual-aid/plans", {"plan": "no-such-plan", "in_force_from": "2020-01-01"}, 404,
          "mutual_aid.plan_not_found"),
     ]
     for method, path, body, status, code in cases:
@@ -313,3 +313,19 @@ def test_authorisation_matrix(api: MutualAidApi) -> None:
             assert r.status_code in expected, f"{role} got {r.status_code} at {method} {path}: {r.text}"
             assert {"code", "message"} <= set(r.json())
             assert len(api.audit()) == before, f"{role} refused at {method} {path} yet something was written"
+
+
+def test_a_plan_is_a_built_in_name_or_uploaded_text_never_a_server_path(api: MutualAidApi, tmp_path: Path) -> None:
+    """Issue 15: `{"plan": "/etc/passwd"}` answered 422 with the file's first lines, `{"plan": ""}` a plain 500."""
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("plan: top-secret-line\n", encoding="utf-8")
+    for plan in ("/etc/passwd", str(secret), "../../etc/passwd", ""):
+        r = api.request("platform", "POST", "/mutual-aid/plans", json={"plan": plan, "in_force_from": "2020-01-01"})
+        assert r.status_code in (404, 422) and r.headers["content-type"] == "application/json", (plan, r.text)
+        assert "root:" not in r.text and "top-secret-line" not in r.text, plan
+    r = api.request("platform", "POST", "/mutual-aid/plans", json={"plan": "xianghubao-2020/senior", "in_force_from": "2020-01-01"})
+    assert r.status_code == 201 and r.json()["plan_id"] == "xianghubao-2020/senior"
+    r = api.request("platform", "POST", "/mutual-aid/plans", json={"definition": "plan: [unclosed", "in_force_from": "2020-01-01"})
+    assert r.status_code == 422 and r.json()["code"] == "mutual_aid.plan_invalid"
+    both = {"plan": "xianghubao-2020", "definition": "plan: x", "in_force_from": "2020-01-01"}
+    assert api.request("platform", "POST", "/mutual-aid/plans", json=both).json()["code"] == "mutual_aid.plan_invalid"

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from yibao.core.errors import YibaoError
 from yibao.core.model import AssistanceCategory, InsuranceScheme, Sex
-from yibao.ops import registry
-from yibao.ops.registry import ImportRejected, check_ric, check_uscc
+from yibao.ops import enrolment, registry
+from yibao.ops.enrolment import ImportRejected
+from yibao.ops.registry import check_ric, check_uscc
 from yibao.ops.schemas import EmployerIn, EnrolmentIn, PersonIn
 from yibao.ops.store import AuditEvent, Contribution, PersonRow, Store
 
@@ -73,8 +74,8 @@ def test_dibao_member_contribution_is_paid_by_assistance(bureau: Bureau) -> None
         from yibao.ops.schemas import AssistanceIn
 
         registry.add_assistance(s, OFFICER, "D1", AssistanceIn(category=AssistanceCategory.DIBAO, valid_from=date(2023, 1, 1)))
-        enrolment = registry.enrol(s, OFFICER, "D1", EnrolmentIn(year=2024, scheme=InsuranceScheme.URRBMI))
-        sources = s.execute(select(Contribution.source).where(Contribution.enrolment_id == enrolment.id)).scalars().all()
+        enrolled = enrolment.enrol(s, OFFICER, "D1", EnrolmentIn(year=2024, scheme=InsuranceScheme.URRBMI))
+        sources = s.execute(select(Contribution.source).where(Contribution.enrolment_id == enrolled.id)).scalars().all()
         assert sorted(sources) == ["assistance", "government_subsidy"]
 
 
@@ -98,7 +99,7 @@ def test_import_all_rows(bureau: Bureau) -> None:
     ]
     text = "person_id,ric,name,region,scheme,huiminbao,assistance_category\n" + "\n".join(rows) + "\n"
     with bureau.store.transaction() as s:
-        assert registry.import_persons(s, OFFICER, text, 2024) == 3
+        assert enrolment.import_persons(s, OFFICER, text, 2024) == 3
         assert registry.enrolment(s, "I1", 2024).scheme == "urrbmi"
         assert registry.assistance_on(s, "I2", date(2024, 6, 1)) is AssistanceCategory.DIBAO
         assert s.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "person.created")).scalar_one() == 3
@@ -116,7 +117,7 @@ def test_import_reports_every_bad_line_and_writes_nothing(bureau: Bureau) -> Non
         f"A5,{make_ric(date(1990, 1, 5), 105)},No region,nowhere,,\n"  # line 6
     )
     with pytest.raises(ImportRejected) as err, bureau.store.transaction() as s:
-        registry.import_persons(s, OFFICER, text, 2024, file_name="people.csv")
+        enrolment.import_persons(s, OFFICER, text, 2024, file_name="people.csv")
     lines = [e.line for e in err.value.errors]
     assert lines == [3, 4, 5, 6]
     assert "people.csv, line 4" in err.value.message
@@ -126,5 +127,5 @@ def test_import_reports_every_bad_line_and_writes_nothing(bureau: Bureau) -> Non
 
 def test_import_missing_column() -> None:
     with pytest.raises(ImportRejected) as err:
-        registry.import_persons(None, OFFICER, "person_id,name\nX,Y\n", 2024)  # type: ignore[arg-type]
+        enrolment.import_persons(None, OFFICER, "person_id,name\nX,Y\n", 2024)  # type: ignore[arg-type]
     assert err.value.errors[0].line == 1

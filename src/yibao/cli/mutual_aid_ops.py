@@ -95,10 +95,21 @@ def launch(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Put a mutual-aid plan in force on this platform."""
+    from yibao.core.errors import InputError
     from yibao.mutual_aid import service
+    from yibao.mutual_aid.plan import builtin_plan_names
 
+    definition = None
+    if plan not in builtin_plan_names():  # a plan file on this machine: the service is given its text
+        try:
+            definition = Path(plan).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{plan}: neither a built-in plan {builtin_plan_names()} nor a readable plan file "
+                             f"({exc.strerror})", code="mutual_aid.plan_not_found") from None
     with _session(database_url) as s:
-        view = service.plan_view(service.launch_plan(s, _actor(), plan, in_force_from.date()))
+        row = service.launch_plan(s, _actor(), in_force_from.date(), name=None if definition else plan,
+                                  definition=definition)
+        view = service.plan_view(row)
     _record(f"Plan {view['plan_id']} in force", view)
 
 

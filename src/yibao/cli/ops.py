@@ -29,34 +29,51 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes (PostgreSQL; SQLite serialises writers anyway)")] = 1,
 ) -> None:
-    """Run the operations HTTP API (creates and migrates the database; prints the first admin's password once)."""
-    import uvicorn
+    """Run the operations HTTP API (creates and migrates the database). The port is bound first; then, on the
+    first run only, the admin's password and the payment secret (unless YIBAO_PAYMENT_SECRET is set) are printed
+    once: a busy port loses nothing."""
+    import os
+    import socket
 
-    from yibao.ops.api import create_app
-    from yibao.ops.auth import first_admin
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from yibao.core.errors import InputError
+    from yibao.ops.auth import ensure_secrets, first_admin
     from yibao.ops.migrate import upgrade
-    from yibao.ops.store import Store, make_engine
+    from yibao.ops.store import Setting, Store, make_engine
 
     console = Console()
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}", code="input.bad_option") from None
     engine = make_engine(database_url)
     upgrade(engine)
     store = Store(engine)
     with store.transaction() as session:
+        new_payment_secret = session.get(Setting, "payment_secret") is None
+        secrets = ensure_secrets(session)
         credentials = first_admin(session)
     console.print(f"database  {engine.url.render_as_string(hide_password=True)}")
     if credentials is not None:
         console.print(f"first run: admin user [bold]{credentials[0]}[/] password [bold]{credentials[1]}[/] (shown once)")
+    if new_payment_secret and not os.environ.get("YIBAO_PAYMENT_SECRET"):
+        console.print(f"first run: payment secret [bold]{secrets['payment_secret']}[/] (shown once: give it to the "
+                      "payment provider, which signs its notifications with it)")
     console.print(f"serving   http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    console.file.flush()  # shown once: on its way to a log file too, before serving blocks
+    os.environ["YIBAO_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    config = uvicorn.Config("yibao.http.app:app_from_environment", factory=True, workers=workers, log_level="warning")
+    server = uvicorn.Server(config)
     if workers > 1:
-        import os
-
-        os.environ["YIBAO_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
-        engine.dispose()
-        uvicorn.run(
-            "yibao.ops.api:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="warning"
-        )
-        return
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+        Multiprocess(config, sockets=[listener]).run()
+    else:
+        server.run(sockets=[listener])
 
 
 @db_app.command("upgrade")

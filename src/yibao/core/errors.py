@@ -1,6 +1,205 @@
-"""Errors a user can see, each with a stable code (openIMIS-style message keys)."""
+"""Errors a user can see, each with a stable code (openIMIS-style message keys), and the one catalogue of
+those codes: for each, the HTTP status it answers with and a message in zh-CN and en.
+
+The catalogue lives here, in the rules core, because every layer raises these errors: the core itself
+(schemes, inputs), the services and the HTTP layer. Outer layers read it (the API's error bodies, the
+`yibao errors` command that writes docs/operations.md's table); the core imports nothing outside itself.
+A raise site names its code (`code="claim.not_found"`) and may add an English `message` with the
+particulars; tests/test_error_catalogue.py fails on any code raised in the source that is not listed here.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorKind:
+    """What a code means to a person: the HTTP status it answers with and its message in each language."""
+
+    status: int
+    en: str
+    zh: str
+
+    def message(self, lang: Lang) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+CATALOGUE: Mapping[str, ErrorKind] = {
+    "yibao.error": ErrorKind(400, "The request was refused", "请求被拒绝"),
+    "request.invalid": ErrorKind(422, "The request is not valid", "请求内容不符合要求"),
+    "request.bad": ErrorKind(400, "The request is malformed", "请求格式错误"),
+    "route.not_found": ErrorKind(404, "No such address", "没有这个地址"),
+    "method.not_allowed": ErrorKind(405, "This method is not allowed here", "此地址不支持该请求方法"),
+    "internal.error": ErrorKind(500, "An unexpected error occurred; nothing was changed", "发生意外错误，未做任何更改"),
+    "store.conflict": ErrorKind(409, "A concurrent request changed the same record; retry", "另一请求同时修改了同一记录，请重试"),
+    "auth.missing_token": ErrorKind(401, "Log in first", "请先登录"),
+    "auth.bad_credentials": ErrorKind(401, "Wrong user name or password", "用户名或密码错误"),
+    "auth.expired": ErrorKind(401, "The access token has expired; log in again", "访问令牌已过期，请重新登录"),
+    "auth.invalid_token": ErrorKind(401, "Invalid access token", "访问令牌无效"),
+    "auth.unauthenticated": ErrorKind(401, "Not logged in", "未登录"),
+    "auth.forbidden": ErrorKind(403, "Your role may not do this", "您的角色无权执行此操作"),
+    "auth.out_of_scope": ErrorKind(403, "Outside your scope", "超出您的管辖范围"),
+    "user.bad_role": ErrorKind(422, "Unknown role", "未知的角色"),
+    "user.person_missing": ErrorKind(422, "A member user names the person", "参保人用户须指明本人"),
+    "user.facility_missing": ErrorKind(422, "A facility user names the facility", "医疗机构用户须指明机构"),
+    "user.regions_missing": ErrorKind(422, "A bureau officer is scoped to one or more regions", "经办人员须指定一个或多个统筹区"),
+    "user.layer_missing": ErrorKind(422, "An insurer user names the layer it underwrites", "保险公司用户须指明承保层次"),
+    "user.bad_layer": ErrorKind(422, "Unknown layer kind", "未知的保障层次"),
+    "user.exists": ErrorKind(409, "The user exists", "用户已存在"),
+    "region.exists": ErrorKind(409, "The region exists", "统筹区已存在"),
+    "region.not_found": ErrorKind(404, "No such region", "统筹区不存在"),
+    "region.unknown_scheme": ErrorKind(422, "No built-in scheme by that name", "没有该名称的内置方案"),
+    "facility.exists": ErrorKind(409, "The facility exists", "医疗机构已存在"),
+    "facility.not_found": ErrorKind(404, "No such facility", "医疗机构不存在"),
+    "employer.bad_uscc": ErrorKind(422, "The unified social credit code is not valid", "统一社会信用代码无效"),
+    "employer.exists": ErrorKind(409, "The employer exists", "用人单位已存在"),
+    "employer.not_found": ErrorKind(404, "No such employer", "用人单位不存在"),
+    "household.not_found": ErrorKind(404, "No such household", "家庭户不存在"),
+    "person.bad_ric": ErrorKind(422, "The resident identity number is not valid", "居民身份证号码无效"),
+    "person.birth_date_mismatch": ErrorKind(422, "The birth date does not match the identity number", "出生日期与身份证号码不符"),
+    "person.sex_mismatch": ErrorKind(422, "The sex does not match the identity number", "性别与身份证号码不符"),
+    "person.exists": ErrorKind(409, "The person or identity number is already registered", "该人员或身份证号码已登记"),
+    "person.not_found": ErrorKind(404, "No such person", "人员不存在"),
+    "assistance.bad_dates": ErrorKind(422, "The end date is before the start date", "截止日期早于起始日期"),
+    "enrolment.exists": ErrorKind(409, "Already enrolled for the year", "该年度已参保"),
+    "enrolment.inactive": ErrorKind(422, "No active enrolment for the year", "该年度无有效参保"),
+    "enrolment.wage_missing": ErrorKind(422, "A UEBMI employee's enrolment needs the yearly wage", "职工医保参保须提供年工资"),
+    "import.invalid": ErrorKind(422, "Bad rows; nothing was imported", "存在错误行，未导入任何数据"),
+    "import.duplicate": ErrorKind(422, "A person appears twice in the file", "文件中同一人员出现两次"),
+    "contribution.not_found": ErrorKind(404, "No such contribution", "缴费记录不存在"),
+    "contribution.not_due": ErrorKind(409, "The contribution is not due", "该笔缴费不在应缴状态"),
+    "payment.already_paid": ErrorKind(409, "Already paid", "已缴费"),
+    "payment.amount_mismatch": ErrorKind(422, "The amount does not match what is due", "金额与应缴金额不符"),
+    "payment.bad_signature": ErrorKind(422, "The notification's signature does not verify", "通知签名验证失败"),
+    "payment.cancelled": ErrorKind(409, "The contribution was cancelled; nothing is owed", "该笔缴费已撤销，无需缴纳"),
+    "payment.channel": ErrorKind(422, "Unknown payment channel", "未知的缴费渠道"),
+    "payment.malformed": ErrorKind(422, "Malformed payment notification", "支付通知格式错误"),
+    "payment.reference_reused": ErrorKind(409, "The payment reference was already used", "支付流水号已被使用"),
+    "card.not_found": ErrorKind(404, "No such card", "医保电子凭证不存在"),
+    "card.expired": ErrorKind(422, "The card has expired", "医保电子凭证已过期"),
+    "card.invalid": ErrorKind(422, "The card is not valid", "医保电子凭证无效"),
+    "card.revoked": ErrorKind(422, "The card was revoked", "医保电子凭证已作废"),
+    "claim.exists": ErrorKind(409, "The claim exists", "结算单已存在"),
+    "claim.idempotency_key_reused": ErrorKind(409, "This idempotency key was used for a different bill", "该幂等键已用于另一张账单"),
+    "claim.not_found": ErrorKind(404, "No such claim", "结算单不存在"),
+    "claim.not_settled": ErrorKind(409, "The claim is not settled", "结算单不处于已结算状态"),
+    "claim.year_change": ErrorKind(422, "A correction cannot move a claim to another year", "更正不能把结算单移到另一年度"),
+    "claim.facility_mismatch": ErrorKind(422, "The bill's facility level or region differs from the facility's registration", "账单的机构等级或统筹区与机构登记不符"),
+    "ledger.not_fen": ErrorKind(422, "A posting amount must be integer fen", "记账金额必须为整数分"),
+    "ledger.unbalanced": ErrorKind(422, "The entry does not balance", "分录借贷不平衡"),
+    "scheme.invalid": ErrorKind(422, "The scheme cannot be used", "方案无法使用"),
+    "scheme.not_found": ErrorKind(422, "No such scheme or reform", "方案或改革方案不存在"),
+    "scheme.bad_yaml": ErrorKind(422, "The scheme file is not valid YAML", "方案文件不是有效的 YAML"),
+    "scheme.bad_base": ErrorKind(422, "A layer's base refers to a layer that is not earlier", "某层次的计算基数引用了非前序层次"),
+    "scheme.duplicate_layer": ErrorKind(422, "A layer appears twice", "层次重复"),
+    "scheme.duplicate_part": ErrorKind(422, "A layer has duplicate parts", "层次内部分重复"),
+    "scheme.no_value": ErrorKind(422, "No parameter value in force on that day", "该日无生效的参数值"),
+    "scheme.unknown_layer": ErrorKind(422, "The scheme has no such layer", "方案中没有该层次"),
+    "batch.not_sorted": ErrorKind(422, "Claim columns must be sorted by person and service date", "结算数据须按人员和就诊日期排序"),
+    "batch.table_spent": ErrorKind(422, "This claims table was already settled with reuse", "该结算表已被复用结算"),
+    "input.invalid": ErrorKind(422, "Bad input data", "输入数据有误"),
+    "input.bad_file": ErrorKind(422, "Not a readable file", "文件无法读取"),
+    "input.bad_option": ErrorKind(422, "Options that do not fit together", "选项组合无效"),
+    "input.bad_output": ErrorKind(422, "Not a usable output path", "输出路径不可用"),
+    "input.duplicate": ErrorKind(422, "A value appears twice", "值重复出现"),
+    "input.missing": ErrorKind(422, "A required option is missing", "缺少必需的选项"),
+    "input.missing_column": ErrorKind(422, "A column is missing", "缺少列"),
+    "input.negative_amount": ErrorKind(422, "A claim has a negative amount", "结算单金额为负"),
+    "input.no_output": ErrorKind(422, "No output was asked for", "未指定输出"),
+    "input.no_parts": ErrorKind(422, "No parts in the partitioned dataset", "分区数据集中没有分区文件"),
+    "input.not_found": ErrorKind(422, "No such file", "文件不存在"),
+    "input.not_partitioned": ErrorKind(422, "The claims are not partitioned by person", "结算单未按人员分区"),
+    "input.out_of_scheme": ErrorKind(422, "A value outside the scheme", "超出方案范围的值"),
+    "input.too_large": ErrorKind(422, "A person-year's bills exceed what the batch path holds exactly", "个人年度费用超出批量路径的精确范围"),
+    "input.unknown_claim": ErrorKind(422, "No such claim in the claims table", "结算表中没有该结算单"),
+    "input.unknown_person": ErrorKind(422, "A claim names an unknown person", "结算单引用了未知人员"),
+    "cli.conflicting_options": ErrorKind(422, "Options that exclude each other", "互斥的选项"),
+    "cli.missing_options": ErrorKind(422, "Required options are missing", "缺少必需的选项"),
+    "synth.invalid": ErrorKind(422, "The synthetic population cannot be made with these arguments", "无法按这些参数生成合成人口"),
+    "contracts.invalid": ErrorKind(422, "The contract cannot be used", "合同无法使用"),
+    "contracts.not_found": ErrorKind(404, "No such built-in contract", "没有该内置合同"),
+    "contracts.already_posted": ErrorKind(409, "The contract is already posted for the region-year", "该合同已为该统筹区年度入账"),
+    "contracts.year_already_posted": ErrorKind(409, "The region-year is already reconciled under another contract", "该统筹区年度已按另一合同结算"),
+    "contracts.changed_since_posting": ErrorKind(409, "The contract no longer gives the figures posted", "合同已不再得出已入账的数字"),
+    "contracts.bad_book": ErrorKind(422, "The book is not valid", "业务数据无效"),
+    "contracts.bad_experience": ErrorKind(422, "Enrollees, claims paid and claims must not be negative", "参保人数、赔付金额和赔案数不能为负"),
+    "contracts.bad_shocks": ErrorKind(422, "The shocks are not valid", "冲击参数无效"),
+    "contracts.empty_book": ErrorKind(422, "The book has no person with a serious-illness base", "业务数据中没有大病保险基数人员"),
+    "contracts.name_too_long": ErrorKind(422, "The posting reference is too long", "入账参考号过长"),
+    "contracts.no_serious_illness_layer": ErrorKind(422, "The region's scheme has no serious-illness layer", "统筹区方案没有大病保险层次"),
+    "contracts.nothing_to_post": ErrorKind(422, "Nothing to post for the region-year", "该统筹区年度无可入账内容"),
+    "contracts.region_year_mismatch": ErrorKind(422, "The contract is for another region-year", "合同属于另一统筹区年度"),
+    "contracts.target_unreachable": ErrorKind(422, "No value reaches the target margin", "没有取值能达到目标利润率"),
+    "contracts.unsupported_layer": ErrorKind(422, "The contract's layer is not supported", "不支持该合同的保障层次"),
+    "contracts.which_year": ErrorKind(422, "The claims cover several years: name the contract year", "结算单跨多个年度，请指明合同年度"),
+    "mutual_aid.refused": ErrorKind(422, "The mutual-aid operation is refused", "互助操作被拒绝"),
+    "mutual_aid.plan_invalid": ErrorKind(422, "The plan cannot be used", "互助计划无法使用"),
+    "mutual_aid.plan_not_found": ErrorKind(404, "No such mutual-aid plan", "互助计划不存在"),
+    "mutual_aid.plan_exists": ErrorKind(409, "The plan is already in force", "互助计划已生效"),
+    "mutual_aid.plan_not_in_force": ErrorKind(422, "The plan is not yet in force", "互助计划尚未生效"),
+    "mutual_aid.member_not_found": ErrorKind(404, "No such mutual-aid member", "互助成员不存在"),
+    "mutual_aid.member_missing": ErrorKind(422, "Name the member", "请指明成员"),
+    "mutual_aid.already_member": ErrorKind(409, "Already a member of the plan", "已是该计划成员"),
+    "mutual_aid.not_a_member": ErrorKind(422, "Not an active member of the plan", "不是该计划的有效成员"),
+    "mutual_aid.not_active": ErrorKind(422, "The membership is not active", "成员资格未生效"),
+    "mutual_aid.age_not_eligible": ErrorKind(422, "Age outside the plan's joining ages", "年龄不在计划的加入年龄范围内"),
+    "mutual_aid.age_not_covered": ErrorKind(422, "No payout at this age", "该年龄无给付"),
+    "mutual_aid.health_declaration": ErrorKind(422, "The health declaration names a listed illness or treatment", "健康告知中有所列疾病或治疗"),
+    "mutual_aid.credit_gate": ErrorKind(422, "The credit score is below the gate", "信用分低于准入门槛"),
+    "mutual_aid.already_charged": ErrorKind(422, "Already charged for the period", "本期已分摊"),
+    "mutual_aid.period_out_of_order": ErrorKind(422, "The period is before the last one", "该期早于最近一期"),
+    "mutual_aid.over_year_cap": ErrorKind(422, "The charge would pass the yearly cap", "分摊将超过年度上限"),
+    "mutual_aid.no_failed_deduction": ErrorKind(422, "No failed deduction to recover", "没有可补扣的失败扣款"),
+    "mutual_aid.already_failed": ErrorKind(422, "The deduction already failed", "扣款已记为失败"),
+    "mutual_aid.nothing_due": ErrorKind(422, "Nothing is owed for the period", "本期无应缴金额"),
+    "mutual_aid.not_in_waiting_period": ErrorKind(422, "Not inside the waiting period", "不在等待期内"),
+    "mutual_aid.in_waiting_period": ErrorKind(422, "Diagnosed before protection starts", "确诊日期早于保障开始日"),
+    "mutual_aid.not_covered": ErrorKind(422, "Not an illness the plan covers", "不属于计划保障的疾病"),
+    "mutual_aid.bad_date": ErrorKind(422, "A diagnosis date cannot be in the future", "确诊日期不能晚于今天"),
+    "mutual_aid.claim_not_found": ErrorKind(404, "No such mutual-aid claim", "互助案件不存在"),
+    "mutual_aid.claim_exists": ErrorKind(409, "The member already has a claim that is not denied", "该成员已有未被拒绝的案件"),
+    "mutual_aid.claim_bad_transition": ErrorKind(422, "The claim cannot move to that step now", "案件当前不能进入该步骤"),
+    "mutual_aid.claim_not_approved": ErrorKind(422, "The claim is not approved", "案件未获批准"),
+    "mutual_aid.not_apportioned": ErrorKind(422, "The claim's period is not yet apportioned", "案件所属期尚未分摊"),
+    "mutual_aid.already_apportioned": ErrorKind(422, "The claim was already funded", "案件已完成分摊"),
+    "mutual_aid.not_claimant": ErrorKind(422, "Only the claimant may dispute a rejection", "只有申请人可对拒赔提出异议"),
+    "mutual_aid.no_open_jury": ErrorKind(422, "The claim has no open jury", "案件没有进行中的评议团"),
+    "mutual_aid.not_a_juror": ErrorKind(422, "Not seated on the jury", "不是该评议团成员"),
+    "mutual_aid.juror_ineligible": ErrorKind(422, "The member may not sit on the jury", "该成员不能担任评议员"),
+    "mutual_aid.jury_closed": ErrorKind(422, "The jury is closed", "评议已结束"),
+    "mutual_aid.jury_not_valid": ErrorKind(422, "The jury has no valid verdict yet", "评议尚未形成有效结论"),
+    "mutual_aid.double_vote": ErrorKind(422, "Already voted", "已投过票"),
+    "mutual_aid.wrong_jury": ErrorKind(422, "The jury is for another claim", "评议团属于另一案件"),
+    "mutual_aid.too_few_jurors": ErrorKind(422, "Too few eligible jurors", "合格评议员不足"),
+    "mutual_aid.too_few_seats": ErrorKind(422, "Too few seats to reach a verdict", "评议席位不足以形成结论"),
+    "mutual_aid.not_a_notice_day": ErrorKind(422, "Not a notice day of the plan", "不是计划的公示日"),
+    "mutual_aid.period_not_found": ErrorKind(404, "No such apportioned period", "该分摊期不存在"),
+    "mutual_aid.not_published": ErrorKind(404, "The disclosure is not published", "信息披露尚未发布"),
+    "mutual_aid.no_members_protected": ErrorKind(422, "No member is protected on the notice day", "公示日没有处于保障中的成员"),
+    "mutual_aid.bad_amount": ErrorKind(422, "Not a valid amount", "金额无效"),
+    "mutual_aid.bad_case": ErrorKind(422, "Not a valid case row", "案件行无效"),
+    "mutual_aid.bad_members": ErrorKind(422, "Not a valid members table", "成员表无效"),
+    "mutual_aid.bad_summary": ErrorKind(422, "Not an apportionment summary", "不是分摊汇总"),
+    "mutual_aid.cases_mismatch": ErrorKind(422, "The cases are not those the summary was apportioned from", "案件与分摊汇总不一致"),
+    "mutual_aid.duplicate_case": ErrorKind(422, "A case appears twice", "案件重复"),
+    "mutual_aid.duplicate_member": ErrorKind(422, "A member appears twice", "成员重复"),
+    "mutual_aid.no_charges": ErrorKind(422, "No per-member charges dataset", "没有成员分摊数据"),
+    "mutual_aid.no_file": ErrorKind(422, "No such file", "文件不存在"),
+    "ops.not_found": ErrorKind(404, "Not found", "未找到"),
+    "ops.conflict": ErrorKind(409, "Conflicts with the current state", "与当前状态冲突"),
+    "ops.rejected": ErrorKind(422, "Refused by the rules", "被规则拒绝"),
+}
+
+
+def kind_of(code: str) -> ErrorKind:
+    """The catalogue's entry for `code` (a code not listed is a defect the catalogue test catches; it is
+    shown as the generic refusal rather than failing again while reporting an error)."""
+    return CATALOGUE.get(code) or CATALOGUE["yibao.error"]
 
 
 class YibaoError(Exception):
@@ -49,3 +248,10 @@ class InputError(YibaoError):
         )
         super().__init__(f"{where}: {message}" if where else message, code=code)
         self.file, self.line, self.column = file, line, column
+
+
+def catalogue_markdown() -> str:
+    """The catalogue as a Markdown table (docs/operations.md holds this text; `yibao errors` prints it)."""
+    lines = ["| code | HTTP | message (en) | 说明 (zh-CN) |", "|---|---|---|---|"]
+    lines += [f"| `{code}` | {kind.status} | {kind.en} | {kind.zh} |" for code, kind in sorted(CATALOGUE.items())]
+    return "\n".join(lines) + "\n"

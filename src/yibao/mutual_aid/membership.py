@@ -89,13 +89,13 @@ class Member:
 Transition = tuple[Member, tuple[Event, ...]]
 
 
-def _refuse(message: str, reason: str) -> MutualAidError:
-    return MutualAidError(message, code=f"mutual_aid.{reason}")
+def _refuse(message: str, *, code: str) -> MutualAidError:
+    return MutualAidError(message, code=code)
 
 
 def _require_active(member: Member) -> None:
     if member.status is not MemberStatus.ACTIVE:
-        raise _refuse(f"member {member.member_id} is {member.status.value}", "not_active")
+        raise _refuse(f"member {member.member_id} is {member.status.value}", code="mutual_aid.not_active")
 
 
 def join(
@@ -111,12 +111,12 @@ def join(
 ) -> Transition:
     """Join free: age within the plan's limits, a clean health declaration, a credit score at the gate."""
     if not plan.may_join(birth_date, day):
-        raise _refuse(f"age on {day} is outside {plan.name}'s joining ages", "age_not_eligible")
+        raise _refuse(f"age on {day} is outside {plan.name}'s joining ages", code="mutual_aid.age_not_eligible")
     if not declaration.passes():
-        raise _refuse("the health declaration names a listed illness or current treatment", "health_declaration")
+        raise _refuse("the health declaration names a listed illness or current treatment", code="mutual_aid.health_declaration")
     threshold = plan.credit_threshold if credit_threshold is None else credit_threshold
     if credit_score < threshold:
-        raise _refuse(f"credit score {credit_score} is below the gate {threshold}", "credit_gate")
+        raise _refuse(f"credit score {credit_score} is below the gate {threshold}", code="mutual_aid.credit_gate")
     member = Member(
         member_id=member_id,
         name=name,
@@ -144,12 +144,12 @@ def charge(plan: Plan, member: Member, period: Period, amount: Fen) -> Transitio
     """Deduct the member's charge for a period: once per period, in period order, never past the yearly cap."""
     _require_active(member)
     if period.key in member.charged_periods:
-        raise _refuse(f"member {member.member_id} was already charged for the period {period.key}", "already_charged")
+        raise _refuse(f"member {member.member_id} was already charged for the period {period.key}", code="mutual_aid.already_charged")
     if member.charged_periods and period.key < member.charged_periods[-1]:
         # the yearly cap is counted forward in time; a late period would escape it
         raise _refuse(
             f"period {period.key} is before {member.member_id}'s last charged period {member.charged_periods[-1]}",
-            "period_out_of_order",
+            code="mutual_aid.period_out_of_order",
         )
     year = period.deduction_date.year
     so_far = member.charged_this_year if member.charge_year == year else 0
@@ -157,7 +157,7 @@ def charge(plan: Plan, member: Member, period: Period, amount: Fen) -> Transitio
         raise _refuse(
             f"charge {format_yuan(amount)} would take {member.member_id} past the yearly cap "
             f"{format_yuan(plan.year_cap)} (already {format_yuan(so_far)})",
-            "over_year_cap",
+            code="mutual_aid.over_year_cap",
         )
     charged = dataclasses.replace(
         member,
@@ -183,7 +183,7 @@ def deduction_recovered(member: Member, period: Period, day: dt.date, still_fail
     since `still_failing_since`), so the retry days no longer run from it."""
     _require_active(member)
     if member.deduction_failed_since is None:
-        raise _refuse(f"no failed deduction of {member.member_id} to recover", "no_failed_deduction")
+        raise _refuse(f"no failed deduction of {member.member_id} to recover", code="mutual_aid.no_failed_deduction")
     recovered = dataclasses.replace(member, deduction_failed_since=still_failing_since)
     return recovered, (Event(EventKind.DEDUCTION_RECOVERED, member.member_id, day, detail=period.key),)
 
@@ -207,7 +207,7 @@ def end_in_waiting_period(member: Member, diagnosis_date: dt.date, day: dt.date)
     """Diagnosed inside the waiting period: membership ends and every charge paid is refunded."""
     _require_active(member)
     if not member.joined_on <= diagnosis_date < member.protection_start:
-        raise _refuse(f"{diagnosis_date} is not inside {member.member_id}'s waiting period", "not_in_waiting_period")
+        raise _refuse(f"{diagnosis_date} is not inside {member.member_id}'s waiting period", code="mutual_aid.not_in_waiting_period")
     ended = dataclasses.replace(member, status=MemberStatus.ENDED_IN_WAITING, ended_on=day)
     return ended, (
         Event(EventKind.ENDED_IN_WAITING, member.member_id, day, detail=f"diagnosed {diagnosis_date}"),

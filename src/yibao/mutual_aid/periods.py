@@ -82,17 +82,6 @@ def _pool_to_members(session: Session, actor: Actor, plan_id: str, year: int, ki
     ])
 
 
-def post_payout(session: Session, actor: Actor, claim: MutualAidClaim) -> None:
-    """The lump sum leaves the collected money: Dr beneficiary payable (the case), Cr member charges."""
-    assert claim.apportioned_in is not None
-    year = claim.apportioned_in.year
-    ledger.post(session, actor, "mutual_aid.payout", f"{claim.plan_id}:payout:{claim.id}",
-                f"lump sum of case {claim.id} paid", [
-                    Line(Account(claim.plan_id, year, AccountKind.MUTUAL_AID_BENEFICIARY_PAYABLE, str(claim.id)), claim.amount),
-                    Line(Account(claim.plan_id, year, AccountKind.MUTUAL_AID_MEMBER_CHARGES), -claim.amount),
-                ])
-
-
 # --- apportionment -----------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ variant plan (the senior plan). Errors name the file, the key path and what was 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +19,7 @@ from yibao.core.errors import SchemeError
 from yibao.core.money import Fen, RatePpm
 from yibao.core.scheme import Names
 from yibao.mutual_aid.errors import PlanError
-from yibao.schemes.loader import Node, money_value, names, rate_value, read_yaml
+from yibao.schemes.loader import Node, money_value, names, parse_yaml, rate_value, read_yaml
 
 PLANS_DIR = Path(__file__).parent / "plans"
 
@@ -285,8 +286,27 @@ def load_plan(name_or_path: str | Path, variant: str | None = None) -> Plan:
     if variant is None and "/" in text and not Path(text).exists():
         text, variant = text.rsplit("/", 1)
     path = plan_path(text)
+    return _from_yaml(lambda: read_yaml(path), path, variant)
+
+
+UPLOADED = Path("uploaded plan")  # how errors name a plan given as text
+
+
+def load_plan_text(text: str, variant: str | None = None) -> Plan:
+    """A plan given as YAML text (uploaded by a platform operator), read as a plan file is."""
+    return _from_yaml(lambda: parse_yaml(text, str(UPLOADED)), UPLOADED, variant)
+
+
+def builtin_plan_names() -> list[str]:
+    """Every built-in plan and variant by the name that puts it in force ('xianghubao-2020/senior')."""
+    return sorted(
+        name for base in builtin_plans() for name in (base, *(f"{base}/{v}" for v in plan_variants(base)))
+    )
+
+
+def _from_yaml(read: Callable[[], object], path: Path, variant: str | None) -> Plan:
     try:
-        top = Node(read_yaml(path), path)
+        top = Node(read(), path)
         raw = dict(top.mapping())
         variants = raw.pop("variants", None) or {}
         base_name = Node(raw.get("plan"), path, "plan").text()

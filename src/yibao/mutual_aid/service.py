@@ -27,10 +27,11 @@ from yibao.mutual_aid.claims import Claim, ClaimStatus, Findings, PublicNotice, 
 from yibao.mutual_aid.errors import MutualAidError
 from yibao.mutual_aid.jury import Jury, Vote
 from yibao.mutual_aid.membership import HealthDeclaration, Member, MemberStatus
-from yibao.mutual_aid.plan import Plan, load_plan
-from yibao.ops import audit, registry
+from yibao.mutual_aid.plan import Plan, builtin_plan_names, load_plan, load_plan_text
+from yibao.ops import audit, ledger, registry
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
+from yibao.ops.ledger import Account, AccountKind, Line
 from yibao.ops.store import (
     MutualAidClaim,
     MutualAidJuror,
@@ -58,7 +59,14 @@ def _load(source: str, variant: str | None) -> Plan:
     return load_plan(source, variant)
 
 
+@lru_cache(maxsize=32)
+def _load_text(definition: str) -> Plan:
+    return load_plan_text(definition)
+
+
 def plan_of(row: MutualAidPlan) -> Plan:
+    if row.definition is not None:
+        return _load_text(row.definition)
     return _load(row.source, row.variant)
 
 
@@ -70,14 +78,23 @@ def plan_row(session: Session, plan_id: str, *, lock: bool = False) -> MutualAid
     return row
 
 
-def launch_plan(session: Session, actor: Actor, source: str, in_force_from: dt.date) -> MutualAidPlan:
-    """Put a plan in force: a built-in name ('xianghubao-2020', 'xianghubao-2020/senior') or a plan file."""
+def launch_plan(
+    session: Session, actor: Actor, in_force_from: dt.date, *, name: str | None = None, definition: str | None = None
+) -> MutualAidPlan:
+    """Put a plan in force: a built-in plan by `name` ('xianghubao-2020', 'xianghubao-2020/senior'), or a plan's
+    YAML `definition` (the text of a plan file, uploaded). Never a path: the service reads no file it is named."""
+    if (name is None) == (definition is None):
+        raise Rejected("give a built-in plan's name or a plan's YAML text, not both", code="mutual_aid.plan_invalid")
+    if name is not None and name not in builtin_plan_names():
+        raise NotFound(f"no built-in plan {name!r} (built-in: {builtin_plan_names()})", code="mutual_aid.plan_not_found")
     with rules():
-        plan = load_plan(source)
+        plan = load_plan(name) if name is not None else load_plan_text(definition or "")
+    if len(plan.name) > 64:
+        raise Rejected("a plan's name is at most 64 characters", code="mutual_aid.plan_invalid")
     if session.get(MutualAidPlan, plan.name) is not None:
         raise Conflict(f"plan {plan.name!r} is already in force", code="mutual_aid.plan_exists")
-    row = MutualAidPlan(id=plan.name, source=source, variant=None, title=plan.title.en, in_force_from=in_force_from,
-                        created_at=utcnow())
+    row = MutualAidPlan(id=plan.name, source=name or "uploaded", variant=None, definition=definition,
+                        title=plan.title.en[:200], in_force_from=in_force_from, created_at=utcnow())
     audit.added(session, actor, "mutual_aid.plan.launched", "mutual_aid_plan", row)
     return row
 
@@ -298,11 +315,20 @@ def deny(session: Session, actor: Actor, claim_id: int, day: dt.date) -> MutualA
     return _take_claim(session, actor, row, claim, "mutual_aid.claim.denied")
 
 
+def post_payout(session: Session, actor: Actor, claim: MutualAidClaim) -> None:
+    """The lump sum leaves the collected money: Dr beneficiary payable (the case), Cr member charges."""
+    assert claim.apportioned_in is not None
+    year = claim.apportioned_in.year
+    ledger.post(session, actor, "mutual_aid.payout", f"{claim.plan_id}:payout:{claim.id}",
+                f"lump sum of case {claim.id} paid", [
+                    Line(Account(claim.plan_id, year, AccountKind.MUTUAL_AID_BENEFICIARY_PAYABLE, str(claim.id)), claim.amount),
+                    Line(Account(claim.plan_id, year, AccountKind.MUTUAL_AID_MEMBER_CHARGES), -claim.amount),
+                ])
+
+
 def pay(session: Session, actor: Actor, claim_id: int, day: dt.date) -> MutualAidClaim:
     """Pay the lump sum of a claim on notice whose period has been apportioned (the money was collected);
     the beneficiary payable is settled in the ledger and the claimant's membership ends (paid out)."""
-    from yibao.mutual_aid.periods import post_payout
-
     row = claim_row(session, claim_id, lock=True)
     if row.status == ClaimStatus.NOTICED.value and row.apportioned_in is None:
         raise Rejected(f"claim {claim_id} is on notice but not yet apportioned: apportion its period first",

@@ -150,7 +150,16 @@ def authenticate(secret: str, token: str) -> Principal:
         raise Unauthenticated("the access token has expired; log in again", code="auth.expired") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("invalid access token", code="auth.invalid_token") from None
-    return Principal(
-        username=claims["sub"], role=Role(claims["role"]), person_id=claims.get("person_id"),
-        facility_id=claims.get("facility_id"), regions=tuple(claims.get("regions") or ()), layer=claims.get("layer"),
-    )
+    try:  # signed by us, yet perhaps by another version or a leaked secret: every claim is checked for its type
+        regions = claims.get("regions") or ()
+        if not isinstance(regions, list | tuple) or not all(isinstance(r, str) for r in regions):
+            raise ValueError("regions")
+        for key in ("sub", "person_id", "facility_id", "layer"):
+            if claims.get(key) is not None and not isinstance(claims[key], str):
+                raise ValueError(key)
+        return Principal(
+            username=claims["sub"], role=Role(claims.get("role")), person_id=claims.get("person_id"),
+            facility_id=claims.get("facility_id"), regions=tuple(regions), layer=claims.get("layer"),
+        )
+    except ValueError:
+        raise Unauthenticated("invalid access token", code="auth.invalid_token") from None

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, insert, inspect, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from yibao.core.explain import explain
 from yibao.core.model import CareType, Claim
-from yibao.core.money import Fen, format_yuan, parse_yuan
+from yibao.core.money import Fen, parse_yuan
 from yibao.core.scalar import Settlement, YearAccumulators, canonical_key, settle_claim
 from yibao.core.scheme import Scheme
 from yibao.ops import audit, ledger, registry
@@ -37,7 +37,10 @@ from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import LAYER_ACCOUNT, Account, AccountKind, Line
 from yibao.ops.schemas import ClaimIn, CorrectionIn
-from yibao.ops.store import AccumulatorRow, ClaimRow, PersonRow, utcnow
+from yibao.ops.store import AccumulatorRow, ClaimRow, Facility, PersonRow, utcnow
+
+T = TypeVar("T")
+BillT = TypeVar("BillT", ClaimIn, CorrectionIn)
 
 
 def scheme_named(name: str) -> Scheme:
@@ -283,10 +286,14 @@ def _post_difference(
     ledger.post(session, actor, kind, *_entry_text(row, kind), _difference(scheme, row, insured_region, old, new))
 
 
+def _explanations(settlement: Settlement, scheme: Scheme) -> dict[str, Any]:
+    return {lang: explain(settlement, scheme, lang).to_dict() for lang in ("en", "zh")}
+
+
 def _store(row: AnyClaim, settlement: Settlement, scheme: Scheme) -> None:
     row.split = {layer.layer_id: layer.paid for layer in settlement.layers}
     row.out_of_pocket = settlement.psn_part_amt
-    row.explanation = {lang: explain(settlement, scheme, lang).to_dict() for lang in ("en", "zh")}
+    row.explanation = _explanations(settlement, scheme)
 
 
 def _earlier(session: Session, facility_id: str, data: ClaimIn, idempotency_key: str) -> ClaimRow | None:
@@ -314,14 +321,16 @@ def submit(session: Session, actor: Actor, facility_id: str, data: ClaimIn, idem
     return _submit(_Unit(session.connection(), session), actor, facility_id, data, idempotency_key)
 
 
-def settle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> dict[str, Any]:
+def settle(
+    engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str, show: Callable[[AnyClaim], T]
+) -> T:
     """`submit` in a transaction of its own on one of the engine's connections, committed on success and rolled
-    back on any error; the claim as the API shows it. What the API's claims route runs: no ORM session unless
-    the claim needs one (see `_Unit`); the same statements, locks and rows as `submit`."""
+    back on any error; the claim as `show` makes it, while its transaction is open. What the API's claims route
+    runs: no ORM session unless the claim needs one (see `_Unit`); the same statements, locks and rows as `submit`."""
     with engine.begin() as connection:  # SQLite: BEGIN IMMEDIATE (make_engine), as for every transaction
         unit = _Unit(connection)
         try:
-            shown = view(_submit(unit, actor, facility_id, data, idempotency_key))
+            shown = show(_submit(unit, actor, facility_id, data, idempotency_key))
             if unit.made is not None:
                 unit.made.flush()
         finally:
@@ -330,7 +339,39 @@ def settle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, idempo
     return shown
 
 
+# A facility's registered level and region, by engine and facility id: registration is never changed once made
+# (no route or command updates a facility), so a process reads each once, outside the claim's locks.
+_REGISTRATIONS: dict[tuple[int, str], tuple[int, str]] = {}
+
+
+def _registration(unit: _Unit, facility_id: str) -> tuple[int, str]:
+    key = (id(unit.connection.engine), facility_id)
+    found = _REGISTRATIONS.get(key)
+    if found is None:
+        row = unit.connection.execute(select(Facility.level, Facility.region).where(Facility.id == facility_id)).first()
+        if row is None:
+            raise NotFound(f"no facility {facility_id!r}", code="facility.not_found")
+        found = _REGISTRATIONS[key] = (int(row[0]), str(row[1]))
+    return found
+
+
+def as_registered(data: BillT, level: int, region: str | None = None) -> BillT:
+    """The bill with the facility's registered level (and region): the facility's registration decides its rates
+    and whether the care is out of area, never what the bill states; a bill that states otherwise is refused."""
+    stated_region = getattr(data, "region", None)
+    if data.facility_level not in (None, level) or stated_region not in (None, region):
+        raise Rejected(
+            f"the bill states level {data.facility_level} / region {stated_region!r}; the facility is registered at "
+            f"level {level} in {region!r}", code="claim.facility_mismatch",
+        )
+    changes: dict[str, Any] = {"facility_level": level}
+    if region is not None:
+        changes["region"] = region
+    return data.model_copy(update=changes)
+
+
 def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
+    data = as_registered(data, *_registration(unit, facility_id))
     acc_data, who = _lock_insured(unit, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
     columns = {
@@ -478,7 +519,9 @@ def _resettle_year(session: Session, actor: Actor, scheme: Scheme, who: PersonRo
             if before is not None:
                 session.flush()
                 audit.record(session, actor, "claim.resettled", "claim", row.claim_id, before, audit.snapshot(row))
-        elif not row.explanation:
+        elif row.out_of_pocket != settlement.psn_part_amt or not row.explanation or _explanations(settlement, scheme) != row.explanation:
+            # no layer pays differently, yet the bill changed (e.g. more self-pay): out-of-pocket and explanation
+            # are stored again with it; nothing is posted, since no fund owes the facility anything more
             _store(row, settlement, scheme)
     acc_row.data = _remember(acc, last)
 
@@ -530,6 +573,7 @@ def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn) -
     if data.service_date.year != row.service_date.year:
         raise Rejected("a correction cannot move a claim to another year; reverse it and submit anew", code="claim.year_change")
     before = audit.snapshot(row)
+    data = as_registered(data, registry.facility(session, row.facility_id).level)
     for key, value in _bill(data).items():
         setattr(row, key, value)
     session.flush()
@@ -537,25 +581,3 @@ def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn) -
     session.flush()
     audit.record(session, actor, "claim.corrected", "claim", claim_id, before, audit.snapshot(row))
     return row
-
-
-def view(row: AnyClaim) -> dict[str, Any]:
-    """A claim as the API shows it: the bill, the per-layer split and the out-of-pocket, in yuan."""
-    return {
-        "claim_id": row.claim_id,
-        "person_id": row.person_id,
-        "facility_id": row.facility_id,
-        "service_date": row.service_date.isoformat(),
-        "region": row.region,
-        "facility_level": row.facility_level,
-        "care_type": row.care_type,
-        "amount_class_a": format_yuan(row.class_a),
-        "amount_class_b": format_yuan(row.class_b),
-        "amount_self_pay": format_yuan(row.self_pay),
-        "amount_special_drugs": format_yuan(row.special_drugs),
-        "diagnosis": row.diagnosis,
-        "status": row.status,
-        "scheme": row.scheme_name,
-        "paid": {layer: format_yuan(fen) for layer, fen in row.split.items()},
-        "out_of_pocket": format_yuan(row.out_of_pocket),
-    }

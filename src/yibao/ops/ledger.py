@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, case, func, insert, select
 from sqlalchemy.orm import Session
@@ -157,6 +157,14 @@ class TrialBalance:
         return self.total_debit == self.total_credit
 
 
+def fen_sum(session: Session, amounts: Any) -> Any:
+    """SUM of fen that no stored value can make fail: PostgreSQL sums a bigint as numeric; on SQLite, whose
+    `sum` raises "integer overflow" beyond 64 bits, the store's exact aggregate (decimal text). Read with int()."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.exact_sum(amounts)
+    return func.coalesce(func.sum(amounts), 0)
+
+
 def trial_balance(
     session: Session,
     region: str | None = None,
@@ -165,8 +173,8 @@ def trial_balance(
     regions: Sequence[str] | None = None,
 ) -> TrialBalance:
     """Debit and credit totals per account, derived from the postings (optionally filtered)."""
-    debit = func.coalesce(func.sum(case((Posting.amount > 0, Posting.amount), else_=0)), 0)
-    credit = func.coalesce(func.sum(case((Posting.amount < 0, -Posting.amount), else_=0)), 0)
+    debit = fen_sum(session, case((Posting.amount > 0, Posting.amount), else_=0))
+    credit = fen_sum(session, case((Posting.amount < 0, -Posting.amount), else_=0))
     query = select(Posting.account, Posting.kind, debit, credit).group_by(Posting.account, Posting.kind)
     if region is not None:
         query = query.where(Posting.region == region)
@@ -184,7 +192,7 @@ def trial_balance(
 
 
 def balance(session: Session, account: Account) -> Fen:
-    total = session.execute(select(func.coalesce(func.sum(Posting.amount), 0)).where(Posting.account == account.code))
+    total = session.execute(select(fen_sum(session, Posting.amount)).where(Posting.account == account.code))
     return int(total.scalar_one())
 
 

@@ -7,40 +7,33 @@ unified social credit codes with `stdnum.cn.uscc`.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import Date, Integer, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as NumberError
 
-from yibao.core.errors import InputError, YibaoError
 from yibao.core.model import AssistanceCategory, InsuranceScheme, Person, Sex
 from yibao.core.money import parse_yuan
-from yibao.ops import audit, contributions
+from yibao.ops import audit
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.schemas import (
     AssistanceIn,
     EmployerIn,
-    EnrolmentIn,
     FacilityIn,
     HouseholdIn,
     PersonIn,
     RegionIn,
 )
 from yibao.ops.store import (
-    AccumulatorRow,
     AssistanceStatus,
-    Contribution,
     Employer,
     Enrolment,
     Facility,
@@ -48,8 +41,6 @@ from yibao.ops.store import (
     PersonRow,
     Region,
 )
-
-_Row = TypeVar("_Row")
 
 
 def check_ric(ric: str, birth_date: date | None = None, sex: Sex | None = None) -> tuple[str, date, Sex]:
@@ -76,34 +67,63 @@ def check_uscc(code: str) -> str:
         raise Rejected(f"unified social credit code {code!r} is not valid: {exc}", code="employer.bad_uscc") from None
 
 
-def _get(session: Session, model: type[_Row], key: object, what: str) -> _Row:
-    row = session.get(model, key)
+def region(session: Session, code: str) -> Region:
+    row = session.get(Region, code)
     if row is None:
-        raise NotFound(f"no {what} {key!r}", code=f"{what}.not_found")
+        raise NotFound(f"no region {code!r}", code="region.not_found")
     return row
 
 
-def region(session: Session, code: str) -> Region:
-    return _get(session, Region, code, "region")
-
-
 def person(session: Session, person_id: str) -> PersonRow:
-    return _get(session, PersonRow, person_id, "person")
+    row = session.get(PersonRow, person_id)
+    if row is None:
+        raise NotFound(f"no person {person_id!r}", code="person.not_found")
+    return row
 
 
 def facility(session: Session, facility_id: str) -> Facility:
-    return _get(session, Facility, facility_id, "facility")
+    row = session.get(Facility, facility_id)
+    if row is None:
+        raise NotFound(f"no facility {facility_id!r}", code="facility.not_found")
+    return row
 
 
-def _created(session: Session, actor: Actor, entity: str, row: Any, key: str) -> None:
+def created(session: Session, actor: Actor, entity: str, row: Any, key: str) -> None:
     audit.added(session, actor, f"{entity}.created", entity, row, key)
 
 
+def builtin_scheme_names() -> list[str]:
+    """The schemes a region may settle by: the built-in ones (`yibao schemes`), never a path on the server."""
+    from yibao.schemes import BUILTIN_DIR
+
+    return sorted(p.parent.name for p in BUILTIN_DIR.glob("*/scheme.yaml"))
+
+
+def check_scheme_name(name: str) -> str:
+    if name not in builtin_scheme_names():
+        raise Rejected(f"no built-in scheme {name!r} (built-in: {', '.join(builtin_scheme_names())})",
+                       code="region.unknown_scheme")
+    return name
+
+
 def add_region(session: Session, actor: Actor, data: RegionIn) -> Region:
+    check_scheme_name(data.scheme_name)
     if session.get(Region, data.code) is not None:
         raise Conflict(f"region {data.code!r} exists", code="region.exists")
     row = Region(code=data.code, name=data.name, scheme_name=data.scheme_name, average_wage=parse_yuan(data.average_wage))
-    _created(session, actor, "region", row, "code")
+    created(session, actor, "region", row, "code")
+    return row
+
+
+def set_scheme(session: Session, actor: Actor, code: str, scheme_name: str) -> Region:
+    """Correct the scheme a region settles by (a built-in one). Claims settled already keep what they were paid
+    (each claim names its scheme); the region's later claims, corrections and re-settlements use the new one."""
+    check_scheme_name(scheme_name)
+    row = region(session, code)
+    before = audit.snapshot(row)
+    row.scheme_name = scheme_name
+    session.flush()
+    audit.record(session, actor, "region.scheme_changed", "region", code, before, audit.snapshot(row))
     return row
 
 
@@ -113,14 +133,14 @@ def add_employer(session: Session, actor: Actor, data: EmployerIn) -> Employer:
     if session.execute(select(Employer).where(Employer.uscc == code)).first() is not None:
         raise Conflict(f"employer {code} exists", code="employer.exists")
     row = Employer(uscc=code, name=data.name, region=data.region)
-    _created(session, actor, "employer", row, "id")
+    created(session, actor, "employer", row, "id")
     return row
 
 
 def add_household(session: Session, actor: Actor, data: HouseholdIn) -> Household:
     region(session, data.region)
     row = Household(region=data.region, address=data.address)
-    _created(session, actor, "household", row, "id")
+    created(session, actor, "household", row, "id")
     return row
 
 
@@ -129,7 +149,7 @@ def add_facility(session: Session, actor: Actor, data: FacilityIn) -> Facility:
     if session.get(Facility, data.id) is not None:
         raise Conflict(f"facility {data.id!r} exists", code="facility.exists")
     row = Facility(id=data.id, name=data.name, region=data.region, level=data.level)
-    _created(session, actor, "facility", row, "id")
+    created(session, actor, "facility", row, "id")
     return row
 
 
@@ -144,7 +164,8 @@ def _person_row(session: Session, data: PersonIn) -> PersonRow:
             raise NotFound(f"no employer {code}", code="employer.not_found")
         employer_id = employer.id
     if data.household_id is not None:
-        _get(session, Household, data.household_id, "household")
+        if session.get(Household, data.household_id) is None:
+            raise NotFound(f"no household {data.household_id!r}", code="household.not_found")
     clash = session.execute(
         select(PersonRow.person_id).where(or_(PersonRow.person_id == data.person_id, PersonRow.ric == number))
     ).first()
@@ -159,7 +180,7 @@ def _person_row(session: Session, data: PersonIn) -> PersonRow:
 
 def add_person(session: Session, actor: Actor, data: PersonIn) -> PersonRow:
     row = _person_row(session, data)
-    _created(session, actor, "person", row, "person_id")
+    created(session, actor, "person", row, "person_id")
     return row
 
 
@@ -168,7 +189,7 @@ def add_assistance(session: Session, actor: Actor, person_id: str, data: Assista
     if data.valid_to is not None and data.valid_to < data.valid_from:
         raise Rejected("valid_to is before valid_from", code="assistance.bad_dates")
     row = AssistanceStatus(person_id=person_id, category=data.category.value, valid_from=data.valid_from, valid_to=data.valid_to)
-    _created(session, actor, "assistance", row, "id")
+    created(session, actor, "assistance", row, "id")
     return row
 
 
@@ -182,41 +203,6 @@ def assistance_on(session: Session, person_id: str, day: date) -> AssistanceCate
     ).scalars()
     first = next(iter(rows), None)
     return AssistanceCategory.NONE if first is None else AssistanceCategory(first.category)
-
-
-def enrol(
-    session: Session,
-    actor: Actor,
-    person_id: str,
-    data: EnrolmentIn,
-    rules: contributions.ContributionRules = contributions.DEFAULT_RULES,
-) -> Enrolment:
-    """Enrol a person for a scheme-year; the year's contributions fall due. Active once they are paid."""
-    who = person(session, person_id)
-    if session.execute(select(Enrolment).where(Enrolment.person_id == person_id, Enrolment.year == data.year)).first():
-        raise Conflict(f"{person_id} is already enrolled for {data.year}", code="enrolment.exists")
-    base = None
-    if data.scheme is InsuranceScheme.UEBMI_EMPLOYEE:
-        if data.wage is None:
-            raise Rejected("a UEBMI employee's enrolment needs the yearly wage", code="enrolment.wage_missing")
-        base = contributions.contribution_base(parse_yuan(data.wage), region(session, who.region).average_wage, rules)
-    category = assistance_on(session, person_id, date(data.year, 1, 1))
-    owed = contributions.dues(data.scheme, category, data.huiminbao, base, rules)
-    public_owed = any(source is not contributions.ContributionSource.HUIMINBAO_PREMIUM for source, _ in owed)
-    row = Enrolment(
-        person_id=person_id, year=data.year, scheme=data.scheme.value,
-        status="pending" if public_owed else "active", huiminbao=False, wage_base=base,
-    )
-    _created(session, actor, "enrolment", row, "id")
-    for source, amount in owed:
-        due = Contribution(
-            enrolment_id=row.id, region=who.region, year=data.year, source=source.value, amount=amount,
-            status=contributions.DUE,
-        )
-        _created(session, actor, "contribution", due, "id")
-        contributions.fall_due(session, actor, due, row)
-    session.add(AccumulatorRow(person_id=person_id, year=data.year, data={"year": data.year}, claims=0))
-    return row
 
 
 def enrolment(session: Session, person_id: str, year: int) -> Enrolment | None:
@@ -298,102 +284,3 @@ def insured(session: Session, person_id: str, day: date) -> Insured:
 def core_person(session: Session, row: PersonRow, day: date) -> Person:
     """The rules core's view of a registered person on a service day; needs an active enrolment."""
     return insured(session, row.person_id, day).person
-
-
-# --- bulk import ---
-
-IMPORT_REQUIRED = ("person_id", "ric", "name", "region")
-IMPORT_OPTIONAL = (
-    "birth_date", "sex", "household_id", "employer_uscc", "pre_existing", "annual_income",
-    "assistance_category", "scheme", "huiminbao", "wage",
-)
-
-
-class ImportRejected(YibaoError):
-    """Every bad row of an import, each with its line number; nothing was written."""
-
-    code = "import.invalid"
-
-    def __init__(self, errors: list[InputError]) -> None:
-        shown = "; ".join(e.message for e in errors[:20])
-        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} bad row(s), nothing imported: {shown}{more}")
-        self.errors = errors
-
-
-def _flag(text: str) -> bool:
-    low = text.strip().lower()
-    if low in {"true", "1", "yes"}:
-        return True
-    if low in {"", "false", "0", "no"}:
-        return False
-    raise ValueError(f"not true/false: {text!r}")
-
-
-def import_persons(session: Session, actor: Actor, text: str, year: int, file_name: str = "persons.csv") -> int:
-    """Register (and enrol, where a `scheme` is given, for `year`) every row of a CSV, or none of them."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    missing = [c for c in IMPORT_REQUIRED if c not in header]
-    if missing:
-        raise ImportRejected([InputError(f"missing column(s) {', '.join(missing)}", file=file_name, line=1)])
-    unknown = [c for c in header if c not in IMPORT_REQUIRED + IMPORT_OPTIONAL]
-    if unknown:
-        raise ImportRejected([InputError(f"unknown column(s) {', '.join(unknown)}", file=file_name, line=1)])
-    errors: list[InputError] = []
-    seen_ids: set[str] = set()
-    seen_rics: set[str] = set()
-    count = 0
-    for raw in reader:
-        line = reader.line_num
-        values = {k: (v or "").strip() for k, v in raw.items() if k is not None}
-        try:
-            with session.begin_nested():  # a bad row leaves nothing behind; the batch fails as a whole below
-                _import_row(session, actor, values, year, seen_ids, seen_rics)
-            count += 1
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            column = str(first["loc"][0]) if first["loc"] else None
-            errors.append(InputError(first["msg"], file=file_name, line=line, column=column))
-        except YibaoError as exc:
-            errors.append(InputError(exc.message, file=file_name, line=line, code=exc.code))
-        except ValueError as exc:
-            errors.append(InputError(str(exc), file=file_name, line=line))
-    if errors:
-        raise ImportRejected(errors)
-    return count
-
-
-def _import_row(
-    session: Session, actor: Actor, values: dict[str, str], year: int, seen_ids: set[str], seen_rics: set[str]
-) -> None:
-    optional: Callable[[str], str | None] = lambda key: values.get(key) or None  # noqa: E731
-    data = PersonIn(
-        person_id=values["person_id"],
-        ric=values["ric"],
-        name=values["name"],
-        region=values["region"],
-        birth_date=optional("birth_date"),  # type: ignore[arg-type]
-        sex=optional("sex"),  # type: ignore[arg-type]
-        household_id=optional("household_id"),  # type: ignore[arg-type]
-        employer_uscc=optional("employer_uscc"),
-        pre_existing=_flag(values.get("pre_existing", "")),
-        annual_income=values.get("annual_income") or "0",
-    )
-    number = stdnum_ric.compact(data.ric)
-    if data.person_id in seen_ids or number in seen_rics:
-        raise Rejected(f"person {data.person_id} / identity number {number} appears twice in the file", code="import.duplicate")
-    seen_ids.add(data.person_id)
-    seen_rics.add(number)
-    add_person(session, actor, data)
-    category = AssistanceCategory(values.get("assistance_category") or "none")
-    if category is not AssistanceCategory.NONE:
-        add_assistance(session, actor, data.person_id, AssistanceIn(category=category, valid_from=date(year, 1, 1)))
-    if values.get("scheme"):
-        enrol(
-            session, actor, data.person_id,
-            EnrolmentIn(
-                year=year, scheme=InsuranceScheme(values["scheme"]), huiminbao=_flag(values.get("huiminbao", "")),
-                wage=optional("wage"),
-            ),
-        )

@@ -5,11 +5,42 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from yibao.core.model import AssistanceCategory, CareType, InsuranceScheme, Sex
 
-Yuan = Annotated[str, Field(pattern=r"^\d+(\.\d{1,2})?$", examples=["1234.50"], description="yuan, two decimals")]
+# --- the constrained types every request is checked by, once, at the edge ---
+
+MAX_YUAN_DIGITS = 8
+"""An amount is at most 99,999,999.99 yuan (under 10^10 fen) — a bill's line, a payment, a wage, a donation.
+A bill has four lines, so a person-year reaches 2^63 fen only after more than 200 million bills of the
+maximum: every yearly sum, and every sum the ledger makes, stays inside 64-bit fen."""
+Yuan = Annotated[str, Field(
+    pattern=rf"^\d{{1,{MAX_YUAN_DIGITS}}}(\.\d{{1,2}})?$", max_length=MAX_YUAN_DIGITS + 3, examples=["1234.50"],
+    description="yuan, at most two decimals, 0 to 99999999.99",
+)]
+YEAR_MIN, YEAR_MAX = 2000, 2100
+Year = Annotated[int, Field(ge=YEAR_MIN, le=YEAR_MAX, description=f"a scheme year, {YEAR_MIN}–{YEAR_MAX}")]
+INT32_MAX = 2**31 - 1  # the range of the store's Integer columns (row ids, counts)
+RowId = Annotated[int, Field(ge=1, le=INT32_MAX, description="a record's number")]
+Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+_PRINTABLE = r"[^\x00-\x1f\x7f]"
+_ID_PATTERN = rf"^[^\s\x00-\x1f\x7f](?:{_PRINTABLE}*[^\s\x00-\x1f\x7f])?$"
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_ID_PATTERN)]
+"""A record's key (person, claim, facility, region, plan...): 1–64 characters, no control characters, no
+space at either end (what is stored is what is looked up: a key is never normalised after its scope is checked)."""
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_ID_PATTERN)]
+PlanId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9./_-]*$")]
+"""A mutual-aid plan's id (its name, e.g. xianghubao-2020/senior)."""
+
+
+_TEXT = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"  # no NUL nor other control character but tab and newline
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Address = Annotated[str, StringConstraints(max_length=400, pattern=_TEXT)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=400, pattern=_TEXT)]
+Summary = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=_TEXT)]
+Diagnosis = Annotated[str, StringConstraints(max_length=16, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Channel = Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=_ID_PATTERN)]
 
 
 class Shape(BaseModel):
@@ -17,39 +48,39 @@ class Shape(BaseModel):
 
 
 class RegionIn(Shape):
-    code: str = Field(min_length=1, max_length=64)
-    name: str
-    scheme_name: str = "reference-city"
+    code: Identifier
+    name: Name
+    scheme_name: Identifier = Field("reference-city", description="a built-in scheme (`yibao schemes`)")
     average_wage: Yuan = Field(description="local average yearly wage (UEBMI base band 60–300%)")
 
 
 class EmployerIn(Shape):
-    uscc: str
-    name: str
-    region: str
+    uscc: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=_ID_PATTERN)]
+    name: Name
+    region: Identifier
 
 
 class HouseholdIn(Shape):
-    region: str
-    address: str = ""
+    region: Identifier
+    address: Address = ""
 
 
 class FacilityIn(Shape):
-    id: str = Field(min_length=1, max_length=64)
-    name: str
-    region: str
+    id: Identifier
+    name: Name
+    region: Identifier
     level: int = Field(ge=1, le=3)
 
 
 class PersonIn(Shape):
-    person_id: str = Field(min_length=1, max_length=64)
-    ric: str = Field(description="resident identity number (18 characters, validated)")
-    name: str
-    region: str
+    person_id: Identifier
+    ric: str = Field(max_length=32, description="resident identity number (18 characters, validated)")
+    name: Name
+    region: Identifier
     birth_date: date | None = Field(None, description="cross-checked against the identity number when given")
     sex: Sex | None = Field(None, description="cross-checked against the identity number when given")
-    household_id: int | None = None
-    employer_uscc: str | None = None
+    household_id: RowId | None = None
+    employer_uscc: str | None = Field(None, max_length=32)
     pre_existing: bool = False
     annual_income: Yuan = "0"
 
@@ -61,7 +92,7 @@ class AssistanceIn(Shape):
 
 
 class EnrolmentIn(Shape):
-    year: int = Field(ge=2000, le=2100)
+    year: Year
     scheme: InsuranceScheme
     huiminbao: bool = Field(False, description="also buy the city's Huiminbao for the year (premium due)")
     wage: Yuan | None = Field(None, description="UEBMI employee's yearly wage; clamped to 60–300% of the local average")
@@ -69,47 +100,51 @@ class EnrolmentIn(Shape):
 
 class PaymentIn(Shape):
     amount: Yuan
-    channel: str
-    reference: str = Field(min_length=1, max_length=128)
+    channel: Channel
+    reference: Reference
 
 
 class DonationIn(Shape):
-    region: str
-    year: int
+    region: Identifier
+    year: Year
     amount: Yuan
-    channel: str
-    reference: str = Field(min_length=1, max_length=128)
+    channel: Channel
+    reference: Reference
 
 
 class BillIn(Shape):
     """The bill's own columns: what a correction replaces."""
 
     service_date: date
-    facility_level: int = Field(ge=1, le=3)
+    facility_level: int | None = Field(
+        None, ge=1, le=3, description="the facility's registered level; a bill that states another is refused"
+    )
     care_type: CareType
     amount_class_a: Yuan = "0"
     amount_class_b: Yuan = "0"
     amount_self_pay: Yuan = "0"
     amount_special_drugs: Yuan = "0"
-    diagnosis: str = ""
+    diagnosis: Diagnosis = ""
 
 
 class ClaimIn(BillIn):
     """A bill as a facility submits it (the claims table contract of architecture.md)."""
 
-    claim_id: str = Field(min_length=1, max_length=64)
-    person_id: str
-    region: str
+    claim_id: Identifier
+    person_id: Identifier
+    region: Identifier | None = Field(
+        None, description="the facility's registered region; a bill that states another is refused"
+    )
 
 
 CorrectionIn = BillIn
 
 
 class UserIn(Shape):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=8)
-    role: str
-    person_id: str | None = None
-    facility_id: str | None = None
-    regions: list[str] = []
-    layer: str | None = None
+    username: Identifier
+    password: str = Field(min_length=8, max_length=1024)
+    role: str = Field(max_length=16)
+    person_id: Identifier | None = None
+    facility_id: Identifier | None = None
+    regions: list[Identifier] = Field([], max_length=6, description="a bureau officer's regions (up to 6)")
+    layer: str | None = Field(None, max_length=64)

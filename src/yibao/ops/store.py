@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
@@ -40,6 +41,25 @@ DEFAULT_SQLITE_FILE = "yibao.sqlite3"
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment stored with its time zone and always read back aware, in UTC: SQLite keeps no offset, so its
+    values come back naive; without this a moment would be shown with an offset when written and without one
+    when read again (an idempotent repeat)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -127,16 +147,16 @@ class Contribution(Base):
     status: Mapped[str] = mapped_column(String(16))  # due | paid
     channel: Mapped[str | None] = mapped_column(String(16))
     payment_reference: Mapped[str | None] = mapped_column(String(128), unique=True)
-    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Card(Base):
     __tablename__ = "cards"
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), index=True)
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Facility(Base):
@@ -194,13 +214,13 @@ class ClaimRow(Base):
     split: Mapped[dict[str, Any]] = mapped_column(JSON)  # layer id -> fen paid (what the ledger holds)
     out_of_pocket: Mapped[int] = mapped_column(BigInteger)
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class JournalEntry(Base):
     __tablename__ = "journal_entries"
     id: Mapped[int] = mapped_column(primary_key=True)
-    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     kind: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str] = mapped_column(String(128), index=True)
     description: Mapped[str] = mapped_column(String(400))
@@ -223,7 +243,7 @@ class Posting(Base):
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
@@ -245,6 +265,21 @@ def database_url(url: str | None = None) -> str:
     return f"sqlite:///{Path(DEFAULT_SQLITE_FILE).resolve()}"
 
 
+class ExactSum:
+    """SQLite's `exact_sum(x)`: the sum of integers as decimal text, never an "integer overflow" (SQLite's
+    `sum` fails beyond 64 bits; PostgreSQL's `sum` of a bigint is a numeric and never does)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def step(self, value: int | None) -> None:
+        if value is not None:
+            self.total += int(value)
+
+    def finalize(self) -> str:
+        return str(self.total)
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine; SQLite transactions begin IMMEDIATE so that writers are serialised (our row lock there)."""
     url = database_url(url)
@@ -258,6 +293,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+            dbapi_connection.create_aggregate("exact_sum", 1, ExactSum)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
@@ -304,11 +340,12 @@ class MutualAidPlan(Base):
 
     __tablename__ = "mutual_aid_plans"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    source: Mapped[str] = mapped_column(String(400))  # what `yibao.mutual_aid.plan.load_plan` reads
+    source: Mapped[str] = mapped_column(String(400))  # a built-in plan's name, or `uploaded` (see definition)
+    definition: Mapped[str | None] = mapped_column(Text)  # the YAML text of a plan uploaded as such
     variant: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str]
     in_force_from: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class MutualAidMember(Base):
@@ -442,7 +479,7 @@ class MutualAidPeriod(Base):
     members_at_year_cap: Mapped[int] = mapped_column(BigInteger)
     cohorts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     charges_path: Mapped[str] = mapped_column(String(1000))
-    apportioned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    apportioned_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(64))
 
 
@@ -452,6 +489,6 @@ class MutualAidDisclosure(Base):
     __tablename__ = "mutual_aid_disclosures"
     id: Mapped[int] = mapped_column(primary_key=True)
     period_id: Mapped[int] = mapped_column(ForeignKey("mutual_aid_periods.id"), unique=True)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     body: Mapped[dict[str, Any]] = mapped_column(JSON)

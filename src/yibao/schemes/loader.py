@@ -61,6 +61,14 @@ def read_yaml(path: Path) -> Any:
         raise SchemeError(f"{path}: not valid YAML: {exc}", code="scheme.bad_yaml") from exc
 
 
+def parse_yaml(text: str, name: str) -> Any:
+    """YAML text given as such (an upload), read as `read_yaml` reads a file; errors name `name`."""
+    try:
+        return yaml.load(text, Loader=_ExactLoader)
+    except yaml.YAMLError as exc:
+        raise SchemeError(f"{name}: not valid YAML: {exc}", code="scheme.bad_yaml") from exc
+
+
 class Node:
     """A value read from a YAML file, with the file and key path it came from."""
 

@@ -23,10 +23,11 @@ from yibao.contracts.posting import ContractPosting
 from yibao.contracts.reconcile import Reconciliation, reconciliation_figures
 from yibao.core.money import format_yuan
 from yibao.core.scheme import LayerKind
+from yibao.http.deps import check_region, require, store_of
 from yibao.ops import ledger
-from yibao.ops.api.deps import check_region, require, store_of
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import Forbidden, NotFound
+from yibao.ops.schemas import INT32_MAX, Identifier, Year
 
 router = APIRouter(tags=["contracts"])
 
@@ -35,10 +36,10 @@ Reader = Annotated[Principal, Depends(require(Role.OFFICER, Role.INSURER, Role.A
 
 
 class ReconciliationIn(BaseModel):
-    region: str = Field(min_length=1, max_length=64)
-    year: int = Field(ge=2000, le=2100)
+    region: Identifier
+    year: Year
     enrollees: int | None = Field(
-        None, ge=0, description="enrollees the layer covers (default: the region-year's active enrolments it covers)"
+        None, ge=0, le=INT32_MAX, description="enrollees the layer covers (default: the region-year's active enrolments it covers)"
     )
 
 
@@ -86,7 +87,7 @@ def _view(s: Session, rec: Reconciliation, done: ContractPosting | None) -> dict
 
 
 @router.post("/contracts/{contract}/reconciliation", status_code=201)
-def post_reconciliation(request: Request, contract: str, body: ReconciliationIn, who: Officer) -> dict[str, Any]:
+def post_reconciliation(request: Request, contract: Identifier, body: ReconciliationIn, who: Officer) -> dict[str, Any]:
     """Reconcile the region-year from the ledger and post the contract's year-end entries (once per region-year)."""
     check_region(who, body.region)
     chosen = _contract(contract)
@@ -98,12 +99,12 @@ def post_reconciliation(request: Request, contract: str, body: ReconciliationIn,
 @router.get("/contracts/{contract}/reconciliation")
 def get_reconciliation(
     request: Request,
-    contract: str,
+    contract: Identifier,
     who: Reader,
-    region: Annotated[str, Query(min_length=1, max_length=64)],
-    year: Annotated[int, Query(ge=2000, le=2100)],
+    region: Annotated[Identifier, Query()],
+    year: Annotated[Year, Query()],
     enrollees: Annotated[
-        int | None, Query(ge=0, description="for a year not yet posted (default: the store's)")
+        int | None, Query(ge=0, le=INT32_MAX, description="for a year not yet posted (default: the store's)")
     ] = None,
 ) -> dict[str, Any]:
     """The reconciliation as posted (`posted: true`), else as the ledger stands now; with the entries and the

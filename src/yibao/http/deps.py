@@ -1,26 +1,25 @@
-"""What every route shares: the store, the caller, role checks, region/person scoping, JSON errors."""
+"""What every route shares: the store, the caller, role checks, region/person scoping, timestamps."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import Depends, Request
+from fastapi.responses import Response
 from fastapi.security import HTTPBearer
 from pydantic_core import to_json
-from sqlalchemy.exc import IntegrityError
-from starlette.exceptions import HTTPException
+from sqlalchemy.orm import Session
 
-from yibao.core.errors import InputError, YibaoError
+from yibao.core.errors import YibaoError
+from yibao.ops import registry
 from yibao.ops.auth import Principal, Role, authenticate
-from yibao.ops.errors import Conflict, Forbidden, NotFound, Rejected, Unauthenticated
-from yibao.ops.registry import ImportRejected
-from yibao.ops.store import Store
+from yibao.ops.errors import Forbidden, NotFound, Unauthenticated
+from yibao.ops.store import PersonRow, Store
 
 T = TypeVar("T")
 bearer = HTTPBearer(auto_error=False, description="the access token from POST /auth/login")
@@ -83,13 +82,27 @@ def require(*roles: Role) -> Gate:
     return Gate(frozenset(roles))
 
 
-def check_region(who: Principal, region: str) -> None:
-    """Officers act only in their regions; admin and auditor everywhere; others never here."""
+Officer = Annotated[Principal, Depends(require(Role.OFFICER))]
+Reader = Annotated[Principal, Depends(caller)]
+Admin = Annotated[Principal, Depends(require())]
+
+
+def instant(value: datetime | None) -> str | None:
+    """A stored moment as ISO 8601 with its offset (UTC): the same text whether it was just written or read back."""
+    if value is None:
+        return None
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def check_region(who: Principal, region: str, missing: YibaoError | None = None) -> None:
+    """Officers act only in their regions; admin and auditor everywhere; others never here. Outside the
+    caller's scope the answer is `missing` — what the route answers when the record does not exist (by default
+    the region's own 404) — so a refusal tells nobody that a record exists, nor where."""
     if who.role in (Role.ADMIN, Role.AUDITOR):
         return
     if who.role is Role.OFFICER and region in who.regions:
         return
-    raise Forbidden(f"{who.username} is not scoped to region {region!r}", code="auth.out_of_scope")
+    raise missing or NotFound(f"no region {region!r}", code="region.not_found")
 
 
 def check_person(who: Principal, person_id: str, person_region: str) -> None:
@@ -99,58 +112,11 @@ def check_person(who: Principal, person_id: str, person_region: str) -> None:
             # the same answer as for a missing person: a member learns nothing about others
             raise NotFound(f"no person {person_id!r}", code="person.not_found")
         return
-    check_region(who, person_region)
+    check_region(who, person_region, NotFound(f"no person {person_id!r}", code="person.not_found"))
 
 
-STATUS: tuple[tuple[type[YibaoError], int], ...] = (
-    (Unauthenticated, 401),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-    (Rejected, 422),
-    (ImportRejected, 422),
-    (InputError, 422),
-)
-
-
-def status_of(exc: YibaoError) -> int:
-    for kind, status in STATUS:
-        if isinstance(exc, kind):
-            return status
-    return 400
-
-
-def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"code": code, "message": message, **extra}, status_code=status)
-
-
-def _line_errors(errors: Iterable[InputError]) -> list[dict[str, Any]]:
-    return [{"line": e.line, "column": e.column, "code": e.code, "message": e.message} for e in errors]
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Every error is JSON {code, message}; the transaction was rolled back before we get here."""
-
-    @app.exception_handler(YibaoError)
-    async def yibao_error(_: Request, exc: YibaoError) -> JSONResponse:
-        extra = {"errors": _line_errors(exc.errors)} if isinstance(exc, ImportRejected) else {}
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-        response = error(status_of(exc), exc.code, exc.message, **extra)
-        if headers:
-            response.headers.update(headers)
-        return response
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"loc": list(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
-        first = details[0] if details else {"loc": [], "message": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"])
-        return error(422, "request.invalid", f"{where}: {first['message']}", errors=details)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
-
-    @app.exception_handler(IntegrityError)
-    async def integrity(_: Request, exc: IntegrityError) -> JSONResponse:
-        return error(409, "store.conflict", "a concurrent request changed the same record; retry")
+def person_in_scope(s: Session, who: Principal, person_id: str) -> PersonRow:
+    """The person, if the caller may see them (else the same 404 as for nobody)."""
+    row = registry.person(s, person_id)
+    check_person(who, person_id, row.region)
+    return row

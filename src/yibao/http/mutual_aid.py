@@ -20,12 +20,12 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yibao.http.deps import caller, require, store_of
 from yibao.mutual_aid import periods, service
 from yibao.mutual_aid.membership import HealthDeclaration, MemberStatus
-from yibao.ops.api.deps import caller, require, store_of
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import NotFound, Rejected
-from yibao.ops.schemas import Shape
+from yibao.ops.schemas import INT32_MAX, Diagnosis, Identifier, Name, PlanId, Reason, RowId, Shape, Summary
 from yibao.ops.store import MutualAidClaim, MutualAidMember
 
 router = APIRouter(prefix="/mutual-aid", tags=["mutual aid"])
@@ -43,7 +43,7 @@ def _own_membership(*roles: Role) -> Any:
     gate = require(*roles)
 
     # a default, not Annotated: the annotation is a string (PEP 563) that FastAPI resolves in module scope
-    def check(request: Request, member_id: int, who: Principal = Depends(gate)) -> Principal:  # noqa: B008
+    def check(request: Request, member_id: RowId, who: Principal = Depends(gate)) -> Principal:  # noqa: B008
         if who.role is Role.MEMBER:
             with store_of(request).transaction() as s:
                 _member(s, who, member_id)
@@ -73,14 +73,19 @@ def data_dir(request: Request) -> Path:
 
 
 class PlanIn(Shape):
-    plan: str = Field(description="a built-in plan (xianghubao-2020, xianghubao-2020/senior) or a plan file on the server")
+    """One of `plan` (a built-in plan by name) and `definition` (a plan file's YAML text, uploaded)."""
+
+    plan: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9./_-]*$",
+                             description="a built-in plan by name: xianghubao-2020, xianghubao-2020/senior")
+    definition: str | None = Field(None, min_length=1, max_length=200_000,
+                                   description="the YAML text of a plan file (the format of the built-in plans)")
     in_force_from: dt.date
 
 
 class JoinIn(Shape):
-    person_id: str
-    credit_score: int = Field(description="the score from the credit provider, checked against the plan's gate")
-    credit_threshold: int | None = Field(None, description="the gate, if the platform sets its own")
+    person_id: Identifier
+    credit_score: int = Field(ge=0, le=INT32_MAX, description="the score from the credit provider, checked against the plan's gate")
+    credit_threshold: int | None = Field(None, ge=0, le=INT32_MAX, description="the gate, if the platform sets its own")
     no_listed_illness: bool = Field(description="health declaration: no listed illness")
     no_current_treatment: bool = Field(description="health declaration: no current treatment for one")
     day: Day = None
@@ -102,35 +107,35 @@ class DiagnosisIn(Shape):
 
 
 class ClaimIn(Shape):
-    illness_code: str = Field(min_length=1, max_length=16, description="ICD-10 code of the diagnosis")
+    illness_code: Diagnosis = Field(min_length=1, description="ICD-10 code of the diagnosis")
     diagnosis_date: dt.date
     day: Day = None
 
 
 class FindingsIn(Shape):
-    investigator: str = Field(min_length=1, max_length=200)
-    summary: str = Field(min_length=1, max_length=2000)
+    investigator: Name
+    summary: Summary
     supports_claim: bool
     day: Day = None
 
 
 class ReviewIn(Shape):
     approve: bool
-    reason: str = Field(min_length=1, max_length=400)
+    reason: Reason
     day: Day = None
 
 
 class DisputeIn(Shape):
-    reason: str = Field(min_length=1, max_length=400)
-    raised_by: int | None = Field(None, description="the member disputing (platform only; a member disputes as themself)")
-    seats: int | None = Field(None, ge=1, description="jurors to draw (default: the plan's minimum of votes)")
-    seed: int | None = Field(None, ge=0, description="seed of the draw (default random; kept for audit)")
+    reason: Reason
+    raised_by: RowId | None = Field(None, description="the member disputing (platform only; a member disputes as themself)")
+    seats: int | None = Field(None, ge=1, le=10_000, description="jurors to draw (default: the plan's minimum of votes)")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="seed of the draw (default random; kept for audit)")
     day: Day = None
 
 
 class VoteIn(Shape):
     pays: bool
-    juror_id: int | None = Field(None, description="the juror (platform only; a member votes as themself)")
+    juror_id: RowId | None = Field(None, description="the juror (platform only; a member votes as themself)")
     day: Day = None
 
 
@@ -158,7 +163,7 @@ def _claim(s: Session, who: Principal, claim_id: int) -> MutualAidClaim:
     return row
 
 
-def _acting_member(s: Session, who: Principal, plan_id: str, given: int | None, what: str) -> int:
+def _acting_member(s: Session, who: Principal, plan_id: PlanId, given: int | None, what: str) -> int:
     """The member on whose behalf a dispute or vote is made: a member acts as their own active membership of the
     plan; the platform names one."""
     if who.role is not Role.MEMBER:
@@ -191,11 +196,12 @@ def get_plans(request: Request, who: Reader) -> list[dict[str, Any]]:
 @router.post("/plans", status_code=201)
 def post_plan(request: Request, body: PlanIn, who: Platform) -> dict[str, Any]:
     with store_of(request).transaction() as s:
-        return service.plan_view(service.launch_plan(s, who.actor, body.plan, body.in_force_from))
+        row = service.launch_plan(s, who.actor, body.in_force_from, name=body.plan, definition=body.definition)
+        return service.plan_view(row)
 
 
 @router.get("/plans/{plan_id:path}/notices")
-def get_notices(request: Request, plan_id: str, who: Reader) -> list[dict[str, Any]]:
+def get_notices(request: Request, plan_id: PlanId, who: Reader) -> list[dict[str, Any]]:
     """The public notice board: claims published for the plan, identity masked."""
     with store_of(request).transaction() as s:
         service.plan_row(s, plan_id)
@@ -203,7 +209,7 @@ def get_notices(request: Request, plan_id: str, who: Reader) -> list[dict[str, A
 
 
 @router.get("/plans/{plan_id:path}/ledger")
-def get_plan_ledger(request: Request, plan_id: str, who: PlatformOrAuditor) -> dict[str, Any]:
+def get_plan_ledger(request: Request, plan_id: PlanId, who: PlatformOrAuditor) -> dict[str, Any]:
     """The plan's accounts (region = plan id) from the ledger, and the surplus the pool carries into the next period."""
     from yibao.core.money import format_yuan
     from yibao.ops import ledger
@@ -220,7 +226,7 @@ def get_plan_ledger(request: Request, plan_id: str, who: PlatformOrAuditor) -> d
 
 
 @router.post("/plans/{plan_id:path}/members", status_code=201)
-def post_member(request: Request, plan_id: str, body: JoinIn, who: Platform) -> dict[str, Any]:
+def post_member(request: Request, plan_id: PlanId, body: JoinIn, who: Platform) -> dict[str, Any]:
     """Join a registered person (the platform has the credit score from its provider)."""
     declaration = HealthDeclaration(body.no_listed_illness, body.no_current_treatment)
     with store_of(request).transaction() as s:
@@ -230,7 +236,7 @@ def post_member(request: Request, plan_id: str, body: JoinIn, who: Platform) -> 
 
 
 @router.post("/plans/{plan_id:path}/daily-run")
-def post_daily_run(request: Request, plan_id: str, body: DayIn, who: Platform) -> dict[str, Any]:
+def post_daily_run(request: Request, plan_id: PlanId, body: DayIn, who: Platform) -> dict[str, Any]:
     """End of day: remove members whose deduction failed for the retry days, age out members past the oldest age."""
     from yibao.core.money import format_yuan
 
@@ -240,7 +246,7 @@ def post_daily_run(request: Request, plan_id: str, body: DayIn, who: Platform) -
 
 
 @router.get("/plans/{plan_id:path}/claims")
-def get_plan_claims(request: Request, plan_id: str, who: PlatformOrAuditor, status: str | None = None,
+def get_plan_claims(request: Request, plan_id: PlanId, who: PlatformOrAuditor, status: Identifier | None = None,
                     limit: int = Query(500, ge=1, le=5000)) -> list[dict[str, Any]]:
     with store_of(request).transaction() as s:
         service.plan_row(s, plan_id)
@@ -248,28 +254,28 @@ def get_plan_claims(request: Request, plan_id: str, who: PlatformOrAuditor, stat
 
 
 @router.post("/plans/{plan_id:path}/periods", status_code=201)
-def post_period(request: Request, plan_id: str, body: PeriodIn, who: Platform) -> dict[str, Any]:
+def post_period(request: Request, plan_id: PlanId, body: PeriodIn, who: Platform) -> dict[str, Any]:
     """Apportion a period (idempotent: the same period again returns its summary and posts nothing)."""
     with store_of(request).transaction() as s:
         return periods.period_view(periods.apportion(s, who.actor, plan_id, body.notice_date, data_dir(request)))
 
 
 @router.get("/plans/{plan_id:path}/periods")
-def get_periods(request: Request, plan_id: str, who: Reader) -> list[dict[str, Any]]:
+def get_periods(request: Request, plan_id: PlanId, who: Reader) -> list[dict[str, Any]]:
     with store_of(request).transaction() as s:
         service.plan_row(s, plan_id)
         return [periods.period_view(r) for r in periods.periods_of(s, plan_id)]
 
 
 @router.post("/plans/{plan_id:path}/periods/{notice_date}/disclosure", status_code=201)
-def post_disclosure(request: Request, plan_id: str, notice_date: dt.date, who: Platform) -> dict[str, Any]:
+def post_disclosure(request: Request, plan_id: PlanId, notice_date: dt.date, who: Platform) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return periods.publish_disclosure(s, who.actor, plan_id, notice_date).body
 
 
 @router.get("/plans/{plan_id:path}/periods/{notice_date}/disclosure", response_model=None)
 def get_disclosure(
-    request: Request, plan_id: str, notice_date: dt.date, who: Reader, format: Literal["json", "csv", "html"] = "json",
+    request: Request, plan_id: PlanId, notice_date: dt.date, who: Reader, format: Literal["json", "csv", "html"] = "json",
 ) -> dict[str, Any] | PlainTextResponse | HTMLResponse:
     """A published disclosure (公示): the period's figures and its cases with masked identity."""
     with store_of(request).transaction() as s:
@@ -282,13 +288,13 @@ def get_disclosure(
 
 
 @router.get("/plans/{plan_id:path}/periods/{notice_date}")
-def get_period(request: Request, plan_id: str, notice_date: dt.date, who: Reader) -> dict[str, Any]:
+def get_period(request: Request, plan_id: PlanId, notice_date: dt.date, who: Reader) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return periods.period_view(periods.period_row(s, plan_id, notice_date))
 
 
 @router.get("/plans/{plan_id:path}")
-def get_plan(request: Request, plan_id: str, who: Reader) -> dict[str, Any]:
+def get_plan(request: Request, plan_id: PlanId, who: Reader) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return service.plan_view(service.plan_row(s, plan_id))
 
@@ -298,8 +304,8 @@ def get_plan(request: Request, plan_id: str, who: Reader) -> dict[str, Any]:
 
 @router.get("/members")
 def get_members(
-    request: Request, who: MemberPlatformOrAuditor, plan_id: str | None = None, person_id: str | None = None,
-    status: str | None = None, limit: int = Query(500, ge=1, le=5000),
+    request: Request, who: MemberPlatformOrAuditor, plan_id: PlanId | None = None, person_id: Identifier | None = None,
+    status: Identifier | None = None, limit: int = Query(500, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     """Memberships; a member gets only their own, whatever they ask for."""
     if who.role is Role.MEMBER:
@@ -310,33 +316,33 @@ def get_members(
 
 
 @router.get("/members/{member_id}")
-def get_member(request: Request, member_id: int, who: OwnMemberPlatformOrAuditor) -> dict[str, Any]:
+def get_member(request: Request, member_id: RowId, who: OwnMemberPlatformOrAuditor) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return service.member_view(service.member_row(s, member_id))
 
 
 @router.post("/members/{member_id}/leave")
-def post_leave(request: Request, member_id: int, body: DayIn, who: OwnMemberOrPlatform) -> dict[str, Any]:
+def post_leave(request: Request, member_id: RowId, body: DayIn, who: OwnMemberOrPlatform) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return service.member_view(service.leave(s, who.actor, member_id, _day(body.day)))
 
 
 @router.get("/members/{member_id}/charges")
-def get_charges(request: Request, member_id: int, who: OwnMemberPlatformOrAuditor) -> list[dict[str, Any]]:
+def get_charges(request: Request, member_id: RowId, who: OwnMemberPlatformOrAuditor) -> list[dict[str, Any]]:
     """The member's charge in each period, read from the period's per-member dataset."""
     with store_of(request).transaction() as s:
         return periods.charges_view(periods.member_charges(s, member_id))
 
 
 @router.post("/members/{member_id}/deductions")
-def post_deduction(request: Request, member_id: int, body: DeductionIn, who: Platform) -> dict[str, Any]:
+def post_deduction(request: Request, member_id: RowId, body: DeductionIn, who: Platform) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         row = periods.record_deduction(s, who.actor, member_id, body.notice_date, _day(body.day), body.succeeded)
         return service.member_view(row)
 
 
 @router.post("/members/{member_id}/waiting-period-end")
-def post_waiting_period_end(request: Request, member_id: int, body: DiagnosisIn, who: Platform) -> dict[str, Any]:
+def post_waiting_period_end(request: Request, member_id: RowId, body: DiagnosisIn, who: Platform) -> dict[str, Any]:
     """Diagnosed inside the waiting period: the membership ends and the charges paid are refunded."""
     from yibao.core.money import format_yuan
 
@@ -346,13 +352,13 @@ def post_waiting_period_end(request: Request, member_id: int, body: DiagnosisIn,
 
 
 @router.get("/members/{member_id}/jury-seats")
-def get_jury_seats(request: Request, member_id: int, who: OwnMemberPlatformOrAuditor) -> list[dict[str, Any]]:
+def get_jury_seats(request: Request, member_id: RowId, who: OwnMemberPlatformOrAuditor) -> list[dict[str, Any]]:
     with store_of(request).transaction() as s:
         return service.jury_seats(s, member_id)
 
 
 @router.post("/members/{member_id}/claims", status_code=201)
-def post_claim(request: Request, member_id: int, body: ClaimIn, who: OwnMemberOrPlatform) -> dict[str, Any]:
+def post_claim(request: Request, member_id: RowId, body: ClaimIn, who: OwnMemberOrPlatform) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         row = service.file_claim(s, who.actor, member_id, body.illness_code, body.diagnosis_date, _day(body.day))
         return service.claim_view(s, row)
@@ -362,13 +368,13 @@ def post_claim(request: Request, member_id: int, body: ClaimIn, who: OwnMemberOr
 
 
 @router.get("/claims/{claim_id}")
-def get_claim(request: Request, claim_id: int, who: MemberPlatformOrAuditor) -> dict[str, Any]:
+def get_claim(request: Request, claim_id: RowId, who: MemberPlatformOrAuditor) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return service.claim_view(s, _claim(s, who, claim_id))
 
 
 @router.post("/claims/{claim_id}/investigation")
-def post_investigation(request: Request, claim_id: int, body: FindingsIn, who: Platform) -> dict[str, Any]:
+def post_investigation(request: Request, claim_id: RowId, body: FindingsIn, who: Platform) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         row = service.investigate(s, who.actor, claim_id, body.investigator, body.summary, body.supports_claim,
                                   _day(body.day))
@@ -376,19 +382,19 @@ def post_investigation(request: Request, claim_id: int, body: FindingsIn, who: P
 
 
 @router.post("/claims/{claim_id}/review")
-def post_review(request: Request, claim_id: int, body: ReviewIn, who: Platform) -> dict[str, Any]:
+def post_review(request: Request, claim_id: RowId, body: ReviewIn, who: Platform) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return service.claim_view(s, service.review(s, who.actor, claim_id, body.approve, body.reason, _day(body.day)))
 
 
 @router.post("/claims/{claim_id}/notice")
-def post_notice(request: Request, claim_id: int, body: DayIn, who: Platform) -> dict[str, Any]:
+def post_notice(request: Request, claim_id: RowId, body: DayIn, who: Platform) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return service.claim_view(s, service.publish_notice(s, who.actor, claim_id, _day(body.day)))
 
 
 @router.post("/claims/{claim_id}/dispute", status_code=201)
-def post_dispute(request: Request, claim_id: int, body: DisputeIn, who: MemberOrPlatform) -> dict[str, Any]:
+def post_dispute(request: Request, claim_id: RowId, body: DisputeIn, who: MemberOrPlatform) -> dict[str, Any]:
     """The claimant disputes a rejection, or a member objects to a claim on notice: a member jury is drawn."""
     with store_of(request).transaction() as s:
         row = service.claim_row(s, claim_id)
@@ -398,7 +404,7 @@ def post_dispute(request: Request, claim_id: int, body: DisputeIn, who: MemberOr
 
 
 @router.post("/claims/{claim_id}/votes", status_code=201)
-def post_vote(request: Request, claim_id: int, body: VoteIn, who: MemberOrPlatform) -> dict[str, Any]:
+def post_vote(request: Request, claim_id: RowId, body: VoteIn, who: MemberOrPlatform) -> dict[str, Any]:
     """A seated juror's vote (one each)."""
     with store_of(request).transaction() as s:
         row = service.claim_row(s, claim_id)
@@ -408,20 +414,20 @@ def post_vote(request: Request, claim_id: int, body: VoteIn, who: MemberOrPlatfo
 
 
 @router.post("/claims/{claim_id}/verdict")
-def post_verdict(request: Request, claim_id: int, body: DayIn, who: Platform) -> dict[str, Any]:
+def post_verdict(request: Request, claim_id: RowId, body: DayIn, who: Platform) -> dict[str, Any]:
     """Close the jury: valid with the plan's minimum of votes; pays when more than the majority share votes to pay."""
     with store_of(request).transaction() as s:
         return service.claim_view(s, service.close_jury(s, who.actor, claim_id, _day(body.day)))
 
 
 @router.post("/claims/{claim_id}/deny")
-def post_deny(request: Request, claim_id: int, body: DayIn, who: Platform) -> dict[str, Any]:
+def post_deny(request: Request, claim_id: RowId, body: DayIn, who: Platform) -> dict[str, Any]:
     """A rejection not disputed in time becomes final."""
     with store_of(request).transaction() as s:
         return service.claim_view(s, service.deny(s, who.actor, claim_id, _day(body.day)))
 
 
 @router.post("/claims/{claim_id}/pay")
-def post_pay(request: Request, claim_id: int, body: DayIn, who: Platform) -> dict[str, Any]:
+def post_pay(request: Request, claim_id: RowId, body: DayIn, who: Platform) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         return service.claim_view(s, service.pay(s, who.actor, claim_id, _day(body.day)))
