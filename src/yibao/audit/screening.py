@@ -2,8 +2,8 @@
 
 The rules (docs/audit.md, "Claim screening", gives them with examples):
 
-* `duplicate_bill`: bills of one person at one facility on one day for the same care type whose totals are
-  within `near_share_bp` basis points of the larger total (or within `near_min_fen`) form a cluster; every bill
+* `duplicate_bill`: bills of one person at one facility on one day for the same care type and diagnosis whose
+  totals are within `near_share_bp` basis points of the larger total (or within `near_min_fen`) form a cluster; every bill
   of a cluster but the one with the smallest claim id is flagged, citing that one. Score 1.0 when all four
   amounts are equal (an exact duplicate), else 1 - difference / (2 x tolerance), in [0.5, 1).
 * `overlapping_stay`: an inpatient admission (by admission day, then claim id) on a day before the latest
@@ -89,7 +89,7 @@ def _flags(frame: pl.DataFrame, reason: Reason, score: pl.Expr, evidence: dict[s
 
 
 def duplicate_bills(claims: pl.DataFrame, params: ScreeningParameters) -> pl.DataFrame:
-    key = ["person_id", "facility", "service_date", "care_type"]
+    key = ["person_id", "facility", "service_date", "care_type", "diagnosis"]
     # Only bills sharing person and day can be duplicates: a cheap first cut before sorting by the full key.
     candidates = claims.select(*key, "claim_id", "total", "class_a", "class_b", "self_pay", "special_drugs").filter(
         pl.len().over("person_id", "service_date") > 1

@@ -2,7 +2,6 @@
 
 Features of each facility, from its bills (docs/audit.md lists them with the reason for each):
 
-* `claims_log`: log(1 + number of bills), the facility's size;
 * `bills_per_patient`: bills / distinct persons (phantom or split visits raise it);
 * `inpatient_share`: share of bills that are inpatient stays (needless admissions);
 * `amount_z_mean`: mean robust z-score of its bills' log totals within their peer groups (diagnosis, level,
@@ -12,9 +11,12 @@ Features of each facility, from its bills (docs/audit.md lists them with the rea
 * `mean_stay_days`: mean length of its inpatient stays (0 when it has none or discharge dates are unknown);
 * `rule_flag_share`: share of its bills flagged by the claim rules.
 
-The model (scikit-learn's IsolationForest, fixed seed) is fitted per facility level among facilities with at
-least `min_claims` bills; the score is -score_samples (higher: more isolated; about 0.5 is ordinary) and
-`outlier` is the model's own cut (contamination "auto"). Facilities with fewer bills get no score.
+A facility's size is not a feature: a large hospital is not suspect for being large.
+
+Peers are the facilities of the same region and level with at least `min_claims` bills; the model
+(scikit-learn's IsolationForest, fixed seed) is fitted per peer group of at least `min_peers` facilities;
+the score is -score_samples (higher: more isolated; about 0.5 is ordinary) and `outlier` is the model's own
+cut (contamination "auto"). Facilities with fewer bills or too few peers get no score.
 """
 
 from __future__ import annotations
@@ -25,14 +27,15 @@ import numpy as np
 import polars as pl
 
 FEATURES = (
-    "claims_log", "bills_per_patient", "inpatient_share", "amount_z_mean", "self_pay_share", "class_b_share",
+    "bills_per_patient", "inpatient_share", "amount_z_mean", "self_pay_share", "class_b_share",
     "special_drugs_share", "mean_stay_days", "rule_flag_share",
 )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class FacilityParameters:
-    min_claims: int = 50
+    min_claims: int = 100
+    min_peers: int = 5
     trees: int = 200
     seed: int = 0
 
@@ -49,7 +52,6 @@ def facility_features(claims: pl.DataFrame, z_scores: pl.DataFrame, flagged: pl.
         pl.col("facility_level").mode().first(),
         pl.col("region").mode().first(),
         pl.len().alias("claims"),
-        (pl.len() + 1).log().alias("claims_log"),
         (pl.len() / pl.col("person_id").n_unique()).alias("bills_per_patient"),
         inpatient.mean().alias("inpatient_share"),
         pl.col("z").fill_null(0.0).mean().alias("amount_z_mean"),
@@ -68,12 +70,13 @@ def score_facilities(features: pl.DataFrame, params: FacilityParameters) -> pl.D
 
     scores = np.full(features.height, np.nan)
     outlier = np.zeros(features.height, dtype=bool)
-    levels = features["facility_level"].to_numpy()
+    groups = features.select(pl.concat_str([pl.col("region"), pl.col("facility_level").cast(pl.String)], separator="/"))
+    peer = groups.to_series().to_numpy()
     enough = features["claims"].to_numpy() >= params.min_claims
     matrix = features.select(FEATURES).to_numpy()
-    for level in np.unique(levels):
-        rows = np.flatnonzero((levels == level) & enough)
-        if len(rows) < 2:
+    for group in np.unique(peer[enough]):
+        rows = np.flatnonzero((peer == group) & enough)
+        if len(rows) < params.min_peers:
             continue
         model = IsolationForest(n_estimators=params.trees, contamination="auto", random_state=params.seed)
         model.fit(matrix[rows])
@@ -81,7 +84,7 @@ def score_facilities(features: pl.DataFrame, params: FacilityParameters) -> pl.D
         outlier[rows] = model.predict(matrix[rows]) == -1
     scored = features.with_columns(
         pl.Series("score", scores).fill_nan(None).round(4),
-        pl.when(pl.Series(enough)).then(pl.Series(outlier)).alias("outlier"),
+        pl.when(pl.Series(~np.isnan(scores))).then(pl.Series(outlier)).alias("outlier"),
     )
     ranked = scored.sort("score", "facility_id", descending=[True, False], nulls_last=True)
     return ranked.with_columns(pl.int_range(1, ranked.height + 1).alias("rank")).select(

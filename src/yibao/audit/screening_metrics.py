@@ -21,10 +21,8 @@ import polars as pl
 
 from yibao.audit.screening import Reason
 from yibao.core.errors import InputError
+from yibao.lab.synth_anomalies import TRUTH_CLAIMS, TRUTH_FACILITIES
 from yibao.tables import read_raw
-
-TRUTH_CLAIMS = "truth_claims.csv"
-TRUTH_FACILITIES = "truth_facilities.csv"
 
 
 @dataclass(frozen=True)
