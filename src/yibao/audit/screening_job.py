@@ -35,7 +35,7 @@ class ScreeningResult:
     flags: pl.DataFrame
     facilities: pl.DataFrame
     rules_run: tuple[Reason, ...]
-    notes: tuple[str, ...]
+    notes: tuple[str, ...]  # keys of what could not be checked: no_discharge_date, no_facility_id
     metrics: pl.DataFrame | None = None
     auprc: float | None = None
     files: tuple[Path, ...] = field(default=())
@@ -53,14 +53,12 @@ def screen_tables(
     bills = with_totals(claims, has_facility)
     screening = screen_claims(bills, persons, has_discharge, params)
     if not has_discharge:
-        notes.append("no discharge_date column: overlapping stays not checked")
+        notes.append("no_discharge_date")
     if has_facility:
         features = facility_features(bills, screening.z_scores, screening.flags["claim_id"].unique())
         facilities = score_facilities(features, facility_params)
     else:
-        notes.append(
-            "no facility_id column: duplicates compared within region and facility level; facilities not profiled"
-        )
+        notes.append("no_facility_id")
         facilities = pl.DataFrame(schema={c: pl.String for c in FACILITY_COLUMNS})
     return screening, facilities, tuple(notes)
 

@@ -33,6 +33,14 @@ TEXTS = {
     ),
     "auprc": ("facility model AUPRC: {auprc}", "医疗机构模型 AUPRC：{auprc}"),
     "not_run": ("not checked", "未检查"),
+    "no_discharge_date": (
+        "no discharge_date column: overlapping stays not checked",
+        "无 discharge_date 列：未检查住院重叠",
+    ),
+    "no_facility_id": (
+        "no facility_id column: duplicates compared within region and facility level; facilities not profiled",
+        "无 facility_id 列：按地区和医院级别比对重复结算；未做医疗机构画像",
+    ),
 }
 
 
@@ -97,7 +105,7 @@ def claims(
     if result.metrics is not None:
         console.print(text("auprc", auprc=_ratio(result.auprc)))
     for note in result.notes:
-        console.print(f"[dim]{note}[/]")
+        console.print(f"[dim]{text(note)}[/]")
 
 
 def _ratio(value: float | None) -> str:
