@@ -79,11 +79,16 @@ def screen_child(persons: str, claims: str, out: str) -> None:
     del frames
     from yibao.audit.screening_job import run_screening
 
+    marks: list[tuple[str, float]] = []
     started = time.perf_counter()
-    result = run_screening(persons, claims, out)
+    result = run_screening(
+        persons, claims, out, on_step=lambda text: marks.append((text.split()[0], time.perf_counter()))
+    )
     screened = time.perf_counter() - started
+    ends = [t for _, t in marks[1:]] + [started + screened]
+    stages = {name: round(end - begin, 1) for (name, begin), end in zip(marks, ends, strict=True)}
     print(json.dumps({"read": read, "screen": screened, "claims": result.claims, "flags": result.flags.height,
-                      "facilities": result.facilities.height}))  # fmt: skip
+                      "facilities": result.facilities.height, "stages": stages}))  # fmt: skip
 
 
 def speed(target_claims: int, seed: int, work: Path) -> None:
@@ -105,7 +110,8 @@ def speed(target_claims: int, seed: int, work: Path) -> None:
         f"({figures['claims'] / figures['screen']:,.0f} claims/s; target < {TARGET_SECONDS} s: {verdict}), "
         f"peak memory {peak_gb:.2f} GB; {figures['flags']:,} flags, {figures['facilities']:,} facilities; "
         f"reading the two Parquet files alone {figures['read']:.1f} s (screening / reading: "
-        f"{figures['screen'] / figures['read']:.1f}); cores: {os.cpu_count()}, shared with other sessions"
+        f"{figures['screen'] / figures['read']:.1f}); cores: {os.cpu_count()}, shared with other sessions\n"
+        f"stages (s): " + ", ".join(f"{name} {seconds}" for name, seconds in figures["stages"].items())
     )
 
 

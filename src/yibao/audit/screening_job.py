@@ -48,6 +48,7 @@ def screen_tables(
     has_discharge: bool,
     params: ScreeningParameters,
     facility_params: FacilityParameters,
+    on_step: Callable[[str], None] | None = None,
 ) -> tuple[ClaimScreening, pl.DataFrame, tuple[str, ...]]:
     notes = []
     bills = with_totals(claims, has_facility)
@@ -55,6 +56,8 @@ def screen_tables(
     if not has_discharge:
         notes.append("no_discharge_date")
     if has_facility:
+        if on_step is not None:
+            on_step("profiling facilities")
         features = facility_features(bills, screening.z_scores, screening.flags["claim_id"].unique())
         facilities = score_facilities(features, facility_params)
     else:
@@ -79,7 +82,7 @@ def run_screening(
     step(f"screening {data.claims.height:,} claims")
     screening, facilities, notes = screen_tables(
         data.persons, data.claims, data.has_facility, data.has_discharge,
-        params or ScreeningParameters(), facility_params or FacilityParameters(),
+        params or ScreeningParameters(), facility_params or FacilityParameters(), step,
     )  # fmt: skip
     del data
     metrics, auprc = None, None
