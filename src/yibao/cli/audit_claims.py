@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from yibao.cli.ops import DatabaseUrl
+from yibao.core.errors import InputError
 
 
 class LangChoice(StrEnum):
@@ -33,6 +38,10 @@ TEXTS = {
     ),
     "auprc": ("facility model AUPRC: {auprc}", "医疗机构模型 AUPRC：{auprc}"),
     "not_run": ("not checked", "未检查"),
+    "db": (
+        "{run}: {screened:,} settled claims screened, {found:,} flags, {loaded:,} new in the review queue",
+        "{run}：已筛查 {screened:,} 条已结算记录，标记 {found:,} 条，新进入复核队列 {loaded:,} 条",
+    ),
     "no_discharge_date": (
         "no discharge_date column: overlapping stays not checked",
         "无 discharge_date 列：未检查住院重叠",
@@ -46,10 +55,15 @@ TEXTS = {
 
 def claims(
     persons: Annotated[
-        Path, typer.Option(help="Persons table, CSV or Parquet (optional cover_from, cover_until, death_date).")
-    ],
-    claims: Annotated[Path, typer.Option(help="Claims table, CSV or Parquet (optional facility_id, discharge_date).")],
-    out: Annotated[Path, typer.Option(help="Folder for claims.csv and facilities.csv (and metrics.csv).")],
+        Path | None,
+        typer.Option(help="Persons table, CSV or Parquet (optional cover_from, cover_until, death_date)."),
+    ] = None,
+    claims: Annotated[
+        Path | None, typer.Option(help="Claims table, CSV or Parquet (optional facility_id, discharge_date).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for claims.csv and facilities.csv (and metrics.csv).")
+    ] = None,
     truth: Annotated[
         Path | None,
         typer.Option(
@@ -57,6 +71,22 @@ def claims(
             "report precision, recall and AUPRC."
         ),
     ] = None,
+    db: Annotated[
+        bool,
+        typer.Option(
+            "--db",
+            help="Screen the operations store's settled claims of --from..--to and load the flags "
+            "into its review queue (the nightly job), instead of files.",
+        ),
+    ] = False,
+    start: Annotated[
+        dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="With --db: first service day.")
+    ] = None,
+    end: Annotated[
+        dt.datetime | None,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="With --db: last service day (default --from)."),
+    ] = None,
+    database_url: DatabaseUrl = None,
     near_share_bp: Annotated[
         int, typer.Option(min=0, help="Near duplicate: totals within this many basis points of the larger.")
     ] = 200,
@@ -81,6 +111,13 @@ def claims(
         return TEXTS[key][1 if zh else 0].format(**values)
 
     params = ScreeningParameters(near_share_bp, near_min_fen, z_threshold, min_peer_claims)
+    if db:
+        if start is None:
+            raise InputError("--db needs --from YYYY-MM-DD (and optionally --to)", code="input.bad_option")
+        _screen_store(start.date(), (end or start).date(), database_url, params, text)
+        return
+    if persons is None or claims is None or out is None:
+        raise InputError("give --persons, --claims and --out (or --db --from DAY)", code="input.bad_option")
     with console.status("screening") as status:
         result = run_screening(persons, claims, out, params, truth=truth, on_step=status.update)
     table = Table(title=text("title", claims=result.claims, out=out))
@@ -106,6 +143,28 @@ def claims(
         console.print(text("auprc", auprc=_ratio(result.auprc)))
     for note in result.notes:
         console.print(f"[dim]{text(note)}[/]")
+
+
+def _screen_store(
+    start: dt.date, end: dt.date, database_url: str | None, params: object, text: Callable[..., str]
+) -> None:
+    import getpass
+
+    from rich.console import Console
+
+    from yibao.audit.screening import ScreeningParameters
+    from yibao.ops.audit import Actor
+    from yibao.ops.review_queue import screen_store
+    from yibao.ops.store import Store
+
+    assert isinstance(params, ScreeningParameters)
+    store = Store.open(database_url)
+    try:
+        with store.transaction() as session:
+            result = screen_store(session, Actor(f"cli:{getpass.getuser()}", "officer"), start, end, params)
+    finally:
+        store.engine.dispose()
+    Console().print(text("db", run=result.run, screened=result.screened, found=result.found, loaded=result.loaded))
 
 
 def _ratio(value: float | None) -> str:
