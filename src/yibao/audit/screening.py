@@ -208,17 +208,14 @@ def outside_cover(claims: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
 
 
 def peer_z_scores(claims: pl.DataFrame, params: ScreeningParameters) -> pl.DataFrame:
-    """claim_id, peer key, peer size, median and MAD of log totals, and the robust z-score (null: no usable peers)."""
+    """Per claim, in the claims' order: peer key, peer size, median and MAD of log totals, and the robust z-score
+    (null: no usable peers)."""
     peer = ["diagnosis", "facility_level", "care_type"]
     logs = claims.select("claim_id", *peer, "total", pl.col("total").clip(1).log().alias("log_total"))
-    stats = logs.group_by(peer).agg(pl.len().alias("peers"), pl.col("log_total").median().alias("median"))
-    logs = logs.join(stats, on=peer)
-    spread = (
-        logs.with_columns((pl.col("log_total") - pl.col("median")).abs().alias("deviation"))
-        .group_by(peer)
-        .agg(pl.col("deviation").median().alias("mad"))
+    logs = logs.with_columns(
+        pl.len().over(peer).alias("peers"), pl.col("log_total").median().over(peer).alias("median")
     )
-    logs = logs.join(spread, on=peer)
+    logs = logs.with_columns((pl.col("log_total") - pl.col("median")).abs().median().over(peer).alias("mad"))
     usable = (pl.col("peers") >= params.min_peer_claims) & (pl.col("mad") > 0)
     z = pl.when(usable).then(MAD_CONSISTENCY * (pl.col("log_total") - pl.col("median")) / pl.col("mad"))
     return logs.with_columns(z.alias("z"))
@@ -250,7 +247,7 @@ def z_threshold_amount_fen(median_fen: int, mad: float, params: ScreeningParamet
 @dataclass(frozen=True)
 class ClaimScreening:
     flags: pl.DataFrame  # claim_id, reason, score, evidence: ranked (reason order, then score, then claim id)
-    z_scores: pl.DataFrame  # every claim's peer statistics, for the facility profile
+    z_scores: pl.DataFrame  # every claim's peer statistics in the claims' order, for the facility profile
     rules_run: tuple[Reason, ...]
 
 

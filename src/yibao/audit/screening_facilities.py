@@ -41,16 +41,16 @@ class FacilityParameters:
 
 
 def facility_features(claims: pl.DataFrame, z_scores: pl.DataFrame, flagged: pl.Series) -> pl.DataFrame:
-    """One row per facility id: facility_level, region (the most frequent), claims and the FEATURES."""
-    bills = claims.filter(pl.col("facility_id").is_not_null()).join(
-        z_scores.select("claim_id", "z"), on="claim_id", how="left"
-    )
+    """One row per facility id: facility_level and region (of its first bill), claims and the FEATURES."""
+    bills = claims.with_columns(  # z_scores are in the claims' order
+        z_scores["z"], pl.col("claim_id").is_in(flagged.implode()).alias("flagged")
+    ).filter(pl.col("facility_id").is_not_null())
     stay = (pl.col("discharge_date") - pl.col("service_date")).dt.total_days()
     inpatient = pl.col("care_type") == "inpatient"
     total = pl.col("total").sum().cast(pl.Float64).clip(1.0)
     features = bills.group_by("facility_id").agg(
-        pl.col("facility_level").mode().first(),
-        pl.col("region").mode().first(),
+        pl.col("facility_level").first(),
+        pl.col("region").first(),
         pl.len().alias("claims"),
         (pl.len() / pl.col("person_id").n_unique()).alias("bills_per_patient"),
         inpatient.mean().alias("inpatient_share"),
@@ -59,7 +59,7 @@ def facility_features(claims: pl.DataFrame, z_scores: pl.DataFrame, flagged: pl.
         (pl.col("class_b").sum() / total).alias("class_b_share"),
         (pl.col("special_drugs") > 0).mean().alias("special_drugs_share"),
         stay.filter(inpatient).mean().fill_null(0.0).alias("mean_stay_days"),
-        pl.col("claim_id").is_in(flagged.implode()).mean().alias("rule_flag_share"),
+        pl.col("flagged").mean().alias("rule_flag_share"),
     )
     return features.with_columns(pl.col(list(FEATURES)).cast(pl.Float64)).sort("facility_id")
 
