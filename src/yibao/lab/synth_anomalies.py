@@ -178,7 +178,8 @@ def _facility_distortions(rng: np.random.Generator, claims: pl.DataFrame, kinds:
         return claims
     extra = _scaled(claims[copies], rng.uniform(0.7, 1.3, len(copies)))
     start, end = np.datetime64(f"{year}-01-01", "D"), np.datetime64(f"{year}-12-31", "D")
-    days = extra["service_date"].to_numpy().astype("datetime64[D]") + rng.integers(-20, 21, len(copies))
+    shift = rng.integers(1, 21, len(copies)) * rng.choice(np.array([-1, 1]), len(copies))  # another day
+    days = extra["service_date"].to_numpy().astype("datetime64[D]") + shift
     extra = extra.with_columns(pl.Series("service_date", np.clip(days, start, end), dtype=pl.Date))
     return pl.concat([claims, extra.with_columns(pl.lit(None, dtype=pl.String).alias("claim_id"))])
 

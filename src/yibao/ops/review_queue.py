@@ -32,6 +32,7 @@ from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.store import ClaimRow, PersonRow, ReviewFlag, utcnow
 
 ENTITY = "review_flag"
+IN_BATCH = 5_000
 
 
 class FlagStatus(StrEnum):
@@ -105,11 +106,12 @@ def load_flags(session: Session, actor: Actor, flags: pl.DataFrame, run: str) ->
     unknown = set(flags["reason"].unique().to_list()) - codes
     if unknown:
         raise Rejected(f"unknown reason codes {sorted(unknown)}; known: {sorted(codes)}", code="review.bad_reason")
-    existing = set(
-        session.execute(
-            select(ReviewFlag.claim_id, ReviewFlag.reason).where(ReviewFlag.claim_id.in_(flags["claim_id"].to_list()))
-        ).tuples()
-    )
+    ids = flags["claim_id"].unique().to_list()
+    existing: set[tuple[str, str]] = set()
+    for at in range(0, len(ids), IN_BATCH):  # bound the statement's parameters (SQLite allows 32,766)
+        chunk = ids[at : at + IN_BATCH]
+        rows = session.execute(select(ReviewFlag.claim_id, ReviewFlag.reason).where(ReviewFlag.claim_id.in_(chunk)))
+        existing.update((claim_id, reason) for claim_id, reason in rows)
     now = utcnow()
     new = [
         ReviewFlag(
