@@ -142,6 +142,9 @@ def test_api_lists_decides_and_scopes_by_region(bureau: Bureau) -> None:
     listed = client.get("/review/flags", headers=auditor)
     assert listed.status_code == 200 and [f["claim_id"] for f in listed.json()] == ["C2"]
     flag_id = listed.json()[0]["id"]
+    drawn = client.post("/review/sample", json={"size": 5, "seed": 3}, headers=officer)
+    assert drawn.status_code == 200 and [(f["id"], f["sampled"]) for f in drawn.json()] == [(flag_id, True)]
+    assert client.post("/review/sample", json={"size": 0}, headers=officer).status_code == 422
     refused = client.post(f"/review/flags/{flag_id}/decision", json={"decision": "reject"}, headers=officer)
     assert refused.status_code == 422 and refused.json()["code"] == "review.reason_required"
     denied = client.post(f"/review/flags/{flag_id}/decision", json={"decision": "accept"}, headers=auditor)
