@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "yibao.cli.mutual_aid",
     "yibao.cli.contracts",
     "yibao.cli.errors",
+    "yibao.cli.audit",
 )
 
 

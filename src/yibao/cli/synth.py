@@ -42,6 +42,11 @@ def synth(
         typer.Option(min=1, help="Write a Parquet dataset partitioned by person in this many parts of whole 10,000-person blocks (persons/ and "
                      "claims/ folders) for `yibao settle --engine dask`."),
     ] = None,
+    anomalies: Annotated[
+        bool,
+        typer.Option("--anomalies", help="Add facility_id, discharge dates and cover dates, inject known claim "
+                     "anomalies and write truth_claims.csv and truth_facilities.csv (`yibao audit claims --truth`)."),
+    ] = False,
 ) -> None:
     """Synthesise a city calibrated to published figures (docs/synth.md): persons and a year of claims."""
     from yibao.core.errors import InputError
@@ -62,7 +67,13 @@ def synth(
                 task, advance=city.persons.height, claims=progress.tasks[0].fields["claims"] + city.claims.height
             )
 
-        if parts is not None:
+        if anomalies:
+            from yibao.lab.synth_anomalies import write_anomalous_city
+
+            if parts is not None:
+                raise InputError("--anomalies writes one table each; drop --parts", code="input.bad_option")
+            files = write_anomalous_city(people, year, seed, out, format.value, region, on_block=advance)
+        elif parts is not None:
             if format is not FormatChoice.parquet:
                 raise InputError("--parts writes Parquet; drop --format csv", code="input.bad_option")
             files = write_partitioned_city(people, year, seed, out, parts, region, on_block=advance)

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from yibao.http import audit, auth, cards, claims, contracts, contributions, ledger, mutual_aid, registry
+from yibao.http import audit, auth, cards, claims, contracts, contributions, ledger, mutual_aid, registry, review
 from yibao.http.errors import ErrorBody, install_error_handlers
 from yibao.ops.auth import ensure_secrets
 from yibao.ops.store import Store
@@ -38,7 +38,7 @@ def create_app(store: Store) -> FastAPI:
     app.state.secrets = secrets
     install_error_handlers(app)
     app.include_router(claims.submit_router)  # first: the busiest route (see `claims.submit_router`)
-    for domain in (auth, registry, contributions, cards, claims, ledger, audit, mutual_aid, contracts):
+    for domain in (auth, registry, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review):
         app.include_router(domain.router)
     declare_errors(app)
     return app

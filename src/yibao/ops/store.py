@@ -23,6 +23,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -492,3 +493,29 @@ class MutualAidDisclosure(Base):
     published_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- claim review queue (issue 19): flags of `yibao audit claims` awaiting a reviewer's decision ----------------
+
+
+class ReviewFlag(Base):
+    """A claim flagged by screening for one reason (yibao.audit.screening.Reason) and its review decision."""
+
+    __tablename__ = "review_flags"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "reason"),
+        Index("ix_review_flags_status_region", "status", "region"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id"))
+    reason: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float] = mapped_column(Float)  # the rule's score, not money
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    region: Mapped[str] = mapped_column(String(64))  # the claim's region: officers see their regions' flags
+    run: Mapped[str] = mapped_column(String(64))  # the screening run that raised it (its day range)
+    flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))  # yibao.ops.review_queue.FlagStatus
+    sampled: Mapped[bool] = mapped_column(Boolean, default=False)  # drawn for review by `sample`
+    decision_reason: Mapped[str | None] = mapped_column(String(400))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
