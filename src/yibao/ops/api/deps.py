@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from yibao.core.errors import InputError, YibaoError
 from yibao.ops.auth import Principal, Role, authenticate
-from yibao.ops.errors import Conflict, Forbidden, NotFound, Rejected, Unauthenticated
+from yibao.ops.errors import Conflict, Forbidden, NotFound, Rejected, Throttled, Unauthenticated
 from yibao.ops.registry import ImportRejected
 from yibao.ops.store import Store
 
@@ -104,6 +104,7 @@ def check_person(who: Principal, person_id: str, person_region: str) -> None:
 
 STATUS: tuple[tuple[type[YibaoError], int], ...] = (
     (Unauthenticated, 401),
+    (Throttled, 429),
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
@@ -135,6 +136,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def yibao_error(_: Request, exc: YibaoError) -> JSONResponse:
         extra = {"errors": _line_errors(exc.errors)} if isinstance(exc, ImportRejected) else {}
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        if isinstance(exc, Throttled):
+            headers = {"Retry-After": str(exc.retry_after)}
         response = error(status_of(exc), exc.code, exc.message, **extra)
         if headers:
             response.headers.update(headers)

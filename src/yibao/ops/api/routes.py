@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from yibao.core.money import format_yuan, parse_yuan
 from yibao.core.scheme import LayerKind
-from yibao.ops import audit, cards, claims, contributions, ledger, registry
+from yibao.ops import audit, cards, claims, contributions, ledger, registry, sessions
 from yibao.ops.api.deps import caller, check_person, check_region, in_thread, json_response, require, secret, store_of
-from yibao.ops.auth import Principal, Role, add_user, login
+from yibao.ops.auth import Principal, Role, add_user
 from yibao.ops.errors import Forbidden, NotFound
 from yibao.ops.ledger import LAYER_ACCOUNT
+from yibao.ops.privacy import masked_record, shown_ric
 from yibao.ops.schemas import (
     AssistanceIn,
     ClaimIn,
@@ -70,9 +71,10 @@ def _contribution_view(row: Contribution) -> dict[str, Any]:
     }
 
 
-def _person_view(row: PersonRow) -> dict[str, Any]:
+def _person_view(row: PersonRow, who: Principal) -> dict[str, Any]:
     view = audit.snapshot(row) or {}
     view["annual_income"] = format_yuan(row.annual_income)
+    view["ric"] = shown_ric(who, row.person_id, row.region, row.ric)
     return view
 
 
@@ -81,10 +83,10 @@ def _person_view(row: PersonRow) -> dict[str, Any]:
 
 @router.post("/auth/login", tags=["auth"])
 def post_login(request: Request, body: LoginIn) -> dict[str, Any]:
-    """Exchange a user name and password for a short-lived bearer token."""
-    with store_of(request).transaction() as s:
-        token = login(s, secret(request, "token_secret"), body.username, body.password)
-    return {"access_token": token, "token_type": "bearer", "expires_in": 900}
+    """Exchange a user name and password for a short-lived bearer token and a refresh token (POST /auth/refresh).
+    Failed logins are throttled per account and per client address (429 with `Retry-After`)."""
+    address = request.client.host if request.client else None
+    return sessions.login(store_of(request), secret(request, "token_secret"), body.username, body.password, address).body()
 
 
 @router.get("/me", tags=["auth"])
@@ -147,7 +149,7 @@ def post_household(request: Request, body: HouseholdIn, who: Officer) -> dict[st
 def post_person(request: Request, body: PersonIn, who: Officer) -> dict[str, Any]:
     check_region(who, body.region)
     with store_of(request).transaction() as s:
-        return _person_view(registry.add_person(s, who.actor, body))
+        return _person_view(registry.add_person(s, who.actor, body), who)
 
 
 @router.post("/persons/import", tags=["registry"])
@@ -183,7 +185,7 @@ def _person(s: Session, who: Principal, person_id: str) -> PersonRow:
 @router.get("/persons/{person_id}", tags=["registry"])
 def get_person(request: Request, person_id: str, who: Reader) -> dict[str, Any]:
     with store_of(request).transaction() as s:
-        return _person_view(_person(s, who, person_id))
+        return _person_view(_person(s, who, person_id), who)
 
 
 @router.post("/persons/{person_id}/assistance", tags=["registry"], status_code=201)
@@ -481,6 +483,6 @@ def get_audit(
         rows = audit.events(s, entity, entity_id, limit)
         return [
             {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "entity": e.entity,
-             "entity_id": e.entity_id, "before": e.before, "after": e.after}
+             "entity_id": e.entity_id, "before": masked_record(who, e.before), "after": masked_record(who, e.after)}
             for e in rows
         ]
