@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "yibao.cli.synth",
     "yibao.cli.lab",
     "yibao.cli.ops",
+    "yibao.cli.users",
     "yibao.cli.mutual_aid",
     "yibao.cli.contracts",
 )

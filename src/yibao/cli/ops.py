@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
+import sys
 from typing import Annotated
 
 import typer
@@ -29,7 +33,10 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes (PostgreSQL; SQLite serialises writers anyway)")] = 1,
 ) -> None:
-    """Run the operations HTTP API (creates and migrates the database; prints the first admin's password once)."""
+    """Run the operations HTTP API (creates and migrates the database; prints the first admin's password once).
+
+    The port is bound first: if it is busy the command says so and creates nothing, so the first admin's password,
+    printed once on an empty database, is printed only when the server is listening."""
     import uvicorn
 
     from yibao.ops.api import create_app
@@ -37,6 +44,7 @@ def serve(
     from yibao.ops.migrate import upgrade
     from yibao.ops.store import Store, make_engine
 
+    sock = _listen(host, port)
     console = Console()
     engine = make_engine(database_url)
     upgrade(engine)
@@ -44,19 +52,41 @@ def serve(
     with store.transaction() as session:
         credentials = first_admin(session)
     console.print(f"database  {engine.url.render_as_string(hide_password=True)}")
+    console.print(f"serving   http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if credentials is not None:
         console.print(f"first run: admin user [bold]{credentials[0]}[/] password [bold]{credentials[1]}[/] (shown once)")
-    console.print(f"serving   http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    sys.stdout.flush()
     if workers > 1:
-        import os
+        from uvicorn.supervisors import Multiprocess
 
         os.environ["YIBAO_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
         engine.dispose()
-        uvicorn.run(
+        config = uvicorn.Config(
             "yibao.ops.api:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="warning"
         )
+        Multiprocess(config, sockets=[sock]).run()
         return
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(create_app(store), host=host, port=port, log_level="warning")).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (as uvicorn makes it), or a one-line error naming why not."""
+    from yibao.core.errors import YibaoError
+
+    sock = socket.socket(family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        busy = exc.errno == errno.EADDRINUSE
+        raise YibaoError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}" + ("; another process uses the port" if busy else ""),
+            code="serve.port_busy" if busy else "serve.cannot_listen",
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @db_app.command("upgrade")
@@ -77,9 +107,10 @@ def db_upgrade(
 def db_current(database_url: DatabaseUrl = None) -> None:
     """Show the database's schema revision."""
     from yibao.ops.migrate import current
-    from yibao.ops.store import make_engine
+    from yibao.ops.store import Store
 
-    Console().print(current(make_engine(database_url)) or "empty (run `yibao db upgrade`)")
+    store = Store.existing(database_url)
+    Console().print(current(store.engine))
 
 
 @ledger_app.command("trial-balance")
@@ -93,7 +124,7 @@ def trial_balance(
     from yibao.ops import ledger
     from yibao.ops.store import Store
 
-    store = Store.open(database_url)
+    store = Store.existing(database_url)
     with store.transaction() as session:
         tb = ledger.trial_balance(session, region=region, year=year)
         broken = ledger.unbalanced_entries(session)
