@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from yibao.core.errors import YibaoError
+from yibao.outfile import Stopped
 
 app = typer.Typer(
     name="yibao",
@@ -47,3 +48,6 @@ def main() -> None:
     except YibaoError as exc:
         err.print(f"[bold red]error[/] [dim]({exc.code})[/]: {exc.message}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except Stopped as exc:  # SIGTERM/SIGHUP while an output was written: its temporary file is already removed
+        err.print(f"stopped by signal {exc.signum}; the output was not written", highlight=False)
+        sys.exit(128 + exc.signum)
