@@ -62,7 +62,11 @@ def test_change_own_password(api: Api) -> None:
     # the sessions opened with the old password are over
     r = api.client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert r.status_code == 401 and r.json()["code"] == "auth.bad_refresh"
-    events = api.call("auditor", "GET", "/audit", params={"entity": "user", "entity_id": "auditor"})
+    for _ in range(sessions.ACCOUNT_LIMIT):  # guessing the current password with a stolen token is throttled
+        api.client.post("/me/password", headers=headers, json={"current_password": "guess", "new_password": "x"})
+    r = api.client.post("/me/password", headers=headers, json={"current_password": "lantern-orchid-quartz-9", "new_password": STRONG})
+    assert r.status_code == 429 and r.json()["code"] == "auth.throttled" and r.headers["Retry-After"]
+    events = api.call("admin", "GET", "/audit", params={"entity": "user", "entity_id": "auditor"})
     assert "user.password_changed" in {e["action"] for e in events}
     assert all("password" not in str(e["after"]) for e in events)
 
@@ -159,3 +163,24 @@ def test_mask_ric() -> None:
     assert mask_ric("110101199001011234") == "110101********1234"
     assert mask_ric("11010119900101123X") == "110101********123X"
     assert mask_ric("12345") == "*****"
+
+
+def test_migration_0003_down_and_up_keeps_the_users(store: Store) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from yibao.ops.migrate import alembic_config, current, upgrade
+
+    with store.transaction() as s:
+        add_user(s, Actor(), UserIn(username="keeper", password=STRONG, role="auditor"))
+    with store.engine.begin() as conn:
+        config = alembic_config(store.engine)
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    tables = set(inspect(store.engine).get_table_names())
+    assert current(store.engine) == "0002" and not {"refresh_tokens", "login_throttle"} & tables
+    assert "disabled_at" not in {c["name"] for c in inspect(store.engine).get_columns("users")}
+    upgrade(store.engine)
+    assert current(store.engine) == "0003"
+    tokens = sessions.login(store, "k" * 32, "keeper", STRONG, "10.0.0.1")
+    assert sessions.refresh(store, "k" * 32, tokens.refresh_token).access_token

@@ -51,7 +51,7 @@ class Tokens:
         }
 
 
-def _keys(username: str, address: str | None) -> list[tuple[str, int]]:
+def throttle_keys(username: str, address: str | None) -> list[tuple[str, int]]:
     keys = [(f"user:{username[:100]}", ACCOUNT_LIMIT)]
     if address:
         keys.append((f"addr:{address[:100]}", ADDRESS_LIMIT))
@@ -61,13 +61,13 @@ def _keys(username: str, address: str | None) -> list[tuple[str, int]]:
 def login(store: Store, secret: str, username: str, password: str, address: str | None) -> Tokens:
     """Access and refresh tokens for a correct password, unless the account or address is throttled."""
     now = utcnow()
-    keys = _keys(username, address)
+    keys = throttle_keys(username, address)
     with store.transaction() as s:
-        _refuse_if_throttled(s, keys, now)
+        refuse_if_throttled(s, keys, now)
         user = auth.verify_password(s, username, password)
         if user is None:
             for key, _ in keys:
-                _count_failure(s, key, now)
+                count_failure(s, key, now)
             tokens = None
         else:
             s.query(LoginThrottle).filter(LoginThrottle.key == keys[0][0]).delete()
@@ -77,7 +77,7 @@ def login(store: Store, secret: str, username: str, password: str, address: str 
     return tokens
 
 
-def _refuse_if_throttled(s: Session, keys: list[tuple[str, int]], now: datetime) -> None:
+def refuse_if_throttled(s: Session, keys: list[tuple[str, int]], now: datetime) -> None:
     limits = dict(keys)
     rows = s.execute(select(LoginThrottle).where(LoginThrottle.key.in_(limits))).scalars()
     waits = [
@@ -89,7 +89,7 @@ def _refuse_if_throttled(s: Session, keys: list[tuple[str, int]], now: datetime)
         raise Throttled(f"too many failed logins; try again in {wait} seconds", retry_after=wait)
 
 
-def _count_failure(s: Session, key: str, now: datetime) -> None:
+def count_failure(s: Session, key: str, now: datetime) -> None:
     """One more failure for `key`, atomically (an upsert); a window that has ended starts again at 1."""
     table = LoginThrottle.__table__
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert

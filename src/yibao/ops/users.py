@@ -14,7 +14,7 @@ from yibao.ops.auth import hash_password, verify_password
 from yibao.ops.errors import Forbidden, NotFound, Rejected
 from yibao.ops.lists import Page, page
 from yibao.ops.passwords import check_password
-from yibao.ops.store import User, utcnow
+from yibao.ops.store import Store, User, utcnow
 
 
 def user(session: Session, username: str) -> User:
@@ -45,14 +45,23 @@ def _set_password(session: Session, actor: Actor, row: User, password: str, acti
     sessions.revoke_user(session, row.id)
 
 
-def change_password(session: Session, username: str, current: str, new: str) -> None:
-    """A user's own change: the current password is required; every session of theirs ends."""
-    row = verify_password(session, username, current)  # a disabled account is refused (auth.disabled)
-    if row is None:
+def change_password(store: Store, username: str, current: str, new: str, address: str | None) -> None:
+    """A user's own change: the current password is required, and wrong ones count towards the login throttle
+    (a stolen access token cannot be used to guess it); every session of the user ends."""
+    now = utcnow()
+    keys = sessions.throttle_keys(username, address)
+    with store.transaction() as session:
+        sessions.refuse_if_throttled(session, keys, now)
+        row = verify_password(session, username, current)  # a disabled account is refused (auth.disabled)
+        if row is None:
+            for key, _ in keys:
+                sessions.count_failure(session, key, now)
+        else:
+            if new == current:
+                raise Rejected("the new password equals the current one", code="auth.password_reused")
+            _set_password(session, Actor(row.username, row.role), row, new, "user.password_changed")
+    if row is None:  # raised after the commit: the failure is counted
         raise Forbidden("the current password is wrong", code="auth.wrong_password")
-    if new == current:
-        raise Rejected("the new password equals the current one", code="auth.password_reused")
-    _set_password(session, Actor(row.username, row.role), row, new, "user.password_changed")
 
 
 def reset_password(session: Session, actor: Actor, username: str, new: str | None = None) -> str:

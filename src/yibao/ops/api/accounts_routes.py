@@ -48,8 +48,8 @@ def post_logout(request: Request, body: RefreshIn) -> Response:
 
 @router.post("/me/password", status_code=204, response_class=Response)
 def post_my_password(request: Request, body: PasswordIn, who: Reader) -> Response:
-    """Change one's own password (the current one is required; the new one must be strong). Every session of the
-    user ends: log in again with the new password."""
-    with store_of(request).transaction() as s:
-        users.change_password(s, who.username, body.current_password, body.new_password)
+    """Change one's own password (the current one is required; the new one must be strong). Wrong current
+    passwords count as failed logins (429 when throttled). Every session of the user ends: log in again."""
+    address = request.client.host if request.client else None
+    users.change_password(store_of(request), who.username, body.current_password, body.new_password, address)
     return Response(status_code=204)
