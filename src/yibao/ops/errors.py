@@ -13,7 +13,8 @@ Codes added by issue 15 part B (accounts, lists, CLI hygiene), for the error cat
 | auth.bad_refresh | 401 | the refresh token is invalid, used, expired or revoked; log in again | 刷新令牌无效、已使用、已过期或已撤销，请重新登录 |
 | user.not_found | 404 | no such user | 没有该用户 |
 | list.bad_range | 422 | the date range ends before it begins | 日期范围的结束早于开始 |
-| list.bad_query | 422 | give a name, an identity number or a household to search persons | 请提供姓名、身份证号或户号以查询人员 |
+| serve.port_busy | (CLI, exit 2) | cannot listen on the port: another process uses it | 无法监听该端口：已被其他进程占用 |
+| serve.cannot_listen | (CLI, exit 2) | cannot listen on the host and port given | 无法在指定的地址和端口上监听 |
 """
 
 from __future__ import annotations
