@@ -184,3 +184,17 @@ def test_migration_0003_down_and_up_keeps_the_users(store: Store) -> None:
     assert current(store.engine) == "0003"
     tokens = sessions.login(store, "k" * 32, "keeper", STRONG, "10.0.0.1")
     assert sessions.refresh(store, "k" * 32, tokens.refresh_token).access_token
+
+
+def test_odd_values_are_refused_without_a_server_error(api: Api) -> None:
+    """NUL bytes (PostgreSQL refuses them in text), overlong or non-hex token ids: a 4xx with a code, never a 5xx."""
+    for username in ("ad\x00min", "x" * 5000, "\x1b[31m"):
+        r = login(api, username, STRONG)
+        assert r.status_code == 401 and r.json()["code"] == "auth.bad_credentials"
+    for token in ("\x00" * 32 + ".x", "g" * 32 + ".x", "a" * 32 + ".\x00", "."):
+        r = api.client.post("/auth/refresh", json={"refresh_token": token})
+        assert r.status_code == 401 and r.json()["code"] == "auth.bad_refresh", token
+    for path, params in (("/persons", {"name": "a\x00b"}), ("/persons", {"ric": "\x00"}), ("/claims", {"person_id": "\x00"}),
+                         ("/users", {"prefix": "\x00"}), ("/employers", {"uscc": "\x7f"}), ("/facilities", {"name": "\x00"})):
+        r = api.request("admin", "GET", path, params=params)
+        assert r.status_code == 422 and r.json()["code"] == "request.invalid", (path, params)

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import math
 import secrets
+import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +36,7 @@ WINDOW = timedelta(minutes=15)
 ACCOUNT_LIMIT = 5  # failed logins per account per window
 ADDRESS_LIMIT = 20  # failed logins per client address per window (a desk may share one address)
 REFRESH_LIFETIME = timedelta(hours=12)  # a working day, shift included
+USERNAME_MAX = 64  # the users.username column
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,8 @@ def throttle_keys(username: str, address: str | None) -> list[tuple[str, int]]:
 def login(store: Store, secret: str, username: str, password: str, address: str | None) -> Tokens:
     """Access and refresh tokens for a correct password, unless the account or address is throttled."""
     now = utcnow()
+    if not username.isprintable() or len(username) > USERNAME_MAX:  # no such user can exist (nor be stored)
+        raise Unauthenticated("wrong user name or password", code="auth.bad_credentials")
     keys = throttle_keys(username, address)
     with store.transaction() as s:
         refuse_if_throttled(s, keys, now)
@@ -123,7 +127,7 @@ def _issue(s: Session, secret: str, user: User, family: str | None, expires_at: 
 def _presented(s: Session, token: str) -> RefreshToken | None:
     """The stored row of a presented refresh token (locked), or None if there is none or the secret differs."""
     token_id, _, secret_part = token.partition(".")
-    if len(token_id) != 32 or not secret_part:
+    if len(token_id) != 32 or not secret_part or not all(c in string.hexdigits for c in token_id):
         return None
     row = s.execute(select(RefreshToken).where(RefreshToken.id == token_id).with_for_update()).scalar_one_or_none()
     if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret_part)):

@@ -25,8 +25,9 @@ Reader = Annotated[Principal, Depends(caller)]
 Admin = Annotated[Principal, Depends(require())]
 Limit = Annotated[int, Query(ge=1, le=lists.MAX_LIMIT, description=f"rows per page (1 to {lists.MAX_LIMIT})")]
 Offset = Annotated[int, Query(ge=0, le=lists.MAX_OFFSET, description="rows to skip")]
-Text = Annotated[str | None, Query(min_length=1, max_length=200)]
-Id = Annotated[str | None, Query(min_length=1, max_length=64)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no NUL or other control characters (PostgreSQL refuses NUL in text)
+Text = Annotated[str | None, Query(min_length=1, max_length=200, pattern=PRINTABLE)]
+Id = Annotated[str | None, Query(min_length=1, max_length=64, pattern=PRINTABLE)]
 ROW_ID_MAX = 2**31 - 1  # the integer primary keys' range
 
 
@@ -48,7 +49,8 @@ def get_claims(
     date_from: Annotated[date | None, Query(description="service date on or after")] = None,
     date_to: Annotated[date | None, Query(description="service date on or before")] = None,
     person_id: Id = None, status: Literal["settled", "reversed"] | None = None,
-    facility_id: Annotated[str | None, Query(min_length=1, max_length=64, description="admin, auditor, officer")] = None,
+    facility_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=PRINTABLE,
+                                             description="admin, auditor, officer")] = None,
     limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     """A facility's own claims (an officer: claims of persons of their regions), newest first."""
@@ -73,8 +75,8 @@ def person_item(row: PersonRow, who: Principal) -> dict[str, Any]:
 @router.get("/persons", tags=["registry"], response_model=PageOut)
 def get_persons(
     request: Request, who: Annotated[Principal, Depends(require(Role.OFFICER, Role.AUDITOR))],
-    name: Annotated[str | None, Query(min_length=1, max_length=200, description="part of the name")] = None,
-    ric: Annotated[str | None, Query(min_length=1, max_length=32, description="the whole identity number")] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200, pattern=PRINTABLE, description="part of the name")] = None,
+    ric: Annotated[str | None, Query(min_length=1, max_length=32, pattern=PRINTABLE, description="the whole identity number")] = None,
     household_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None,
     region: Id = None, limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
@@ -107,7 +109,7 @@ def employer_item(row: Employer) -> dict[str, Any]:
 @router.get("/employers", tags=["registry"], response_model=PageOut)
 def get_employers(
     request: Request, who: Annotated[Principal, Depends(require(Role.OFFICER, Role.AUDITOR))],
-    region: Id = None, name: Text = None, uscc: Annotated[str | None, Query(min_length=1, max_length=18)] = None,
+    region: Id = None, name: Text = None, uscc: Annotated[str | None, Query(min_length=1, max_length=18, pattern=PRINTABLE)] = None,
     limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     """Employers of the caller's regions."""
@@ -126,8 +128,8 @@ def user_item(row: User) -> dict[str, Any]:
 
 @router.get("/users", tags=["auth"], response_model=PageOut)
 def get_users(
-    request: Request, who: Admin, role: Annotated[str | None, Query(min_length=1, max_length=16)] = None,
-    prefix: Annotated[str | None, Query(min_length=1, max_length=64, description="start of the user name")] = None,
+    request: Request, who: Admin, role: Annotated[str | None, Query(min_length=1, max_length=16, pattern=PRINTABLE)] = None,
+    prefix: Annotated[str | None, Query(min_length=1, max_length=64, pattern=PRINTABLE, description="start of the user name")] = None,
     limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     """User accounts (administrator only)."""
