@@ -198,3 +198,23 @@ def test_odd_values_are_refused_without_a_server_error(api: Api) -> None:
                          ("/users", {"prefix": "\x00"}), ("/employers", {"uscc": "\x7f"}), ("/facilities", {"name": "\x00"})):
         r = api.request("admin", "GET", path, params=params)
         assert r.status_code == 422 and r.json()["code"] == "request.invalid", (path, params)
+
+
+def test_an_administrator_resets_a_password_and_disables_a_user_over_http(api: Api) -> None:
+    tokens = login(api, "insurer", STRONG).json()
+    for role in ("officer", "auditor", "insurer"):
+        assert api.request(role, "POST", "/users/insurer/disable").status_code == 403
+    r = api.request("admin", "POST", "/users/insurer/password", json={"new_password": "12345678"})
+    assert r.status_code == 422 and r.json()["code"] == "auth.weak_password"
+    generated = api.call("admin", "POST", "/users/insurer/password", json={})
+    assert generated["username"] == "insurer" and len(generated["password"]) >= 16
+    assert api.client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
+    assert login(api, "insurer", generated["password"]).status_code == 200
+    chosen = api.call("admin", "POST", "/users/insurer/password", json={"new_password": "lantern-orchid-quartz-9"})
+    assert chosen["password"] is None and login(api, "insurer", "lantern-orchid-quartz-9").status_code == 200
+    assert api.call("admin", "POST", "/users/insurer/disable")["disabled_at"]
+    assert login(api, "insurer", "lantern-orchid-quartz-9").json()["code"] == "auth.disabled"
+    r = api.request("admin", "POST", "/users/nobody/disable")
+    assert r.status_code == 404 and r.json()["code"] == "user.not_found"
+    actions = [e["action"] for e in api.call("admin", "GET", "/audit", params={"entity": "user", "entity_id": "insurer"})]
+    assert actions.count("user.password_reset") == 2 and "user.disabled" in actions

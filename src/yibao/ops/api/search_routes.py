@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 
 from yibao.ops import claims as claims_service
 from yibao.ops import lists, users
+from yibao.ops.api.accounts_routes import user_item
 from yibao.ops.api.deps import caller, require, store_of
 from yibao.ops.auth import Principal, Role
 from yibao.ops.privacy import shown_ric
-from yibao.ops.store import Employer, Facility, PersonRow, User
+from yibao.ops.store import Employer, Facility, PersonRow
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(caller)]
@@ -116,14 +117,6 @@ def get_employers(
     with store_of(request).transaction() as s:
         found = lists.employers(s, regions=_regions(who), region=region, name=name, uscc=uscc, limit=limit, offset=offset)
         return found.body([employer_item(r) for r in found.rows])
-
-
-def user_item(row: User) -> dict[str, Any]:
-    return {
-        "username": row.username, "role": row.role, "person_id": row.person_id, "facility_id": row.facility_id,
-        "regions": [r for r in row.regions.split(",") if r], "layer": row.layer,
-        "disabled_at": None if row.disabled_at is None else row.disabled_at.isoformat(),
-    }
 
 
 @router.get("/users", tags=["auth"], response_model=PageOut)
