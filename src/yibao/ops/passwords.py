@@ -7,7 +7,7 @@ given) counts as known to the attacker. Passwords are never logged or echoed.
 
 from __future__ import annotations
 
-from zxcvbn import zxcvbn
+from zxcvbn import zxcvbn  # type: ignore[import-untyped]  # no type information shipped
 
 from yibao.ops.errors import Rejected
 

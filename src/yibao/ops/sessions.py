@@ -21,9 +21,9 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, select, update
+from sqlalchemy import Table, case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -95,7 +95,7 @@ def refuse_if_throttled(s: Session, keys: list[tuple[str, int]], now: datetime) 
 
 def count_failure(s: Session, key: str, now: datetime) -> None:
     """One more failure for `key`, atomically (an upsert); a window that has ended starts again at 1."""
-    table = LoginThrottle.__table__
+    table = cast(Table, LoginThrottle.__table__)
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     stale = table.c.since <= now - WINDOW
     statement = insert(table).values(key=key, failures=1, since=now).on_conflict_do_update(
