@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, case, select, update
+from sqlalchemy import Table, case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -74,7 +74,9 @@ def login(store: Store, secret: str, username: str, password: str, address: str 
                 count_failure(s, key, now)
             tokens = None
         else:
-            s.query(LoginThrottle).filter(LoginThrottle.key == keys[0][0]).delete()
+            # the account's count is cleared, and counts whose window has ended are dropped (the table stays small)
+            s.execute(delete(LoginThrottle).where(
+                or_(LoginThrottle.key == keys[0][0], LoginThrottle.since <= now - WINDOW)))
             tokens = _issue(s, secret, user, None, now + REFRESH_LIFETIME)
     if tokens is None:  # raised after the commit: the failure is counted
         raise Unauthenticated("wrong user name or password", code="auth.bad_credentials")
