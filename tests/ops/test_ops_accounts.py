@@ -80,9 +80,14 @@ def test_login_is_throttled_per_account(api: Api) -> None:
     assert login(api, "insurer", STRONG).status_code == 200  # another account from the same address is not
     with api.store.transaction() as s:  # the window has passed
         s.execute(update(LoginThrottle).values(since=utcnow() - sessions.WINDOW - timedelta(seconds=1)))
+    assert login(api, "auditor", "wrong again").status_code == 401  # a new window begins, counting 1
+    with api.store.transaction() as s:
+        row = s.get(LoginThrottle, "user:auditor")
+        assert row is not None and row.failures == 1 and sessions._utc(row.since) > utcnow() - timedelta(minutes=1)
+        s.add(LoginThrottle(key="addr:192.0.2.7", failures=3, since=utcnow() - timedelta(days=2)))  # long over
     assert login(api, "auditor", STRONG).status_code == 200
-    with api.store.transaction() as s:  # a successful login clears the account's count and ended windows
-        assert s.execute(select(LoginThrottle.key)).scalars().all() == []
+    with api.store.transaction() as s:  # a login clears the account's count (not the address's) and ended ones
+        assert s.execute(select(LoginThrottle.key)).scalars().all() == ["addr:testclient"]
 
 
 def test_login_is_throttled_per_client_address(api: Api) -> None:
