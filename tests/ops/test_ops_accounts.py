@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from test_ops_api import Api
 
 from yibao.ops import sessions, users
+from yibao.ops.api import create_app
 from yibao.ops.audit import Actor
 from yibao.ops.auth import add_user
 from yibao.ops.errors import Rejected
@@ -95,6 +97,9 @@ def test_login_is_throttled_per_client_address(api: Api) -> None:
         assert login(api, f"nobody-{i}", "guess").status_code == 401
     r = login(api, "insurer", STRONG)
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    other_worker = TestClient(create_app(api.store))  # another process over the same store counts the same
+    r = other_worker.post("/auth/login", json={"username": "insurer", "password": STRONG})
+    assert r.status_code == 429 and r.json()["code"] == "auth.throttled"
     with api.store.transaction() as s:
         counts = dict(s.execute(select(LoginThrottle.key, LoginThrottle.failures)).all())
     assert counts["addr:testclient"] == sessions.ADDRESS_LIMIT  # TestClient's peer address
