@@ -16,8 +16,6 @@ Every bad value stops the read with an InputError naming the file, the line
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,6 +33,7 @@ from yibao.core.model import (
     Sex,
 )
 from yibao.core.scheme import Scheme
+from yibao.outfile import temporary_beside
 
 PERSON_COLUMNS = (
     "person_id", "birth_date", "sex", "region", "scheme", "assistance_category",
@@ -357,19 +356,12 @@ def write_table(frame: pl.DataFrame, out: str | Path) -> None:
     suffix = out.suffix.lower()
     if suffix not in {".csv", ".parquet"}:
         raise InputError(f"{out}: the output must end in .csv or .parquet", code="input.bad_output")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with temporary_beside(out) as tmp:  # removed if interrupted; stale ones of killed runs cleaned first
         if suffix == ".csv":
             frame.write_csv(tmp)
         else:
             frame.write_parquet(tmp)
         tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def to_contract_persons(persons: pl.DataFrame) -> pl.DataFrame:

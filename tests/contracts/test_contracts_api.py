@@ -60,9 +60,9 @@ class Api:
             assert admin is not None
             registry.add_region(s, Actor(), RegionIn(code="other-city", name="Other", average_wage="90000"))
             for name, fields in USERS.items():
-                add_user(s, Actor(), UserIn(username=name, password="long-password", **fields))
+                add_user(s, Actor(), UserIn(username=name, password="desk-harbour-violet-42", **fields))
         self.client = TestClient(create_app(store), raise_server_exceptions=True)
-        self.tokens = {"admin": self.login(*admin)} | {name: self.login(name, "long-password") for name in USERS}
+        self.tokens = {"admin": self.login(*admin)} | {name: self.login(name, "desk-harbour-violet-42") for name in USERS}
 
     def login(self, username: str, password: str) -> str:
         response = self.client.post("/auth/login", json={"username": username, "password": password})

@@ -37,8 +37,8 @@ class Api:
         self.tokens: dict[str, str] = {"admin": self.login(*creds)}
         self.call("admin", "POST", "/regions", json={"code": REGION, "name": "Reference city", "average_wage": "100000"}, ok=201)
         self.call("admin", "POST", "/regions", json={"code": "other-city", "name": "Other", "average_wage": "90000"}, ok=201)
-        self.call("admin", "POST", "/users", json={"username": "officer", "password": "officer-pw", "role": "officer", "regions": [REGION]}, ok=201)
-        self.tokens["officer"] = self.login("officer", "officer-pw")
+        self.call("admin", "POST", "/users", json={"username": "officer", "password": "desk-officer-harbour-7", "role": "officer", "regions": [REGION]}, ok=201)
+        self.tokens["officer"] = self.login("officer", "desk-officer-harbour-7")
         self.call("officer", "POST", "/facilities", json={"id": "H2", "name": "District hospital", "region": REGION, "level": 2}, ok=201)
         self.persons = {}
         for i, role in enumerate(("member", "other_member"), start=1):
@@ -50,13 +50,13 @@ class Api:
             for due in enrolment["contributions"]:
                 self.call("officer", "POST", f"/contributions/{due['id']}/payments", ok=200,
                           json={"amount": due["amount"], "channel": "counter", "reference": f"r-{due['id']}"})
-            self.call("admin", "POST", "/users", ok=201, json={"username": role, "password": f"{role}-password", "role": "member", "person_id": pid})
-            self.tokens[role] = self.login(role, f"{role}-password")
+            self.call("admin", "POST", "/users", ok=201, json={"username": role, "password": f"{role}-harbour-violet-42", "role": "member", "person_id": pid})
+            self.tokens[role] = self.login(role, f"{role}-harbour-violet-42")
         for user in ({"username": "facility", "role": "facility", "facility_id": "H2"},
                      {"username": "insurer", "role": "insurer", "layer": "serious_illness"},
                      {"username": "auditor", "role": "auditor"}):
-            self.call("admin", "POST", "/users", json={**user, "password": "long-password"}, ok=201)
-            self.tokens[user["username"]] = self.login(user["username"], "long-password")
+            self.call("admin", "POST", "/users", json={**user, "password": "desk-harbour-violet-42"}, ok=201)
+            self.tokens[user["username"]] = self.login(user["username"], "desk-harbour-violet-42")
 
     def login(self, username: str, password: str) -> str:
         response = self.client.post("/auth/login", json={"username": username, "password": password})

@@ -46,8 +46,8 @@ class MutualAidApi:
             {"username": "other_member", "role": "member", "person_id": self.persons["other_member"]},
         ]
         for user in users:
-            self.call("admin", "POST", "/users", ok=201, json={**user, "password": "long-password"})
-            self.tokens[user["username"]] = self.login(user["username"], "long-password")
+            self.call("admin", "POST", "/users", ok=201, json={**user, "password": "desk-harbour-violet-42"})
+            self.tokens[user["username"]] = self.login(user["username"], "desk-harbour-violet-42")
         self.call("platform", "POST", "/mutual-aid/plans", ok=201,
                   json={"definition": pilot_plan(folder).read_text(encoding="utf-8"), "in_force_from": "2020-01-01"})
         self.members = {role: self.join(pid) for role, pid in self.persons.items()}

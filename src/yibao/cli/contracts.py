@@ -264,7 +264,7 @@ def post_command(
     from yibao.ops.store import Store
 
     chosen = load_contract(contract)
-    store = Store.open(database_url)
+    store = Store.existing(database_url)
     try:
         with store.transaction() as session:
             if dry_run:

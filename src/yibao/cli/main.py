@@ -11,6 +11,7 @@ import typer
 from yibao.cli import helptypes
 from yibao.cli.console import terminal
 from yibao.core.errors import YibaoError
+from yibao.outfile import Stopped
 
 app = typer.Typer(
     name="yibao",
@@ -29,6 +30,7 @@ COMMAND_MODULES = (
     "yibao.cli.synth",
     "yibao.cli.lab",
     "yibao.cli.ops",
+    "yibao.cli.users",
     "yibao.cli.mutual_aid",
     "yibao.cli.contracts",
     "yibao.cli.errors",
@@ -68,3 +70,6 @@ def main() -> None:
     except YibaoError as exc:
         err.print(f"[bold red]error[/] [dim]({exc.code})[/]: {exc.message}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except Stopped as exc:  # SIGTERM/SIGHUP while an output was written: its temporary file is already removed
+        err.print(f"stopped by signal {exc.signum}; the output was not written", highlight=False)
+        sys.exit(128 + exc.signum)

@@ -58,7 +58,7 @@ def _actor() -> Actor:
 def _session(database_url: str | None) -> Iterator[Session]:
     from yibao.ops.store import Store
 
-    store = Store.open(database_url)
+    store = Store.existing(database_url)
     try:
         with store.transaction() as session:
             yield session

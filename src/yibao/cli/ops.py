@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
+import sys
 from typing import Annotated
 
 import typer
@@ -29,28 +33,20 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes (PostgreSQL; SQLite serialises writers anyway)")] = 1,
 ) -> None:
-    """Run the operations HTTP API (creates and migrates the database). The port is bound first; then, on the
-    first run only, the admin's password and the payment secret (unless YIBAO_PAYMENT_SECRET is set) are printed
-    once: a busy port loses nothing."""
-    import os
-    import socket
+    """Run the operations HTTP API (creates and migrates the database).
 
+    The port is bound first: if it is busy the command says so and creates nothing. Then, on the first run only,
+    the admin's password and the payment secret (unless YIBAO_PAYMENT_SECRET is set) are printed once, while the
+    server is listening: a busy port loses nothing."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from yibao.core.errors import InputError
     from yibao.ops.auth import ensure_secrets, first_admin
     from yibao.ops.migrate import upgrade
     from yibao.ops.store import Setting, Store, make_engine
 
+    sock = _listen(host, port)
     console = Console()
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as exc:
-        listener.close()
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}", code="input.bad_option") from None
     engine = make_engine(database_url)
     upgrade(engine)
     store = Store(engine)
@@ -59,21 +55,41 @@ def serve(
         secrets = ensure_secrets(session)
         credentials = first_admin(session)
     console.print(f"database  {engine.url.render_as_string(hide_password=True)}")
+    console.print(f"serving   http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if credentials is not None:
         console.print(f"first run: admin user [bold]{credentials[0]}[/] password [bold]{credentials[1]}[/] (shown once)")
     if new_payment_secret and not os.environ.get("YIBAO_PAYMENT_SECRET"):
         console.print(f"first run: payment secret [bold]{secrets['payment_secret']}[/] (shown once: give it to the "
                       "payment provider, which signs its notifications with it)")
-    console.print(f"serving   http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     console.file.flush()  # shown once: on its way to a log file too, before serving blocks
+    sys.stdout.flush()
     os.environ["YIBAO_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
     engine.dispose()
     config = uvicorn.Config("yibao.http.app:app_from_environment", factory=True, workers=workers, log_level="warning")
-    server = uvicorn.Server(config)
     if workers > 1:
-        Multiprocess(config, sockets=[listener]).run()
+        Multiprocess(config, sockets=[sock]).run()
     else:
-        server.run(sockets=[listener])
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (as uvicorn makes it), or a one-line error naming why not."""
+    from yibao.core.errors import YibaoError
+
+    sock = socket.socket(family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        busy = exc.errno == errno.EADDRINUSE
+        raise YibaoError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}" + ("; another process uses the port" if busy else ""),
+            code="serve.port_busy" if busy else "serve.cannot_listen",
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @db_app.command("upgrade")
@@ -94,9 +110,10 @@ def db_upgrade(
 def db_current(database_url: DatabaseUrl = None) -> None:
     """Show the database's schema revision."""
     from yibao.ops.migrate import current
-    from yibao.ops.store import make_engine
+    from yibao.ops.store import Store
 
-    Console().print(current(make_engine(database_url)) or "empty (run `yibao db upgrade`)")
+    store = Store.existing(database_url)
+    Console().print(current(store.engine))
 
 
 @ledger_app.command("trial-balance")
@@ -110,7 +127,7 @@ def trial_balance(
     from yibao.ops import ledger
     from yibao.ops.store import Store
 
-    store = Store.open(database_url)
+    store = Store.existing(database_url)
     with store.transaction() as session:
         tb = ledger.trial_balance(session, region=region, year=year)
         broken = ledger.unbalanced_entries(session)

@@ -12,7 +12,20 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from yibao.http import audit, auth, cards, claims, contracts, contributions, ledger, mutual_aid, registry, review
+from yibao.http import (
+    accounts,
+    audit,
+    auth,
+    cards,
+    claims,
+    contracts,
+    contributions,
+    ledger,
+    mutual_aid,
+    registry,
+    review,
+    search,
+)
 from yibao.http.errors import ErrorBody, install_error_handlers
 from yibao.ops.auth import ensure_secrets
 from yibao.ops.store import Store
@@ -38,7 +51,7 @@ def create_app(store: Store) -> FastAPI:
     app.state.secrets = secrets
     install_error_handlers(app)
     app.include_router(claims.submit_router)  # first: the busiest route (see `claims.submit_router`)
-    for domain in (auth, registry, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review):
+    for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review):
         app.include_router(domain.router)
     declare_errors(app)
     return app

@@ -9,15 +9,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from yibao.http.deps import instant, require, store_of
 from yibao.ops import audit
 from yibao.ops.auth import Principal, Role
+from yibao.ops.privacy import masked_record
 from yibao.ops.schemas import Reference
 from yibao.ops.store import AuditEvent
 
 router = APIRouter(tags=["audit"])
 
 
-def event_view(e: AuditEvent) -> dict[str, Any]:
+def event_view(e: AuditEvent, who: Principal) -> dict[str, Any]:
     return {"id": e.id, "at": instant(e.at), "actor": e.actor, "action": e.action, "entity": e.entity,
-            "entity_id": e.entity_id, "before": e.before, "after": e.after}
+            "entity_id": e.entity_id, "before": masked_record(who, e.before), "after": masked_record(who, e.after)}
 
 
 @router.get("/audit")
@@ -26,4 +27,4 @@ def get_audit(
     entity: Reference | None = None, entity_id: Reference | None = None, limit: int = Query(500, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     with store_of(request).transaction() as s:
-        return [event_view(e) for e in audit.events(s, entity, entity_id, limit)]
+        return [event_view(e, who) for e in audit.events(s, entity, entity_id, limit)]

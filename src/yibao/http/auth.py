@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from yibao.http.deps import Admin, Reader, secret, store_of
-from yibao.ops.auth import add_user, login
+from yibao.ops import sessions
+from yibao.ops.auth import add_user
 from yibao.ops.schemas import UserIn
 
 router = APIRouter(tags=["auth"])
@@ -25,10 +26,10 @@ def user_view(username: str, role: str) -> dict[str, Any]:
 
 @router.post("/auth/login")
 def post_login(request: Request, body: LoginIn) -> dict[str, Any]:
-    """Exchange a user name and password for a short-lived bearer token."""
-    with store_of(request).transaction() as s:
-        token = login(s, secret(request, "token_secret"), body.username, body.password)
-    return {"access_token": token, "token_type": "bearer", "expires_in": 900}
+    """Exchange a user name and password for a short-lived bearer token and a refresh token (POST /auth/refresh).
+    Failed logins are throttled per account and per client address (429 with `Retry-After`)."""
+    address = request.client.host if request.client else None
+    return sessions.login(store_of(request), secret(request, "token_secret"), body.username, body.password, address).body()
 
 
 @router.get("/me")

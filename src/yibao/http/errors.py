@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from yibao.core.errors import InputError, Lang, YibaoError, kind_of
 from yibao.ops.enrolment import ImportRejected
-from yibao.ops.errors import Unauthenticated
+from yibao.ops.errors import Throttled, Unauthenticated
 
 log = logging.getLogger("yibao.http")
 
@@ -84,6 +84,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def yibao_error(request: Request, exc: YibaoError) -> JSONResponse:
         errors = _line_errors(exc.errors) if isinstance(exc, ImportRejected) else None
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        if isinstance(exc, Throttled):
+            headers = {"Retry-After": str(exc.retry_after)}
         return error_response(request, exc.code, detail=exc.message, errors=errors, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -14,7 +14,8 @@ from yibao.core.money import format_yuan
 from yibao.http.contributions import contribution_view
 from yibao.http.deps import Admin, Officer, Reader, check_region, person_in_scope, store_of
 from yibao.ops import audit, enrolment, registry
-from yibao.ops.auth import Role
+from yibao.ops.auth import Principal, Role
+from yibao.ops.privacy import shown_ric
 from yibao.ops.schemas import (
     AssistanceIn,
     EmployerIn,
@@ -51,9 +52,10 @@ def household_view(row: Household) -> dict[str, Any]:
     return {"id": row.id, "region": row.region, "address": row.address}
 
 
-def person_view(row: PersonRow) -> dict[str, Any]:
+def person_view(row: PersonRow, who: Principal) -> dict[str, Any]:
     view = audit.snapshot(row) or {}
     view["annual_income"] = format_yuan(row.annual_income)
+    view["ric"] = shown_ric(who, row.person_id, row.region, row.ric)
     return view
 
 
@@ -121,7 +123,7 @@ def post_household(request: Request, body: HouseholdIn, who: Officer) -> dict[st
 def post_person(request: Request, body: PersonIn, who: Officer) -> dict[str, Any]:
     check_region(who, body.region)
     with store_of(request).transaction() as s:
-        return person_view(registry.add_person(s, who.actor, body))
+        return person_view(registry.add_person(s, who.actor, body), who)
 
 
 @router.post("/persons/import")
@@ -146,7 +148,7 @@ async def post_person_import(request: Request, who: Officer, year: Annotated[Yea
 @router.get("/persons/{person_id}")
 def get_person(request: Request, person_id: Identifier, who: Reader) -> dict[str, Any]:
     with store_of(request).transaction() as s:
-        return person_view(person_in_scope(s, who, person_id))
+        return person_view(person_in_scope(s, who, person_id), who)
 
 
 @router.post("/persons/{person_id}/assistance", status_code=201)

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from yibao.audit.screening import Reason
-from yibao.ops import review_queue
 from yibao.http.deps import check_region, require, store_of
+from yibao.ops import review_queue
 from yibao.ops.auth import Principal, Role
 from yibao.ops.review_queue import Decision, FlagStatus
 

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 import jwt
@@ -23,7 +24,8 @@ from sqlalchemy.orm import Session
 from yibao.core.scheme import LayerKind
 from yibao.ops import audit, registry
 from yibao.ops.audit import Actor
-from yibao.ops.errors import Conflict, Rejected, Unauthenticated
+from yibao.ops.errors import Conflict, Forbidden, Rejected, Unauthenticated
+from yibao.ops.passwords import check_password
 from yibao.ops.schemas import UserIn
 from yibao.ops.store import Setting, User, utcnow
 
@@ -96,6 +98,7 @@ def add_user(session: Session, actor: Actor, data: UserIn) -> User:
         registry.region(session, code)
     if session.execute(select(User.id).where(User.username == data.username)).first() is not None:
         raise Conflict(f"user {data.username!r} exists", code="user.exists")
+    check_password(data.password, data.username)
     user = User(
         username=data.username, password_hash=hash_password(data.password), role=role.value,
         person_id=data.person_id, facility_id=data.facility_id, regions=",".join(data.regions), layer=data.layer,
@@ -120,14 +123,27 @@ def principal_of(user: User) -> Principal:
     )
 
 
-def login(session: Session, secret: str, username: str, password: str) -> str:
+def verify_password(session: Session, username: str, password: str) -> User | None:
+    """The user if `password` is theirs, else None (the same work is done for a missing user: no timing oracle)."""
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     try:
-        if user is None:
-            raise VerificationError("no such user")
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(_dummy_hash() if user is None else user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        raise Unauthenticated("wrong user name or password", code="auth.bad_credentials") from None
+        return None
+    if user is None:
+        return None
+    if user.disabled_at is not None:
+        raise Forbidden(f"the account {username!r} is disabled", code="auth.disabled")
+    return user
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def access_token(secret: str, user: User) -> str:
+    """A signed access token (15 minutes) carrying the user's role and scope."""
     who = principal_of(user)
     now = utcnow()
     claims = {
@@ -136,6 +152,14 @@ def login(session: Session, secret: str, username: str, password: str) -> str:
         "regions": list(who.regions), "layer": who.layer,
     }
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def login(session: Session, secret: str, username: str, password: str) -> str:
+    """An access token for a correct user name and password (no throttling: `yibao.ops.sessions.login` adds it)."""
+    user = verify_password(session, username, password)
+    if user is None:
+        raise Unauthenticated("wrong user name or password", code="auth.bad_credentials")
+    return access_token(secret, user)
 
 
 # every token `login` issues carries these; one without them is refused (a token must expire)

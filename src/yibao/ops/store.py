@@ -33,8 +33,11 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
+    make_url,
     text,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 DEFAULT_SQLITE_FILE = "yibao.sqlite3"
@@ -178,6 +181,31 @@ class User(Base):
     facility_id: Mapped[str | None] = mapped_column(ForeignKey("facilities.id"))
     regions: Mapped[str] = mapped_column(String(400), default="")  # comma-separated, bureau officers
     layer: Mapped[str | None] = mapped_column(String(64))  # the layer an insurer underwrites
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # set: may no longer log in
+
+
+class RefreshToken(Base):
+    """A refresh token (`<id>.<secret>`): only the SHA-256 of its secret is kept. Each use rotates it (a new one of
+    the same `family`, this one marked used); a used one presented again revokes the whole family."""
+
+    __tablename__ = "refresh_tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    family: Mapped[str] = mapped_column(String(32), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the family's: login + a working day
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginThrottle(Base):
+    """Failed logins of one key (`user:<name>` or `addr:<client address>`) in the window that began at `since`."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int]
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AccumulatorRow(Base):
@@ -329,6 +357,31 @@ class Store:
         """One transaction: committed on success, rolled back on any error (nothing half-written)."""
         with self.sessions.begin() as session:
             yield session
+
+    @classmethod
+    def existing(cls, url: str | None = None) -> Store:
+        """The store at `url` (as `open`), refused with `store.missing` unless it exists and is migrated: a command
+        that reads or writes the store never creates an empty SQLite file."""
+        from yibao.ops.errors import StoreMissing
+
+        url = database_url(url)
+        hint = "; run yibao db upgrade"
+        if url.startswith("sqlite"):
+            path = make_url(url).database
+            if not path or path == ":memory:" or not Path(path).is_file():
+                raise StoreMissing(f"no operations database at {path or url}{hint}")
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                migrated = inspect(conn).has_table("alembic_version")
+        except OperationalError as exc:
+            engine.dispose()
+            raise StoreMissing(f"cannot open the operations database {make_url(url).render_as_string()}: "
+                               f"{str(exc.orig).strip().splitlines()[0]}{hint}") from None
+        if not migrated:
+            engine.dispose()
+            raise StoreMissing(f"the database {make_url(url).render_as_string()} has no operations schema{hint}")
+        return cls(engine)
 
 
 # --- online mutual aid (issue 5): plans in force, members, claims, juries, periods, disclosures ------------------
