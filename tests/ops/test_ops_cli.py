@@ -16,8 +16,8 @@ def test_db_upgrade_then_trial_balance(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["db", "upgrade", "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert "at revision 0002" in result.output
-    assert runner.invoke(app, ["db", "current", "--database-url", url]).output.strip() == "0002"
+    assert "at revision 0003" in result.output
+    assert runner.invoke(app, ["db", "current", "--database-url", url]).output.strip() == "0003"
     engine = make_engine(url)
     Bureau(Store(engine)).person()  # 400 + 670 yuan of contributions posted
     engine.dispose()
