@@ -196,6 +196,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/users"): {"admin"},
     ("POST", "/regions"): {"admin"},
     ("GET", "/regions"): EVERYONE,
+    ("PUT", "/regions/{code}/scheme"): {"admin"},
     ("POST", "/facilities"): {"officer", "admin"},
     ("POST", "/employers"): {"officer", "admin"},
     ("POST", "/households"): {"officer", "admin"},
@@ -245,12 +246,12 @@ def test_authorisation_matrix(api: Api) -> None:
         "claim_id": "CM", "person_id": member, "service_date": "2024-03-01", "region": REGION,
         "facility_level": 2, "care_type": "outpatient", "amount_class_a": "100"})
     card = api.call("member", "POST", f"/persons/{member}/cards", ok=201)
-    values = {"person_id": member, "claim_id": "CM", "contribution_id": "1", "jti": card["jti"]}
+    values = {"person_id": member, "claim_id": "CM", "contribution_id": "1", "jti": card["jti"], "code": REGION}
     for method, path in _routes():
         url = path.format(**values)
         for role in ROLES:
             audit_before = api.audit_count()
-            r = api.request(role, method, url, json={} if method == "POST" else None, headers={"Idempotency-Key": "matrix"})
+            r = api.request(role, method, url, json={} if method in ("POST", "PUT") else None, headers={"Idempotency-Key": "matrix"})
             allowed = role in MATRIX[(method, path)]
             body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
             if allowed:

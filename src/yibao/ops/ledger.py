@@ -161,7 +161,7 @@ def fen_sum(session: Session, amounts: Any) -> Any:
     """SUM of fen that no stored value can make fail: PostgreSQL sums a bigint as numeric; on SQLite, whose
     `sum` raises "integer overflow" beyond 64 bits, the store's exact aggregate (decimal text). Read with int()."""
     if session.get_bind().dialect.name == "sqlite":
-        return func.exact_sum(amounts)
+        return func.coalesce(func.exact_sum(amounts), 0)  # NULL over no rows, as SUM
     return func.coalesce(func.sum(amounts), 0)
 
 
