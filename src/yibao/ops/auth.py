@@ -154,3 +154,34 @@ def authenticate(secret: str, token: str) -> Principal:
         username=claims["sub"], role=Role(claims["role"]), person_id=claims.get("person_id"),
         facility_id=claims.get("facility_id"), regions=tuple(claims.get("regions") or ()), layer=claims.get("layer"),
     )
+
+
+def username_for(session: Session, identifier: str) -> str:
+    """The user name a person signs in with: a user name as given, or a member's resident identity number
+    (the member user of the person with that number). Unknown: returned as given (the login then fails as usual)."""
+    given = identifier.strip()
+    if session.execute(select(User.id).where(User.username == given)).first() is not None:
+        return given
+    from yibao.ops.store import PersonRow
+
+    found = session.execute(
+        select(User.username).join(PersonRow, PersonRow.person_id == User.person_id)
+        .where(PersonRow.ric == given.upper(), User.role == Role.MEMBER.value).order_by(User.id).limit(1)
+    ).scalar_one_or_none()
+    return found if found is not None else given
+
+
+def change_password(session: Session, actor: Actor, username: str, current: str, new: str) -> None:
+    """A user changes their own password: the current one must verify; the new one has 8 characters or more."""
+    user = session.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
+    try:
+        if user is None:
+            raise VerificationError("no such user")
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise Unauthenticated("wrong user name or password", code="auth.bad_credentials") from None
+    if len(new) < 8:
+        raise Rejected("the new password needs at least 8 characters", code="user.password_short")
+    user.password_hash = hash_password(new)
+    session.flush()
+    audit.record(session, actor, "user.password_changed", "user", username, None, None)

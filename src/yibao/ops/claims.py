@@ -330,6 +330,31 @@ def settle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, idempo
     return shown
 
 
+def presettle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn) -> dict[str, Any]:
+    """Pre-settlement (预结算): what settling the bill now would pay, and its explanation, with nothing stored.
+    It runs `settle`'s own path (the same locks, accumulators and arithmetic, a late claim's re-settlement too)
+    in a transaction that is always rolled back, so the figures are the ones the confirmed claim gets."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        unit = _Unit(connection)
+        try:
+            row = _submit(unit, actor, facility_id, data, f"presettle:{data.claim_id}")
+            shown = {**view(row), "explanation": dict(row.explanation)}
+        finally:
+            if unit.made is not None:
+                unit.made.close()
+            transaction.rollback()
+    return shown
+
+
+def facility_claims(session: Session, facility_id: str, day: date) -> list[ClaimRow]:
+    """The claims a facility submitted for a service day, newest first (the counter's list of the day)."""
+    return list(session.execute(
+        select(ClaimRow).where(ClaimRow.facility_id == facility_id, ClaimRow.service_date == day)
+        .order_by(ClaimRow.id.desc())
+    ).scalars())
+
+
 def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
     acc_data, who = _lock_insured(unit, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
@@ -497,6 +522,13 @@ def claim(session: Session, claim_id: str) -> ClaimRow:
     if row is None:
         raise NotFound(f"no claim {claim_id}", code="claim.not_found")
     return row
+
+
+def of_person(session: Session, person_id: str) -> list[ClaimRow]:
+    """A person's claims, newest service date first."""
+    return list(session.execute(
+        select(ClaimRow).where(ClaimRow.person_id == person_id).order_by(ClaimRow.service_date.desc(), ClaimRow.claim_id.desc())
+    ).scalars())
 
 
 def _locked(session: Session, claim_id: str) -> tuple[ClaimRow, PersonRow, AccumulatorRow, Scheme]:

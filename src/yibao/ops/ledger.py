@@ -183,6 +183,16 @@ def trial_balance(
     return TrialBalance(rows)
 
 
+def owed_to_facility(session: Session, facility_id: str) -> list[tuple[str, int, Fen]]:
+    """What the funds owe a facility, per region and year: the credit balance of its payable accounts."""
+    query = (
+        select(Posting.region, Posting.year, func.coalesce(func.sum(Posting.amount), 0))
+        .where(Posting.kind == AccountKind.FACILITY_PAYABLE.value, Posting.account.endswith(f":{facility_id}", autoescape=True))
+        .group_by(Posting.region, Posting.year).order_by(Posting.year, Posting.region)
+    )
+    return [(region, int(year), -int(total)) for region, year, total in session.execute(query)]
+
+
 def balance(session: Session, account: Account) -> Fen:
     total = session.execute(select(func.coalesce(func.sum(Posting.amount), 0)).where(Posting.account == account.code))
     return int(total.scalar_one())

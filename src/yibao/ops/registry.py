@@ -225,6 +225,22 @@ def enrolment(session: Session, person_id: str, year: int) -> Enrolment | None:
     ).scalar_one_or_none()
 
 
+def enrolments_of(session: Session, person_id: str) -> list[Enrolment]:
+    """A person's enrolments, oldest year first."""
+    return list(session.execute(select(Enrolment).where(Enrolment.person_id == person_id).order_by(Enrolment.year)).scalars())
+
+
+def household_members(session: Session, person_id: str) -> list[PersonRow]:
+    """The other persons registered in the person's household (none without a household)."""
+    own = person(session, person_id)
+    if own.household_id is None:
+        return []
+    return list(session.execute(
+        select(PersonRow).where(PersonRow.household_id == own.household_id, PersonRow.person_id != person_id)
+        .order_by(PersonRow.person_id)
+    ).scalars())
+
+
 @dataclass(frozen=True, slots=True)
 class Insured:
     """A registered person as the rules see them on a service day, and the scheme of their region."""

@@ -1,0 +1,137 @@
+"""What a person reads when the service refuses something: the error's stable code -> a message (an English
+message id, translated by the zh_CN catalogue). The API answers the same codes; this table is the pages' until
+the one error catalogue of the HTTP layer takes its place. A code not listed falls back to a general sentence
+that names the code, never the service's internal message (which may name records or files)."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from yibao.core.errors import YibaoError
+from yibao.web.i18n import Texts
+
+# Texts here are message ids: the `N_` marker lets Babel's extractor find them (pybabel extract -k N_).
+
+
+def N_(message: str) -> str:
+    return message
+
+
+MESSAGES: dict[str, str] = {
+    "auth.bad_credentials": N_("Wrong user name, identity number or password."),
+    "auth.forbidden": N_("Your role may not open this page."),
+    "auth.out_of_scope": N_("This record is outside the regions you serve."),
+    "web.sign_in": N_("Please sign in."),
+    "web.csrf": N_("The form has expired. Reload the page and try again."),
+    "web.required": N_("This field is required."),
+    "web.amount": N_("Enter an amount in yuan with at most two decimals, e.g. 1234.50."),
+    "web.date": N_("Enter a date as YYYY-MM-DD."),
+    "web.choice": N_("Choose one of the options."),
+    "web.invalid": N_("This value is not valid."),
+    "web.password_short": N_("The new password needs at least 8 characters."),
+    "web.password_mismatch": N_("The two new passwords differ."),
+    "web.payment_failed": N_("The payment failed; nothing was charged."),
+    "web.no_channel": N_("No payment channel is configured."),
+    "web.not_payable": N_("This contribution is not yours to pay, or is not due."),
+    "web.reason_required": N_("Give a reason."),
+    "web.not_found": N_("This page does not exist."),
+    "card.invalid": N_("This card is not valid: its signature does not verify."),
+    "card.expired": N_("This card has expired; ask the member to refresh it."),
+    "card.revoked": N_("This card was revoked."),
+    "card.not_found": N_("No such card."),
+    "person.not_found": N_("No such person."),
+    "person.bad_ric": N_("This identity number is not valid."),
+    "enrolment.inactive": N_("The person has no active enrolment for the year of the service date."),
+    "enrolment.exists": N_("The person is already enrolled for that year."),
+    "claim.exists": N_("A claim with this number exists."),
+    "claim.not_found": N_("No such claim."),
+    "claim.not_settled": N_("This claim is not settled (it was reversed)."),
+    "claim.year_change": N_("A correction cannot move a claim to another year."),
+    "claim.idempotency_key_reused": N_("This bill was already submitted with other figures."),
+    "payment.amount_mismatch": N_("The amount differs from what is due."),
+    "payment.already_paid": N_("This contribution is already paid."),
+    "payment.cancelled": N_("This contribution was cancelled."),
+    "payment.bad_signature": N_("The payment notification's signature does not verify."),
+    "contribution.not_found": N_("No such contribution."),
+    "mutual_aid.double_vote": N_("You have already voted on this case."),
+    "mutual_aid.jury_closed": N_("This jury has closed."),
+    "mutual_aid.not_a_juror": N_("You do not sit on this jury."),
+    "mutual_aid.juror_ineligible": N_("You may not vote on this jury."),
+    "mutual_aid.no_open_jury": N_("This case has no open jury."),
+    "mutual_aid.plan_not_found": N_("No such mutual-aid plan."),
+}
+FALLBACK = N_("The request was refused ({code}).")
+
+
+def message(texts: Texts, code: str) -> str:
+    known = MESSAGES.get(code)
+    return texts.gettext(known) if known is not None else texts.gettext(FALLBACK, code=code)
+
+
+def of_error(texts: Texts, exc: YibaoError) -> str:
+    return message(texts, exc.code)
+
+
+VALIDATION_CODES = {
+    "missing": "web.required",
+    "string_too_short": "web.required",
+    "string_pattern_mismatch": "web.amount",
+    "date_from_datetime_parsing": "web.date",
+    "date_parsing": "web.date",
+    "date_from_datetime_inexact": "web.date",
+    "enum": "web.choice",
+    "literal_error": "web.choice",
+}
+
+
+def field_errors(texts: Texts, exc: ValidationError) -> dict[str, str]:
+    """Each invalid field of a form (the model's field name) with the message to show next to it."""
+    found: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        found.setdefault(field, message(texts, VALIDATION_CODES.get(error["type"], "web.invalid")))
+    return found
+
+
+# the service's closed sets (schemes, statuses, payers, care types...) as a person reads them
+LABELS: dict[str, str] = {
+    "uebmi_employee": N_("Employee insurance (UEBMI)"),
+    "uebmi_retiree": N_("Employee insurance, retired (UEBMI)"),
+    "urrbmi": N_("Resident insurance (URRBMI)"),
+    "pending": N_("pending"),
+    "active": N_("active"),
+    "due": N_("due"),
+    "paid": N_("paid"),
+    "cancelled": N_("cancelled"),
+    "settled": N_("settled"),
+    "reversed": N_("reversed"),
+    "individual": N_("you"),
+    "employer": N_("employer"),
+    "government_subsidy": N_("government subsidy"),
+    "assistance": N_("medical assistance"),
+    "donation": N_("donation"),
+    "huiminbao_premium": N_("Huiminbao premium (you)"),
+    "inpatient": N_("inpatient"),
+    "outpatient": N_("outpatient"),
+    "aged_out": N_("aged out"),
+    "ended_in_waiting": N_("ended in the waiting period"),
+    "paid_out": N_("paid out"),
+    "left": N_("left"),
+    "removed": N_("removed"),
+    "filed": N_("filed"),
+    "investigated": N_("investigated"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "noticed": N_("on public notice"),
+    "disputed": N_("before a member jury"),
+    "denied": N_("denied"),
+    "deducted": N_("deducted"),
+    "failed": N_("failed"),
+    "recovered": N_("recovered"),
+    "written_off": N_("written off"),
+}
+
+
+def label(texts: Texts, code: object) -> str:
+    text = LABELS.get(str(code))
+    return texts.gettext(text) if text is not None else str(code)
