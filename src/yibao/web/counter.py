@@ -85,7 +85,7 @@ async def scan_card(request: Request) -> Response:
 
     desk, holder, problem = await in_store(request, work)
     if holder is None:
-        return _page(request, who, desk, status=422, token=token, errors={"token": problem})
+        return _page(request, who, desk, token=token, errors={"token": problem})
     claim_id = f"{facility_id}-{utcnow():%Y%m%d}-{uuid.uuid4().hex[:8]}"
     return _page(request, who, desk, token=token, holder=holder, claim_id=claim_id)
 
@@ -130,11 +130,11 @@ async def presettle(request: Request) -> Response:
     shown = dict(form)
     context = {"token": form.get("token", ""), "holder": holder, "claim_id": form.get("claim_id", ""), "bill": shown}
     if bill is None:
-        return _page(request, who, desk, status=422, errors=errors, **context)
+        return _page(request, who, desk, errors=errors, **context)
     try:
         result = claims.presettle(store_of(request).engine, who.actor, facility_id, bill)
     except YibaoError as exc:
-        return _page(request, who, desk, status=422, errors={"bill": of_error(texts_of(request), exc)}, **context)
+        return _page(request, who, desk, errors={"bill": of_error(texts_of(request), exc)}, **context)
     return _page(request, who, desk, presettled=result, **context)
 
 
@@ -147,14 +147,14 @@ async def settle(request: Request) -> Response:
     desk, holder, bill, errors = await _checked_bill(request, form, facility_id)
     context = {"token": form.get("token", ""), "holder": holder, "claim_id": form.get("claim_id", ""), "bill": dict(form)}
     if bill is None:
-        return _page(request, who, desk, status=422, errors=errors, **context)
+        return _page(request, who, desk, errors=errors, **context)
     engine = store_of(request).engine
     try:
         from starlette.concurrency import run_in_threadpool
 
         await run_in_threadpool(claims.settle, engine, who.actor, facility_id, bill, bill.claim_id)
     except YibaoError as exc:
-        return _page(request, who, desk, status=422, errors={"bill": of_error(texts_of(request), exc)}, **context)
+        return _page(request, who, desk, errors={"bill": of_error(texts_of(request), exc)}, **context)
     return redirect(f"/counter/claims/{bill.claim_id}/statement")
 
 

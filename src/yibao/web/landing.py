@@ -43,8 +43,7 @@ async def post_login(request: Request) -> Response:
         token = await in_store(request, work)
     except YibaoError as exc:
         field = "identifier" if exc.code == "web.required" and not identifier.strip() else "password"
-        return render(request, "landing.html", status=401 if exc.code.startswith("auth") else 422,
-                      title=texts.gettext("yibao — medical security"), next=goal,
+        return render(request, "landing.html", title=texts.gettext("yibao — medical security"), next=goal,
                       errors={field: of_error(texts, exc)}, identifier=identifier)
     who = auth.authenticate(secret(request, "token_secret"), token)
     pages = [path for path, _ in ROLE_PAGES.get(who.role, ())]
@@ -86,7 +85,7 @@ async def post_password(request: Request) -> Response:
             await in_store(request, lambda s: auth.change_password(s, who.actor, who.username, current, new))
         except YibaoError as exc:
             errors["current"] = of_error(texts, exc)
-    return render(request, "password.html", status=422 if errors else 200, who=who,
+    return render(request, "password.html", who=who,
                   title=texts.gettext("Change password"), errors=errors, done=not errors)
 
 

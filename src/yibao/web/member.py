@@ -117,7 +117,7 @@ async def start_payment(request: Request, contribution_id: int) -> Response:
     if not request.app.state.payment_sandbox or not owed:
         view = await in_store(request, lambda s: _view(s, secret(request, "card_secret"), person_id))
         code = "web.no_channel" if owed else "web.not_payable"
-        return _page(request, who, view, status=422, errors={f"pay-{contribution_id}": message(texts, code)})
+        return _page(request, who, view, errors={f"pay-{contribution_id}": message(texts, code)})
     return redirect(f"/sandbox/pay/{contribution_id}")
 
 
@@ -154,5 +154,5 @@ async def vote(request: Request, claim_id: int) -> Response:
         await in_store(request, work)
     except YibaoError as exc:
         view = await in_store(request, lambda s: _view(s, secret(request, "card_secret"), person_id))
-        return _page(request, who, view, status=422, errors={f"vote-{claim_id}": of_error(texts, exc)})
+        return _page(request, who, view, errors={f"vote-{claim_id}": of_error(texts, exc)})
     return redirect("/m/?done=voted#mutual-aid")

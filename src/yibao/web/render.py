@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from yibao.core.explain import word
 from yibao.ops.auth import Principal, Role
 from yibao.ops.store import Store
 from yibao.web import session
@@ -72,12 +73,15 @@ async def in_store(request: Request, work: Callable[[Any], T]) -> T:
 
 def render(request: Request, template: str, *, status: int = 200, who: Principal | None = None,
            **context: Any) -> HTMLResponse:
+    """A page. A form shown again with the errors next to its fields answers 200 like any page (the browser logs
+    every 4xx document as a console error); the refusal itself is in the page, and nothing was stored."""
     texts = texts_of(request)
     who = who if who is not None else session.current(request)
     pages = ROLE_PAGES.get(who.role, ()) if who is not None else ()
     html = environment().get_template(template).render(
         request=request, lang=texts.lang, t=texts, _=texts.gettext, gettext=texts.gettext, yuan=texts.yuan,
-        day=texts.day, moment=texts.moment, label=lambda code: label(texts, code), csrf=session.csrf_token(request), csrf_field=session.CSRF_FIELD,
+        day=texts.day, moment=texts.moment, label=lambda code: label(texts, code),
+        core_word=lambda key: word(key, texts.lang.core), csrf=session.csrf_token(request), csrf_field=session.CSRF_FIELD,
         who=who, role_pages=pages, public_pages=PUBLIC_PAGES, here=request.url.path,
         here_quoted=quote(request.url.path), **context,
     )
