@@ -116,8 +116,9 @@ async def start_payment(request: Request, contribution_id: int) -> Response:
     owed = await in_store(request, lambda s: own_payable(s, person_id, contribution_id))
     if not request.app.state.payment_sandbox or not owed:
         view = await in_store(request, lambda s: _view(s, secret(request, "card_secret"), person_id))
-        code = "web.no_channel" if owed else "web.not_payable"
-        return _page(request, who, view, errors={f"pay-{contribution_id}": message(texts, code)})
+        if owed:  # next to the contribution's own pay button
+            return _page(request, who, view, errors={f"pay-{contribution_id}": message(texts, "web.no_channel")})
+        return _page(request, who, view, errors={"pay": message(texts, "web.not_payable")})
     return redirect(f"/sandbox/pay/{contribution_id}")
 
 
