@@ -59,6 +59,13 @@ def token_of(secret: str, card: Card) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def of_person(session: Session, person_id: str) -> list[Card]:
+    """Every card issued to a person, newest first."""
+    from sqlalchemy import select
+
+    return list(session.execute(select(Card).where(Card.person_id == person_id).order_by(Card.issued_at.desc())).scalars())
+
+
 def live_card(session: Session, person_id: str) -> Card | None:
     """The person's newest card that is neither expired nor revoked (what their phone shows), if any."""
     from sqlalchemy import select

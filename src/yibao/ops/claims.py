@@ -539,8 +539,9 @@ def _locked(session: Session, claim_id: str) -> tuple[ClaimRow, PersonRow, Accum
     return row, who, acc_row, scheme_named(row.scheme_name)
 
 
-def reverse(session: Session, actor: Actor, claim_id: str) -> ClaimRow:
-    """Withdraw a settled claim: its payments are reversed and the rest of its year re-settled."""
+def reverse(session: Session, actor: Actor, claim_id: str, reason: str | None = None) -> ClaimRow:
+    """Withdraw a settled claim: its payments are reversed and the rest of its year re-settled. A reason, when
+    given, is kept in the audit event."""
     row, who, acc_row, scheme = _locked(session, claim_id)
     if row.status != "settled":
         raise Conflict(f"claim {claim_id} is already {row.status}", code="claim.not_settled")
@@ -550,7 +551,8 @@ def reverse(session: Session, actor: Actor, claim_id: str) -> ClaimRow:
     session.flush()
     _resettle_year(session, actor, scheme, who, acc_row)
     session.flush()
-    audit.record(session, actor, "claim.reversed", "claim", claim_id, before, audit.snapshot(row))
+    after = audit.snapshot(row) or {}
+    audit.record(session, actor, "claim.reversed", "claim", claim_id, before, after if reason is None else {**after, "reason": reason})
     return row
 
 

@@ -183,6 +183,15 @@ def trial_balance(
     return TrialBalance(rows)
 
 
+def postings_of(session: Session, account: str, limit: int = 500) -> list[tuple[JournalEntry, Posting]]:
+    """An account's postings with their entries, oldest first (a fund's entries for its region-year)."""
+    query = (
+        select(JournalEntry, Posting).join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(Posting.account == account).order_by(Posting.id).limit(limit)
+    )
+    return [(entry, posting) for entry, posting in session.execute(query).tuples()]
+
+
 def owed_to_facility(session: Session, facility_id: str) -> list[tuple[str, int, Fen]]:
     """What the funds owe a facility, per region and year: the credit balance of its payable accounts."""
     query = (

@@ -25,10 +25,10 @@ T = TypeVar("T")
 ROLE_PAGES: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.MEMBER: (("/m/", N_("My insurance")),),
     Role.FACILITY: (("/counter/", N_("Hospital counter")),),
-    Role.OFFICER: (),
-    Role.AUDITOR: (),
+    Role.OFFICER: (("/bureau/", N_("Bureau single window")),),
+    Role.AUDITOR: (("/bureau/", N_("Bureau single window")),),
     Role.PLATFORM_OPERATOR: (),
-    Role.ADMIN: (),
+    Role.ADMIN: (("/bureau/", N_("Bureau single window")),),
     Role.INSURER: (),
 }
 PUBLIC_PAGES = (("/public/mutual-aid/", N_("Mutual-aid notice board")),)
