@@ -29,6 +29,7 @@ def demo(
     people: Annotated[int, typer.Option(help="People in the synthetic city.")] = 200_000,
     year: Annotated[int, typer.Option(help="Year of the bills.")] = 2024,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic city.")] = 2024,
+    pages_persons: Annotated[int, typer.Option(help="Persons in the people's pages' demo store (0: none).")] = 200,
 ) -> None:
     """Synthesise a city, settle a year under reference-city and a reform, print a summary, write the report."""
     import polars as pl
@@ -76,6 +77,10 @@ def demo(
         f"Try: yibao settle --scheme {SCHEME} --persons {files.persons} --claims {files.claims} "
         f"--out out.csv --explain <claim_id> --lang zh"
     )
+    if pages_persons:
+        from yibao.cli.pages_demo import prepare_pages_demo
+
+        prepare_pages_demo(out / "pages", pages_persons, console)
 
 
 def _examples(console: Console) -> None:

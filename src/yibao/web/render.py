@@ -27,8 +27,8 @@ ROLE_PAGES: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.FACILITY: (("/counter/", N_("Hospital counter")),),
     Role.OFFICER: (("/bureau/", N_("Bureau single window")),),
     Role.AUDITOR: (("/bureau/", N_("Bureau single window")),),
-    Role.PLATFORM_OPERATOR: (),
-    Role.ADMIN: (("/bureau/", N_("Bureau single window")),),
+    Role.PLATFORM_OPERATOR: (("/platform/", N_("Mutual-aid platform")),),
+    Role.ADMIN: (("/bureau/", N_("Bureau single window")), ("/platform/", N_("Mutual-aid platform"))),
     Role.INSURER: (),
 }
 PUBLIC_PAGES = (("/public/mutual-aid/", N_("Mutual-aid notice board")),)
