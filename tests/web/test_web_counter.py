@@ -88,6 +88,23 @@ def test_cashier_scans_presettles_settles_and_prints(watched: Any, site: Site) -
     assert claim_id in page.inner_text("#today-h + .table-wrap")
     assert page.locator("#owed-h + table tbody tr").count() >= 1
 
+    row = f"tr[data-claim='{claim_id}']"
+    page.click(f"{row} a[href$='/correct']")
+    page.fill("#f-amount_class_a", "20000.00")
+    page.click("form[action$='/correct'] button")  # no reason: refused next to the field, nothing changed
+    assert words(site, "请填写原因", "Give a reason") in page.inner_text("#e-reason")
+    check(page, f"counter-correct-{site.lang}")
+    page.fill("#f-reason", words(site, "甲类费用录入有误", "class A amount mistyped"))
+    page.click("form[action$='/correct'] button")
+    # by hand: 22,000 in policy less 200 first-pay and the 600 deductible, 75% = 15,900; 22,500 - 15,900 = 6,600
+    assert text_of(page, "[data-testid=statement-oop]") == money(site, "6600.00")
+    page.goto(f"{site.base}/counter/")
+    page.fill(f"#f-reason-{claim_id}", words(site, "患者未就诊", "the patient left before treatment"))
+    page.click(f"{row} button")
+    assert words(site, "已冲销", "reversed") in page.inner_text(row)
+    with site.store.transaction() as s:
+        assert s.execute(select(ClaimRow.status).where(ClaimRow.claim_id == claim_id)).scalar_one() == "reversed"
+
 
 def test_cashier_cannot_open_another_facility_s_statement(watched: Any, site: Site) -> None:
     page = watched

@@ -551,13 +551,17 @@ def reverse(session: Session, actor: Actor, claim_id: str, reason: str | None = 
     session.flush()
     _resettle_year(session, actor, scheme, who, acc_row)
     session.flush()
-    after = audit.snapshot(row) or {}
-    audit.record(session, actor, "claim.reversed", "claim", claim_id, before, after if reason is None else {**after, "reason": reason})
+    audit.record(session, actor, "claim.reversed", "claim", claim_id, before, _with_reason(audit.snapshot(row), reason))
     return row
 
 
-def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn) -> ClaimRow:
-    """Replace a settled claim's bill; the person-year is re-settled and only the differences posted."""
+def _with_reason(snapshot: dict[str, Any] | None, reason: str | None) -> dict[str, Any] | None:
+    return snapshot if reason is None else {**(snapshot or {}), "reason": reason}
+
+
+def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn, reason: str | None = None) -> ClaimRow:
+    """Replace a settled claim's bill; the person-year is re-settled and only the differences posted (a reason,
+    when given, is kept in the audit event)."""
     row, who, acc_row, scheme = _locked(session, claim_id)
     if row.status != "settled":
         raise Conflict(f"claim {claim_id} is {row.status}", code="claim.not_settled")
@@ -569,7 +573,7 @@ def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn) -
     session.flush()
     _resettle_year(session, actor, scheme, who, acc_row)
     session.flush()
-    audit.record(session, actor, "claim.corrected", "claim", claim_id, before, audit.snapshot(row))
+    audit.record(session, actor, "claim.corrected", "claim", claim_id, before, _with_reason(audit.snapshot(row), reason))
     return row
 
 

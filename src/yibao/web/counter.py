@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from yibao.core.errors import YibaoError
+from yibao.core.money import format_yuan
 from yibao.ops import cards, claims, ledger, registry
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import Forbidden, NotFound
-from yibao.ops.schemas import ClaimIn
+from yibao.ops.schemas import ClaimIn, CorrectionIn
 from yibao.ops.store import utcnow
 from yibao.web import session
 from yibao.web.messages import field_errors, of_error
@@ -173,3 +174,84 @@ async def statement(request: Request, claim_id: str) -> Response:
     found = await in_store(request, work)
     texts = texts_of(request)
     return render(request, "statement.html", who=who, title=texts.gettext("Settlement statement"), **found)
+
+
+def _todays_own(s: Session, facility_id: str, claim_id: str) -> Any:
+    """One of this facility's claims of today: the only ones the counter reverses or corrects."""
+    row = claims.claim(s, claim_id)
+    if row.facility_id != facility_id or row.service_date != utcnow().date():
+        raise NotFound(f"no claim {claim_id} of today", code="claim.not_found")
+    return row
+
+
+@router.post("/claims/{claim_id}/reverse")
+async def reverse(request: Request, claim_id: str) -> Response:
+    """Withdraw one of today's claims (a reason is required and kept in the audit event)."""
+    who, facility_id = _cashier(request)
+    form = await request.form()
+    session.check_csrf(request, form.get(session.CSRF_FIELD))
+    reason = str(form.get("reason", "")).strip()
+
+    def work(s: Session) -> None:
+        _todays_own(s, facility_id, claim_id)
+        if not reason:
+            raise YibaoError("reason", code="web.reason_required")
+        claims.reverse(s, who.actor, claim_id, reason)
+
+    try:
+        await in_store(request, work)
+    except YibaoError as exc:
+        desk = await in_store(request, lambda s: _desk(s, facility_id))
+        return _page(request, who, desk, errors={f"reverse-{claim_id}": of_error(texts_of(request), exc)})
+    return redirect("/counter/#today-h")
+
+
+def _correction_page(request: Request, who: Principal, row: Any, facility: Any, errors: dict[str, str],
+                     bill: dict[str, Any]) -> Response:
+    texts = texts_of(request)
+    return render(request, "counter_correct.html", who=who, title=texts.gettext("Correct a claim"), claim=row,
+                  facility=facility, errors=errors, bill=bill)
+
+
+@router.get("/claims/{claim_id}/correct")
+async def correction_form(request: Request, claim_id: str) -> Response:
+    who, facility_id = _cashier(request)
+    row, facility = await in_store(request, lambda s: (_todays_own(s, facility_id, claim_id), registry.facility(s, facility_id)))
+    bill = {"care_type": row.care_type, "diagnosis": row.diagnosis,
+            **{key: format_yuan(getattr(row, column)) for key, column in AMOUNT_COLUMNS.items()}}
+    return _correction_page(request, who, row, facility, {}, bill)
+
+
+AMOUNT_COLUMNS = {"amount_class_a": "class_a", "amount_class_b": "class_b", "amount_self_pay": "self_pay",
+                  "amount_special_drugs": "special_drugs"}
+
+
+@router.post("/claims/{claim_id}/correct")
+async def correct(request: Request, claim_id: str) -> Response:
+    """Replace the bill of one of today's claims (with a reason); the year is re-settled, differences posted."""
+    who, facility_id = _cashier(request)
+    form = await request.form()
+    session.check_csrf(request, form.get(session.CSRF_FIELD))
+    texts = texts_of(request)
+    reason = str(form.get("reason", "")).strip()
+
+    def work(s: Session) -> tuple[Any, Any, dict[str, str]]:
+        row, facility = _todays_own(s, facility_id, claim_id), registry.facility(s, facility_id)
+        try:
+            bill = _bill(form, facility, row.person_id, claim_id)
+        except ValidationError as exc:
+            return row, facility, field_errors(texts, exc)
+        if not reason:
+            return row, facility, {"reason": of_error(texts, YibaoError("reason", code="web.reason_required"))}
+        correction = CorrectionIn(**bill.model_dump(include=set(CorrectionIn.model_fields)))
+        claims.correct(s, who.actor, claim_id, correction, reason)
+        return row, facility, {}
+
+    try:
+        row, facility, errors = await in_store(request, work)
+    except YibaoError as exc:
+        row, facility = await in_store(request, lambda s: (claims.claim(s, claim_id), registry.facility(s, facility_id)))
+        errors = {"bill": of_error(texts, exc)}
+    if errors:
+        return _correction_page(request, who, row, facility, errors, dict(form))
+    return redirect(f"/counter/claims/{claim_id}/statement")
