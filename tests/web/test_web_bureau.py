@@ -5,6 +5,7 @@ reverses a claim with a reason; the ledger's trial balance; an auditor reads the
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
@@ -27,10 +28,14 @@ def test_officer_finds_the_member_and_acts_in_their_region_only(watched: Any, si
     sign_in(page, site, "officer-east")
     assert page.url.endswith("/bureau/")
     page.fill("#f-q", neighbour.name)
-    page.click("form[role=search] button")
+    with page.expect_request(lambda r: "/bureau/?q=" in r.url and r.headers.get("hx-request") == "true"):
+        page.click("form[role=search] button")
+    page.wait_for_selector(f"#results[data-q='{neighbour.name}']")  # swapped in place by htmx
+    assert page.url.endswith("/bureau/?q=" + quote(neighbour.name))
     assert page.locator("tr[data-person]").count() == 0  # another region's person is never found
     page.fill("#f-q", member.name[0])  # a surname finds everyone of it in the officer's region
     page.click("form[role=search] button")
+    page.wait_for_selector(f"#results[data-q='{member.name[0]}']")
     found = page.locator("tr[data-person]").evaluate_all("rows => rows.map(r => r.dataset.person)")
     assert member.person_id in found and neighbour.person_id not in found
     with site.store.transaction() as s:
