@@ -14,7 +14,7 @@ from web_pages import DESK, Site, check, money, sign_in, words
 from yibao.ops import claims, contributions, registry
 from yibao.ops.store import AssistanceStatus, AuditEvent
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_officer_finds_the_member_and_acts_in_their_region_only(watched: Any, site: Site) -> None:

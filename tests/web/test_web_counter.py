@@ -16,7 +16,7 @@ from yibao.ops.audit import Actor
 from yibao.ops.auth import ensure_secrets
 from yibao.ops.store import ClaimRow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _paid_up_card(site: Site) -> str:

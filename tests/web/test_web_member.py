@@ -13,7 +13,7 @@ from web_pages import PHONE, Site, check, money, sign_in, text_of, words
 from yibao.ops import claims, contributions
 from yibao.ops.store import Contribution, Enrolment, PersonRow, utcnow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _own_due(site: Site) -> list[Contribution]:

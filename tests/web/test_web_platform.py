@@ -15,7 +15,7 @@ from yibao.ops.audit import Actor
 from yibao.ops.demo_store import PLAN_ID
 from yibao.ops.store import utcnow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PLATFORM = Actor("platform", "platform")
 
 

@@ -11,7 +11,7 @@ from web_pages import PHONE, Site, check, money, words
 from yibao.mutual_aid import service as mutual_aid
 from yibao.mutual_aid.disclosure import mask_name
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_board_shows_notices_and_disclosures_without_sign_in(watched: Any, site: Site) -> None:

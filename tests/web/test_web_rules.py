@@ -12,12 +12,20 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
+from rich.console import Console
 from sqlalchemy import func, select
+from tests.ops.ops_bureau import OFFICER, Bureau
 
-from yibao.ops import contributions
+from yibao.cli.pages_demo import prepare_pages_demo
+from yibao.contracts import posting
+from yibao.contracts.loader import load_contract
+from yibao.ops import claims, contributions, registry
 from yibao.ops.api import create_app
+from yibao.ops.audit import Actor
+from yibao.ops.auth import add_user
 from yibao.ops.demo_store import DemoSite, prepare
 from yibao.ops.migrate import upgrade
+from yibao.ops.schemas import ClaimIn, RegionIn, UserIn
 from yibao.ops.store import Card, Contribution, Store, make_engine
 from yibao.web import i18n
 from yibao.web.i18n import Lang, Texts, choose
@@ -150,3 +158,62 @@ def test_pages_need_a_session_and_unknown_pages_answer_in_chinese(demo: tuple[St
         missing = client.get("/m/nothing-here")
         assert missing.status_code == 404 and "页面不存在" in missing.text
         assert client.get("/claims/x").json()["code"] == "auth.missing_token"  # the API still answers JSON
+
+
+def test_contract_reconciliation_figures_for_the_regions_served(tmp_path: Path) -> None:
+    """An officer of the reference city sees its serious-illness contracts reconciled as the ledger stands; an
+    officer of another region sees none of them."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'contracts.sqlite3'}")
+    upgrade(engine)
+    store = Store(engine)
+    bureau = Bureau(store)
+    pid = bureau.person()
+    claims.settle(engine, Actor("h3", "facility"), "H3", ClaimIn(
+        claim_id="C1", person_id=pid, service_date=date(2024, 3, 1), region="reference-city", facility_level=3,
+        care_type="inpatient", amount_class_a="150000"), "C1")  # type: ignore[arg-type]
+    with store.transaction() as s:
+        registry.add_region(s, OFFICER, RegionIn(code="elsewhere", name="Elsewhere", average_wage="90000"))
+        add_user(s, OFFICER, UserIn(username="o-ref", password="password-1", role="officer", regions=["reference-city"]))
+        add_user(s, OFFICER, UserIn(username="o-else", password="password-1", role="officer", regions=["elsewhere"]))
+        expected = posting.preview(s, load_contract("pinggu-co-insurance"), "reference-city", 2024)
+    with _client(store) as client:
+        _sign_in(client, "o-ref", "password-1")
+        page = client.get("/bureau/contracts").text
+    assert page.count("data-contract=") == 3
+    block = page.split('data-contract="pinggu-co-insurance"')[1]
+    assert f'data-figure="claims_paid">{Texts(Lang.ZH).yuan(expected.experience.claims_paid)}<' in block
+    assert expected.experience.claims_paid > 0 and "共保联办" in block
+    with _client(store) as client:
+        _sign_in(client, "o-else", "password-1")
+        assert "data-contract=" not in client.get("/bureau/contracts").text
+    engine.dispose()
+
+
+def test_change_password_then_sign_in_with_the_new_one(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'password.sqlite3'}")
+    upgrade(engine)
+    store = Store(engine)
+    Bureau(store)
+    with store.transaction() as s:
+        add_user(s, OFFICER, UserIn(username="desk", password="first-password", role="facility", facility_id="H2"))
+    with _client(store) as client:
+        token = _sign_in(client, "desk", "first-password")
+        short = client.post("/password", data={"csrf": token, "current": "first-password", "new": "short", "again": "short"})
+        assert 'id="e-new"' in short.text and "至少需要 8 个字符" in short.text
+        wrong = client.post("/password", data={"csrf": token, "current": "nope-nope", "new": "second-password",
+                                               "again": "second-password"})
+        assert 'id="e-current"' in wrong.text
+        done = client.post("/password", data={"csrf": token, "current": "first-password", "new": "second-password",
+                                              "again": "second-password"})
+        assert "密码已修改" in done.text
+    with _client(store) as client:
+        _sign_in(client, "desk", "second-password")
+    engine.dispose()
+
+
+def test_the_demo_prints_how_to_serve_the_pages_and_the_logins(tmp_path: Path) -> None:
+    console = Console(record=True, width=200)
+    database = prepare_pages_demo(tmp_path / "pages", persons=12, console=console)
+    shown = console.export_text()
+    assert f"YIBAO_DATABASE_URL=sqlite:///{database}" in shown and "YIBAO_PAYMENT_SANDBOX=1 yibao serve" in shown
+    assert all(user in shown for user in ("zhangwei", "desk-e2", "officer-east", "auditor", "platform", "demo-pass-2024"))

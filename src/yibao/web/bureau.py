@@ -232,3 +232,33 @@ async def audit_page(request: Request, entity: str = "", entity_id: str = "") ->
     return render(request, "bureau_audit.html", who=who, title=texts.gettext("Audit log"), events=events,
                   entity=entity, entity_id=entity_id)
 
+
+
+def _contracts(s: Session, who: Principal) -> list[dict[str, Any]]:
+    """The built-in serious-illness contracts of the caller's regions, each reconciled as posted, or else as the
+    ledger stands now (`yibao.contracts.posting`: nothing written)."""
+    from yibao.contracts import posting
+    from yibao.contracts.loader import builtin_contracts, load_contract
+    from yibao.contracts.reconcile import FIGURES, reconciliation_figures
+
+    regions = _regions(who)
+    shown = []
+    for name in builtin_contracts():
+        contract = load_contract(name)
+        if regions is not None and contract.region not in regions:
+            continue
+        done = posting.posted(s, contract, contract.region, contract.year)
+        rec = done.reconciliation if done is not None else posting.preview(s, contract, contract.region, contract.year)
+        figures = reconciliation_figures(rec)
+        shown.append({"contract": contract, "posted": done is not None, "enrollees": rec.experience.enrollees,
+                      "claims": rec.experience.claims, "figures": [(key, figures[key]) for key, _ in FIGURES]})
+    return shown
+
+
+@router.get("/contracts")
+async def contracts_page(request: Request) -> Response:
+    who = session.signed_in(request, *READERS)
+    shown = await in_store(request, lambda s: _contracts(s, who))
+    texts = texts_of(request)
+    return render(request, "bureau_contracts.html", who=who, title=texts.gettext("Serious-illness contracts"),
+                  contracts=shown)
