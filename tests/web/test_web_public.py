@@ -30,3 +30,7 @@ def test_board_shows_notices_and_disclosures_without_sign_in(watched: Any, site:
     assert words(site, "信息披露：本期案件", "Disclosure: the cases of this period") in period
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # readable on a phone
     check(page, f"public-board-{site.lang}")
+    other = "en" if site.lang == "zh" else "zh"
+    page.click(f"header a[hreflang^='{other}']")  # the language switch keeps the page
+    assert page.url.endswith("/public/mutual-aid/")
+    assert page.inner_text("h1") == words(site, "Mutual-aid notice board", "互助公示栏")

@@ -26,7 +26,7 @@ from yibao.ops.auth import add_user
 from yibao.ops.demo_store import DemoSite, prepare
 from yibao.ops.migrate import upgrade
 from yibao.ops.schemas import ClaimIn, RegionIn, UserIn
-from yibao.ops.store import Card, Contribution, Store, make_engine
+from yibao.ops.store import Card, Contribution, Facility, PersonRow, Store, make_engine
 from yibao.web import i18n
 from yibao.web.i18n import Lang, Texts, choose
 from yibao.web.member import mask_ric
@@ -217,3 +217,36 @@ def test_the_demo_prints_how_to_serve_the_pages_and_the_logins(tmp_path: Path) -
     shown = console.export_text()
     assert f"YIBAO_DATABASE_URL=sqlite:///{database}" in shown and "YIBAO_PAYMENT_SANDBOX=1 yibao serve" in shown
     assert all(user in shown for user in ("zhangwei", "desk-e2", "officer-east", "auditor", "platform", "demo-pass-2024"))
+
+
+def test_registration_in_the_officer_s_regions_with_errors_next_to_the_field(demo: tuple[Store, DemoSite]) -> None:
+    store, site = demo
+    good = "110101199001010031"  # a valid identity number (GB 11643 check digit)
+    person = {"person_id": "NEW1", "name": "新人", "region": "east-district", "annual_income": ""}
+    with _client(store) as client:
+        token = _sign_in(client, "officer-east", site.password)
+        page = client.get("/bureau/register").text
+        assert '<option value="east-district"' in page and "west-district" not in page and 'data-kind="user"' not in page
+        bad = client.post("/bureau/register/person", data={"csrf": token, **person, "ric": "110101199001010036"})
+        assert re.search(r'id="e-person-ric"[^>]*>身份证号无效。<', bad.text)
+        elsewhere = client.post("/bureau/register/person", data={"csrf": token, **person, "ric": good, "region": "west-district"})
+        assert 'id="e-person-region"' in elsewhere.text
+        with store.transaction() as s:
+            assert s.get(PersonRow, "NEW1") is None
+        done = client.post("/bureau/register/person", data={"csrf": token, **person, "ric": good})
+        assert done.headers["location"] == "/bureau/register?done=person"
+        facility = client.post("/bureau/register/facility", data={"csrf": token, "id": "E9", "name": "新医院",
+                                                                   "region": "east-district", "level": "4"})
+        assert 'id="e-facility-level"' in facility.text
+        user = client.post("/bureau/register/user", data={"csrf": token, "username": "x", "password": "password-9",
+                                                           "role": "auditor"})
+        assert 'id="e-page"' in user.text  # users are the admin's to create
+    with store.transaction() as s:
+        assert s.get(PersonRow, "NEW1") is not None and s.get(Facility, "E9") is None
+    with _client(store) as client:
+        token = _sign_in(client, "admin", site.password)
+        made = client.post("/bureau/register/user", data={"csrf": token, "username": "desk-w3", "password": "password-9",
+                                                           "role": "facility", "facility_id": "W3"})
+        assert made.status_code == 303
+    with _client(store) as client:
+        _sign_in(client, "desk-w3", "password-9")

@@ -63,7 +63,7 @@ def _view(s: Session, card_secret: str, person_id: str) -> MemberView:
     memberships = []
     for row in mutual_aid.members_of(s, person_id=person_id):
         memberships.append({
-            "member": row, "plan": mutual_aid.plan_row(s, row.plan_id),
+            "member": row, "title": mutual_aid.plan_of(mutual_aid.plan_row(s, row.plan_id)).title,
             "charges": periods.member_charges(s, row.id),
             "claims": [mutual_aid.claim_view(s, c) for c in mutual_aid.claims_of(s, member_id=row.id)],
             "seats": mutual_aid.jury_seats(s, row.id),

@@ -36,7 +36,7 @@ def _desk(s: Session) -> list[dict[str, Any]]:
         disclosed = set(s.execute(select(MutualAidDisclosure.period_id)).scalars())
         plan = mutual_aid.plan_of(row)
         plans.append({
-            "row": row,
+            "row": row, "title": plan.title,
             "claims": [mutual_aid.claim_view(s, c) for c in mutual_aid.claims_of(s, plan_id=row.id)],
             "periods": [(p, p.id in disclosed) for p in reversed(done)],
             "next_notice_days": [p.notice_date for p in periods_between(plan, latest + dt.timedelta(days=1), today)],

@@ -31,7 +31,8 @@ def board(s: Session) -> list[dict[str, Any]]:
             except NotFound:
                 cases = None
             shown_periods.append({"summary": periods.period_view(period), "cases": cases})
-        plans.append({"plan": mutual_aid.plan_view(row), "notices": mutual_aid.notices(s, row.id),
+        plans.append({"plan": mutual_aid.plan_view(row), "title": mutual_aid.plan_of(row).title,
+                      "notices": mutual_aid.notices(s, row.id),
                       "periods": shown_periods})
     return plans
 
