@@ -35,6 +35,8 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 def watched(page: Any, site: Site) -> Any:
     """The page with console errors and page errors recorded, in the site's language."""
     page.console_errors = []
+    page.load_failures = []  # (url, reason) of every request that failed, this page's own included
+    page.on("requestfailed", lambda r: page.load_failures.append((r.url, r.failure)))
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: page.console_errors.append(str(e)))
     page.context.add_cookies([{"name": "yibao_lang", "value": site.lang, "url": site.base}])
