@@ -101,12 +101,13 @@ def _persons(s: Session, rng: random.Random, count: int, today: dt.date, site: D
         person_id = f"P{i + 1:05d}"
         ric = make_ric(area, born, 2 * i + 1 if i % 2 == 0 else 2 * i + 2)
         registry.add_person(s, BUREAU, PersonIn(
-            person_id=person_id, ric=ric, name=name, region=code, household_id=household,
+            person_id=person_id, ric=ric, name=name, region=code, birth_date=None, sex=None, household_id=household,
             annual_income=str(rng.randint(20_000, 150_000)),
         ))
         huiminbao = i > 0 and rng.random() < 0.3  # the demo member: basic, serious-illness, assistance only
         for year in (today.year - 1, today.year):
-            registry.enrol(s, BUREAU, person_id, EnrolmentIn(year=year, scheme=InsuranceScheme.URRBMI, huiminbao=huiminbao))
+            registry.enrol(s, BUREAU, person_id, EnrolmentIn(year=year, scheme=InsuranceScheme.URRBMI, huiminbao=huiminbao,
+                                                                 wage=None))
         ids.append(person_id)
     site.member_person_id, site.neighbour_person_id = ids[0], ids[1]
     site.member_ric = registry.person(s, ids[0]).ric

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from yibao.core.errors import YibaoError
@@ -133,7 +134,7 @@ async def presettle(request: Request) -> Response:
     if bill is None:
         return _page(request, who, desk, errors=errors, **context)
     try:
-        result = claims.presettle(store_of(request).engine, who.actor, facility_id, bill)
+        result = await run_in_threadpool(claims.presettle, store_of(request).engine, who.actor, facility_id, bill)
     except YibaoError as exc:
         return _page(request, who, desk, errors={"bill": of_error(texts_of(request), exc)}, **context)
     return _page(request, who, desk, presettled=result, **context)
@@ -151,8 +152,6 @@ async def settle(request: Request) -> Response:
         return _page(request, who, desk, errors=errors, **context)
     engine = store_of(request).engine
     try:
-        from starlette.concurrency import run_in_threadpool
-
         await run_in_threadpool(claims.settle, engine, who.actor, facility_id, bill, bill.claim_id)
     except YibaoError as exc:
         return _page(request, who, desk, errors={"bill": of_error(texts_of(request), exc)}, **context)

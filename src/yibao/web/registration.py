@@ -75,7 +75,7 @@ def _shape(kind: str, values: dict[str, str]) -> BaseModel:
     if kind == "facility":
         return FacilityIn(**optional)  # type: ignore[arg-type]
     regions = [r for r in optional.pop("regions", "").replace("，", ",").split(",") if r.strip()]
-    return UserIn(**optional, regions=[r.strip() for r in regions])  # type: ignore[arg-type]
+    return UserIn(**optional, regions=[r.strip() for r in regions])
 
 
 ADD: dict[str, Callable[..., Any]] = {
