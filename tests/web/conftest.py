@@ -26,6 +26,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     demo = prepare(store, folder, persons=12)
     app = create_app(store)
     app.state.payment_sandbox = True
+    app.state.mutual_aid_data = folder  # periods apportioned through the pages write their datasets here
     with serving(app) as base:
         yield Site(base, store, demo, request.param)
     engine.dispose()
