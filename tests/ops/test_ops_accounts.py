@@ -11,8 +11,8 @@ from ops_bureau import make_ric
 from sqlalchemy import select, update
 from test_ops_api import REGION, Api
 
-from yibao.ops import registry, sessions, users
 from yibao.http.app import create_app
+from yibao.ops import registry, sessions, users
 from yibao.ops.audit import Actor
 from yibao.ops.auth import add_user, first_admin
 from yibao.ops.errors import Rejected

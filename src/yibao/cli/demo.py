@@ -34,6 +34,7 @@ def demo(
     people: Annotated[int, typer.Option(help="People in the synthetic city.")] = 200_000,
     year: Annotated[int, typer.Option(help="Year of the bills.")] = 2024,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic city.")] = 2024,
+    pages_persons: Annotated[int, typer.Option(help="Persons in the people's pages' demo store (0: none).")] = 200,
 ) -> None:
     """Synthesise a city, settle a year under reference-city and a reform, print a summary, write the report."""
     import polars as pl
@@ -85,6 +86,10 @@ def demo(
         f"Try (the claim the serious-illness layer paid most): {_program()} settle --scheme {SCHEME} "
         f"--persons {files.persons} --claims {files.claims} --explain {example} --lang zh"
     )
+    if pages_persons:
+        from yibao.cli.pages_demo import prepare_pages_demo
+
+        prepare_pages_demo(out / "pages", pages_persons, console)
 
 
 def _program() -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from yibao.core.money import Fen, format_rate, format_yuan, parse_yuan
+from yibao.core.money import Fen, format_rate, format_yuan
 from yibao.core.scalar import PartResult, Settlement
 from yibao.core.scheme import Accumulation, Bands, Scheme
 
@@ -174,27 +174,6 @@ class Explanation:
             ],
             "out_of_pocket": format_yuan(self.out_of_pocket),
         }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Explanation:
-        """The explanation `to_dict` stored (a claim keeps its explanation as this JSON), to be rendered again."""
-        return cls(
-            claim_id=str(data["claim_id"]),
-            lang="zh" if data.get("lang") == "zh" else "en",
-            header=tuple(data["header"]),
-            layers=tuple(
-                LayerLine(
-                    layer_id=layer["layer_id"], title=layer["title"], paid=parse_yuan(layer["paid"]),
-                    parts=tuple(
-                        PartLine(layer_id=layer["layer_id"], part_id=p["part_id"], title=p["title"],
-                                 eligible=bool(p["eligible"]), steps=tuple(p["steps"]), paid=parse_yuan(p["paid"]))
-                        for p in layer["parts"]
-                    ),
-                )
-                for layer in data["layers"]
-            ),
-            out_of_pocket=parse_yuan(data["out_of_pocket"]),
-        )
 
 
 def render_text(data: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from yibao import web
 from yibao.http import (
     accounts,
     audit,
@@ -54,6 +55,7 @@ def create_app(store: Store) -> FastAPI:
     for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review):
         app.include_router(domain.router)
     declare_errors(app)
+    web.install(app)  # the people's pages (/, /m/, /counter/, /bureau/, /platform/, /public/mutual-aid/)
     return app
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.core.explain import Explanation
+from yibao.core.explain import render_text
 from yibao.core.money import format_yuan
 from yibao.http.deps import (
     Officer,
@@ -115,7 +115,7 @@ def get_explanation(
     with store_of(request).transaction() as s:
         explanation: dict[str, Any] = dict(_claim(s, who, claim_id).explanation.get(lang, {}))
     if format == "text":
-        return PlainTextResponse(Explanation.from_dict(explanation).text() + "\n")
+        return PlainTextResponse(render_text(explanation) + "\n")
     return explanation
 
 

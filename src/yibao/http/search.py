@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from yibao.http.accounts import user_item
+from yibao.http.claims import claim_view
 from yibao.http.deps import caller, require, store_of
-from yibao.ops import claims as claims_service
 from yibao.ops import lists, users
 from yibao.ops.auth import Principal, Role
 from yibao.ops.privacy import shown_ric
@@ -62,7 +62,7 @@ def get_claims(
             s, facility_id=facility_id, regions=None if who.role is Role.FACILITY else _regions(who),
             date_from=date_from, date_to=date_to, person_id=person_id, status=status, limit=limit, offset=offset,
         )
-        return found.body([claims_service.view(r) for r in found.rows])
+        return found.body([claim_view(r) for r in found.rows])
 
 
 def person_item(row: PersonRow, who: Principal) -> dict[str, Any]:

@@ -90,8 +90,9 @@ def event_values(
     }
 
 
-def events(session: Session, entity: str | None = None, entity_id: str | None = None, limit: int = 500) -> list[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.id)
+def events(session: Session, entity: str | None = None, entity_id: str | None = None, limit: int = 500,
+           newest_first: bool = False) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
     if entity is not None:
         query = query.where(AuditEvent.entity == entity)
     if entity_id is not None:

@@ -187,3 +187,18 @@ def authenticate(secret: str, token: str) -> Principal:
         )
     except ValueError:
         raise Unauthenticated("invalid access token", code="auth.invalid_token") from None
+
+
+def username_for(session: Session, identifier: str) -> str:
+    """The user name a person signs in with: a user name as given, or a member's resident identity number
+    (the member user of the person with that number). Unknown: returned as given (the login then fails as usual)."""
+    given = identifier.strip()
+    if session.execute(select(User.id).where(User.username == given)).first() is not None:
+        return given
+    from yibao.ops.store import PersonRow
+
+    found = session.execute(
+        select(User.username).join(PersonRow, PersonRow.person_id == User.person_id)
+        .where(PersonRow.ric == given.upper(), User.role == Role.MEMBER.value).order_by(User.id).limit(1)
+    ).scalar_one_or_none()
+    return found if found is not None else given

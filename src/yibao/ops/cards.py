@@ -50,8 +50,30 @@ def issue(session: Session, actor: Actor, secret: str, person_id: str, lifetime:
     now = utcnow()
     card = Card(jti=uuid.uuid4().hex, person_id=person_id, issued_at=now, expires_at=now + lifetime)
     audit.added(session, actor, "card.issued", "card", card, key="jti")
-    claims = {"sub": person_id, "jti": card.jti, "aud": CARD_AUDIENCE, "iat": now, "exp": card.expires_at}
-    return IssuedCard(card.jti, jwt.encode(claims, secret, algorithm="HS256"), card.expires_at.isoformat())
+    return IssuedCard(card.jti, token_of(secret, card), card.expires_at.isoformat())
+
+
+def token_of(secret: str, card: Card) -> str:
+    """The card's signed token (HS256 is deterministic: the same card always gives the same token)."""
+    claims = {"sub": card.person_id, "jti": card.jti, "aud": CARD_AUDIENCE, "iat": card.issued_at, "exp": card.expires_at}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def of_person(session: Session, person_id: str) -> list[Card]:
+    """Every card issued to a person, newest first."""
+    from sqlalchemy import select
+
+    return list(session.execute(select(Card).where(Card.person_id == person_id).order_by(Card.issued_at.desc())).scalars())
+
+
+def live_card(session: Session, person_id: str) -> Card | None:
+    """The person's newest card that is neither expired nor revoked (what their phone shows), if any."""
+    from sqlalchemy import select
+
+    return session.execute(
+        select(Card).where(Card.person_id == person_id, Card.revoked_at.is_(None), Card.expires_at > utcnow())
+        .order_by(Card.issued_at.desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 def revoke(session: Session, actor: Actor, jti: str) -> Card:

@@ -370,6 +370,31 @@ def as_registered(data: BillT, level: int, region: str | None = None) -> BillT:
     return data.model_copy(update=changes)
 
 
+def presettle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, show: Callable[[AnyClaim], T]) -> T:
+    """Pre-settlement (预结算): what settling the bill now would pay, and its explanation, with nothing stored.
+    It runs `settle`'s own path (the same locks, accumulators and arithmetic, a late claim's re-settlement too)
+    in a transaction that is always rolled back, so the figures are the ones the confirmed claim gets."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        unit = _Unit(connection)
+        try:
+            row = _submit(unit, actor, facility_id, data, f"presettle:{data.claim_id}")
+            shown = show(row)
+        finally:
+            if unit.made is not None:
+                unit.made.close()
+            transaction.rollback()
+    return shown
+
+
+def facility_claims(session: Session, facility_id: str, day: date) -> list[ClaimRow]:
+    """The claims a facility submitted for a service day, newest first (the counter's list of the day)."""
+    return list(session.execute(
+        select(ClaimRow).where(ClaimRow.facility_id == facility_id, ClaimRow.service_date == day)
+        .order_by(ClaimRow.id.desc())
+    ).scalars())
+
+
 def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
     data = as_registered(data, *_registration(unit, facility_id))
     acc_data, who = _lock_insured(unit, data.person_id, data.service_date)
@@ -542,6 +567,13 @@ def claim(session: Session, claim_id: str) -> ClaimRow:
     return row
 
 
+def of_person(session: Session, person_id: str) -> list[ClaimRow]:
+    """A person's claims, newest service date first."""
+    return list(session.execute(
+        select(ClaimRow).where(ClaimRow.person_id == person_id).order_by(ClaimRow.service_date.desc(), ClaimRow.claim_id.desc())
+    ).scalars())
+
+
 def _locked(session: Session, claim_id: str) -> tuple[ClaimRow, PersonRow, AccumulatorRow, Scheme]:
     row = claim(session, claim_id)
     who = registry.person(session, row.person_id)
@@ -550,8 +582,9 @@ def _locked(session: Session, claim_id: str) -> tuple[ClaimRow, PersonRow, Accum
     return row, who, acc_row, scheme_named(row.scheme_name)
 
 
-def reverse(session: Session, actor: Actor, claim_id: str) -> ClaimRow:
-    """Withdraw a settled claim: its payments are reversed and the rest of its year re-settled."""
+def reverse(session: Session, actor: Actor, claim_id: str, reason: str | None = None) -> ClaimRow:
+    """Withdraw a settled claim: its payments are reversed and the rest of its year re-settled. A reason, when
+    given, is kept in the audit event."""
     row, who, acc_row, scheme = _locked(session, claim_id)
     if row.status != "settled":
         raise Conflict(f"claim {claim_id} is already {row.status}", code="claim.not_settled")
@@ -561,12 +594,17 @@ def reverse(session: Session, actor: Actor, claim_id: str) -> ClaimRow:
     session.flush()
     _resettle_year(session, actor, scheme, who, acc_row)
     session.flush()
-    audit.record(session, actor, "claim.reversed", "claim", claim_id, before, audit.snapshot(row))
+    audit.record(session, actor, "claim.reversed", "claim", claim_id, before, _with_reason(audit.snapshot(row), reason))
     return row
 
 
-def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn) -> ClaimRow:
-    """Replace a settled claim's bill; the person-year is re-settled and only the differences posted."""
+def _with_reason(snapshot: dict[str, Any] | None, reason: str | None) -> dict[str, Any] | None:
+    return snapshot if reason is None else {**(snapshot or {}), "reason": reason}
+
+
+def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn, reason: str | None = None) -> ClaimRow:
+    """Replace a settled claim's bill; the person-year is re-settled and only the differences posted (a reason,
+    when given, is kept in the audit event)."""
     row, who, acc_row, scheme = _locked(session, claim_id)
     if row.status != "settled":
         raise Conflict(f"claim {claim_id} is {row.status}", code="claim.not_settled")
@@ -579,5 +617,5 @@ def correct(session: Session, actor: Actor, claim_id: str, data: CorrectionIn) -
     session.flush()
     _resettle_year(session, actor, scheme, who, acc_row)
     session.flush()
-    audit.record(session, actor, "claim.corrected", "claim", claim_id, before, audit.snapshot(row))
+    audit.record(session, actor, "claim.corrected", "claim", claim_id, before, _with_reason(audit.snapshot(row), reason))
     return row

@@ -199,6 +199,18 @@ def record_payment(
     return contribution
 
 
+def of_person(session: Session, person_id: str) -> list[Contribution]:
+    """Every contribution of a person's enrolments, in the order they fell due."""
+    return list(session.execute(
+        select(Contribution).join(Enrolment, Contribution.enrolment_id == Enrolment.id)
+        .where(Enrolment.person_id == person_id).order_by(Contribution.id)
+    ).scalars())
+
+
+# what a member pays themselves (the rest is paid by an employer, the government or medical assistance)
+MEMBER_PAYS = frozenset({ContributionSource.INDIVIDUAL.value, ContributionSource.HUIMINBAO_PREMIUM.value})
+
+
 def _locked(session: Session, contribution_id: int) -> tuple[Enrolment | None, Contribution]:
     """The contribution and its enrolment (None for a donation), both locked, the enrolment first: concurrent
     payments or cancellations of its contributions then see each other's."""

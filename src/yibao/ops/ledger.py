@@ -191,6 +191,25 @@ def trial_balance(
     return TrialBalance(rows)
 
 
+def postings_of(session: Session, account: str, limit: int = 500) -> list[tuple[JournalEntry, Posting]]:
+    """An account's postings with their entries, oldest first (a fund's entries for its region-year)."""
+    query = (
+        select(JournalEntry, Posting).join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(Posting.account == account).order_by(Posting.id).limit(limit)
+    )
+    return [(entry, posting) for entry, posting in session.execute(query).tuples()]
+
+
+def owed_to_facility(session: Session, facility_id: str) -> list[tuple[str, int, Fen]]:
+    """What the funds owe a facility, per region and year: the credit balance of its payable accounts."""
+    query = (
+        select(Posting.region, Posting.year, func.coalesce(func.sum(Posting.amount), 0))
+        .where(Posting.kind == AccountKind.FACILITY_PAYABLE.value, Posting.account.endswith(f":{facility_id}", autoescape=True))
+        .group_by(Posting.region, Posting.year).order_by(Posting.year, Posting.region)
+    )
+    return [(region, int(year), -int(total)) for region, year, total in session.execute(query)]
+
+
 def balance(session: Session, account: Account) -> Fen:
     total = session.execute(select(fen_sum(session, Posting.amount)).where(Posting.account == account.code))
     return int(total.scalar_one())

@@ -211,6 +211,46 @@ def enrolment(session: Session, person_id: str, year: int) -> Enrolment | None:
     ).scalar_one_or_none()
 
 
+def enrolments_of(session: Session, person_id: str) -> list[Enrolment]:
+    """A person's enrolments, oldest year first."""
+    return list(session.execute(select(Enrolment).where(Enrolment.person_id == person_id).order_by(Enrolment.year)).scalars())
+
+
+def find_persons(session: Session, text: str, regions: Sequence[str] | None, limit: int = 50) -> list[PersonRow]:
+    """Persons whose name contains `text`, whose identity number is `text`, or whose household number is `text`,
+    only in `regions` (None: every region — an auditor or admin), by person id."""
+    wanted = text.strip()
+    if not wanted:
+        return []
+    matches = [PersonRow.name.contains(wanted, autoescape=True), PersonRow.ric == wanted.upper(),
+               PersonRow.person_id == wanted]
+    if wanted.isdigit():
+        matches.append(PersonRow.household_id == int(wanted))
+    query = select(PersonRow).where(or_(*matches)).order_by(PersonRow.person_id).limit(limit)
+    if regions is not None:
+        query = query.where(PersonRow.region.in_(list(regions)))
+    return list(session.execute(query).scalars())
+
+
+def assistance_of(session: Session, person_id: str) -> list[AssistanceStatus]:
+    """Every assistance category a person was given, with its dates, oldest first."""
+    return list(session.execute(
+        select(AssistanceStatus).where(AssistanceStatus.person_id == person_id)
+        .order_by(AssistanceStatus.valid_from, AssistanceStatus.id)
+    ).scalars())
+
+
+def household_members(session: Session, person_id: str) -> list[PersonRow]:
+    """The other persons registered in the person's household (none without a household)."""
+    own = person(session, person_id)
+    if own.household_id is None:
+        return []
+    return list(session.execute(
+        select(PersonRow).where(PersonRow.household_id == own.household_id, PersonRow.person_id != person_id)
+        .order_by(PersonRow.person_id)
+    ).scalars())
+
+
 @dataclass(frozen=True, slots=True)
 class Insured:
     """A registered person as the rules see them on a service day, and the scheme of their region."""
