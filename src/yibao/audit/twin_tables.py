@@ -1,0 +1,146 @@
+"""The three input tables of the Twin check, read and validated (CSV or Parquet by suffix).
+
+* workers (W), the registry: person_id, ric, name, birth_date, sex, employer_uscc, region,
+  declared_base (monthly contribution base, yuan), months_paid (in year Y);
+* inspections (I), what inspectors saw: inspection_id, employer_uscc, inspected_on, ric, name,
+  birth_date, sex, monthly_wage (yuan);
+* employers (E): employer_uscc, name, region, average_monthly_wage (the region's, in year Y, yuan).
+
+A malformed value in W or E (an invalid identity number or USCC, a negative amount, a missing column)
+is an error naming the file, the line and the column. In I, a missing or invalid identity number is
+*data* — the linkage works around it — but the other columns must be well formed. Amounts become
+integer fen (tables.fen_column).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from yibao.audit.identity import ric_compact, ric_valid, uscc_valid
+from yibao.core.model import Sex
+from yibao.tables import (
+    Source,
+    _choice,
+    _date,
+    _first_bad,
+    _require_columns,
+    _text,
+    _unique,
+    fen_column,
+    read_raw,
+)
+
+WORKER_COLUMNS = (
+    "person_id", "ric", "name", "birth_date", "sex", "employer_uscc", "region", "declared_base", "months_paid",
+)  # fmt: skip
+INSPECTION_COLUMNS = (
+    "inspection_id", "employer_uscc", "inspected_on", "ric", "name", "birth_date", "sex", "monthly_wage",
+)  # fmt: skip
+EMPLOYER_COLUMNS = ("employer_uscc", "name", "region", "average_monthly_wage")
+SEXES = [s.value for s in Sex]
+
+
+@dataclass(frozen=True)
+class TwinInputs:
+    """Normalised tables: dates as Date, amounts as Int64 fen, `ric_valid` on the inspections."""
+
+    workers: pl.DataFrame
+    inspections: pl.DataFrame
+    employers: pl.DataFrame
+
+
+def _fail_where(frame: pl.DataFrame, src: Source, column: str, bad: pl.Series, why: str) -> None:
+    row = _first_bad(pl.DataFrame({"b": bad}), pl.col("b"))
+    if row is not None:
+        raise src.fail(row, column, f"{frame[column][row]!r} {why}")
+
+
+def _uscc(frame: pl.DataFrame, src: Source) -> pl.Series:
+    codes = _text(frame, src, "employer_uscc").str.to_uppercase()
+    _fail_where(frame, src, "employer_uscc", ~uscc_valid(codes), "is not a valid unified social credit code (USCC)")
+    return codes
+
+
+def normalise_employers(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
+    _require_columns(frame, EMPLOYER_COLUMNS, src)
+    codes = _uscc(frame, src)
+    _unique(codes, src, "employer_uscc")
+    average = fen_column(frame, src, "average_monthly_wage")
+    _fail_where(frame, src, "average_monthly_wage", average == 0, "is zero; the region's average wage is needed")
+    return pl.DataFrame(
+        {
+            "employer_uscc": codes,
+            "employer_name": _text(frame, src, "name"),
+            "region": _text(frame, src, "region"),
+            "average_wage": average,
+        }
+    )
+
+
+def _months(frame: pl.DataFrame, src: Source) -> pl.Series:
+    text = _text(frame, src, "months_paid")
+    months = text.cast(pl.Int16, strict=False)
+    _fail_where(frame, src, "months_paid", months.is_null() | (months < 0) | (months > 12),
+                "is not a number of months from 0 to 12")  # fmt: skip
+    return months.cast(pl.Int8)
+
+
+def normalise_workers(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
+    _require_columns(frame, WORKER_COLUMNS, src)
+    ids = _text(frame, src, "person_id")
+    _unique(ids, src, "person_id")
+    ric = _text(frame, src, "ric").str.to_uppercase()
+    _fail_where(frame, src, "ric", ~ric_valid(ric), "is not a valid resident identity number")
+    return pl.DataFrame(
+        {
+            "person_id": ids,
+            "ric": ric,
+            "name": _text(frame, src, "name"),
+            "birth_date": _date(frame, src, "birth_date"),
+            "sex": _choice(frame, src, "sex", SEXES),
+            "employer_uscc": _uscc(frame, src),
+            "region": _text(frame, src, "region"),
+            "declared_base": fen_column(frame, src, "declared_base"),
+            "months_paid": _months(frame, src),
+        }
+    )
+
+
+def normalise_inspections(frame: pl.DataFrame, src: Source, employers: pl.DataFrame, year: int) -> pl.DataFrame:
+    _require_columns(frame, INSPECTION_COLUMNS, src)
+    ids = _text(frame, src, "inspection_id")
+    _unique(ids, src, "inspection_id")
+    codes = _text(frame, src, "employer_uscc").str.to_uppercase()
+    unknown = ~codes.is_in(employers["employer_uscc"].implode())
+    _fail_where(frame, src, "employer_uscc", unknown, "is not in the employers table")
+    inspected = _date(frame, src, "inspected_on")
+    _fail_where(frame, src, "inspected_on", inspected.dt.year() < year, f"is before the year checked ({year})")
+    raw_ric = frame["ric"].cast(pl.String).fill_null("")
+    ric = pl.DataFrame({"r": raw_ric}).select(ric_compact(pl.col("r").str.strip_chars()))["r"]
+    return pl.DataFrame(
+        {
+            "inspection_id": ids,
+            "employer_uscc": codes,
+            "inspected_on": inspected,
+            "ric": ric,
+            "ric_valid": ric_valid(ric),
+            "name": _text(frame, src, "name"),
+            "birth_date": _date(frame, src, "birth_date"),
+            "sex": _choice(frame, src, "sex", SEXES),
+            "monthly_wage": fen_column(frame, src, "monthly_wage"),
+        }
+    )
+
+
+def read_twin_inputs(workers: str | Path, inspections: str | Path, employers: str | Path, year: int) -> TwinInputs:
+    """The three tables, validated; the first bad value stops the read with file, line and column."""
+    e_frame, e_src = read_raw(employers)
+    emp = normalise_employers(e_frame, e_src)
+    w_frame, w_src = read_raw(workers)
+    reg = normalise_workers(w_frame, w_src)
+    i_frame, i_src = read_raw(inspections)
+    obs = normalise_inspections(i_frame, i_src, emp, year)
+    return TwinInputs(workers=reg, inspections=obs, employers=emp)

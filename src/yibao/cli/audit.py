@@ -1,0 +1,65 @@
+"""`yibao audit ...`: checks of the insurance's data (docs/audit.md). One command per check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+audit_app = typer.Typer(help="Audits: the Twin contribution-evasion check; exports for it.", no_args_is_help=True)
+
+
+class OutFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("twin")
+def twin(
+    workers: Annotated[Path, typer.Option(help="Registry of insured workers (W), CSV or Parquet.")],
+    inspections: Annotated[Path, typer.Option(help="Labour-inspection observations (I), CSV or Parquet.")],
+    employers: Annotated[Path, typer.Option(help="Employers with the region's average wage (E), CSV or Parquet.")],
+    year: Annotated[int, typer.Option(help="The contribution year checked.")],
+    out: Annotated[Path, typer.Option(help="Output directory: flags and employers tables are written there.")],
+    rules: Annotated[Path | None, typer.Option(help="Rules file (default: the bundled twin_rules.yaml).")] = None,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Day late fees run to (default: 31 December of --year)."),
+    ] = None,
+    format: Annotated[OutFormat, typer.Option("--format", help="csv (default) or parquet.")] = OutFormat.csv,
+) -> None:
+    """Compare inspections with the registry: uninsured workers, under-declared bases, employers' arrears."""
+    from yibao.audit.twin import run_twin, write_twin
+    from yibao.audit.twin_rules import load_rules
+    from yibao.audit.twin_tables import read_twin_inputs
+    from yibao.core.money import format_yuan
+
+    console = Console(stderr=True)
+    with console.status("reading and checking the tables"):
+        loaded = load_rules(rules)
+        inputs = read_twin_inputs(workers, inspections, employers, year)
+    with console.status(
+        f"linking {inputs.inspections.height:,} observations to {inputs.workers.height:,} registry rows"
+    ):
+        result = run_twin(inputs, loaded, year, as_of.date() if as_of else None)
+    flags_file, employers_file = write_twin(result, out, f".{format.value}")
+    table = Table(title=f"Twin check {year}: {result.observed:,} observations → {out}/")
+    table.add_column("")
+    table.add_column("", justify="right")
+    table.add_row("linked by identity number", f"{result.linked_exact:,}")
+    table.add_row("linked by Splink (name, birth date, sex, employer)", f"{result.linked_splink:,}")
+    for kind in ("uninsured_worker", "under_declared_base"):
+        table.add_row(f"flag {kind}", f"{int((result.flags['kind'] == kind).sum()):,}")
+    table.add_row("employers inspected", f"{result.employers.height:,}")
+    table.add_row("estimated arrears (yuan)", format_yuan(int(result.employers["estimated_arrears"].sum())))
+    Console().print(table)
+    console.print(f"wrote {flags_file} and {employers_file}")
