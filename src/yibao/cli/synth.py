@@ -38,6 +38,11 @@ def synth(
         typer.Option(min=1, help="Write a Parquet dataset partitioned by person in this many parts of whole 10,000-person blocks (persons/ and "
                      "claims/ folders) for `yibao settle --engine dask`."),
     ] = None,
+    inspections: Annotated[
+        int | None,
+        typer.Option(min=1, help="Also write this many labour-inspection observations with planted evasion and noise, "
+                     "with the matching workers, employers and twin_truth files, for `yibao audit twin` (docs/audit.md)."),
+    ] = None,
 ) -> None:
     """Synthesise a city calibrated to published figures (docs/synth.md): persons and a year of claims."""
     from yibao.core.errors import InputError
@@ -63,6 +68,12 @@ def synth(
             files = write_partitioned_city(people, year, seed, out, parts, region, on_block=advance)
         else:
             files = write_synthetic_city(people, year, seed, out, format.value, region, on_block=advance)
+    if inspections is not None:
+        from yibao.lab.synth_inspections import write_inspections
+
+        ext = "parquet" if format is FormatChoice.parquet else "csv"
+        written = write_inspections(inspections, year, seed, out, ext)
+        console.print("inspections: " + ", ".join(str(p) for p in written.values()))
     elapsed = time.perf_counter() - started
     table = Table(title=f"Synthetic city (seed {seed}, {block_count(people)} blocks of {BLOCK_PEOPLE:,})")
     table.add_column("table")

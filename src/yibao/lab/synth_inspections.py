@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 from stdnum.cn import uscc as stdnum_uscc
 
 from yibao.audit.identity import ric_check_char
-from yibao.tables import fen_to_yuan_expr
+from yibao.tables import fen_to_yuan_expr, write_table
 
 # Birth places: area codes stdnum accepts for every birth year 1950-2010 (Beijing, Tianjin, Shanghai districts).
 AREA_CODES = ("110101", "110102", "110105", "110106", "110108", "120101", "310101", "310104", "310105", "310106")
@@ -301,3 +302,33 @@ def contract_workers(workers: pl.DataFrame) -> pl.DataFrame:
 
 def contract_inspections(inspections: pl.DataFrame) -> pl.DataFrame:
     return inspections.with_columns(fen_to_yuan_expr("monthly_wage").alias("monthly_wage"))
+
+
+def write_inspections(observations: int, year: int, seed: int, out_dir: str | Path, fmt: str = "parquet"
+                      ) -> dict[str, Path]:  # fmt: skip
+    """employers, workers, inspections and twin_truth files (`fmt` csv or parquet) in `out_dir`."""
+    made = synthesize_inspections(observations, year, seed)
+    out = Path(out_dir)
+    tables = {
+        "employers": contract_employers(made.employers),
+        "workers": contract_workers(made.workers),
+        "inspections": contract_inspections(made.inspections),
+        "twin_truth": made.truth,
+    }
+    paths = {}
+    for name, frame in tables.items():
+        paths[name] = out / f"{name}.{fmt}"
+        write_table(frame, paths[name])
+    return paths
+
+
+def score_flags(flags: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Precision and recall of the flags against the truth, per kind (flags and truth by inspection_id)."""
+    rows = []
+    for kind in ("uninsured_worker", "under_declared_base"):
+        planted = truth.filter(pl.col("kind") == kind).select("inspection_id")
+        found = flags.filter(pl.col("kind") == kind).select("inspection_id")
+        hits = found.join(planted, on="inspection_id", how="semi").height
+        rows.append((kind, planted.height, found.height, hits, hits / max(found.height, 1),
+                     hits / max(planted.height, 1)))  # fmt: skip
+    return pl.DataFrame(rows, orient="row", schema=["kind", "planted", "flagged", "correct", "precision", "recall"])
