@@ -30,6 +30,7 @@ from yibao.tables import (
     _text,
     _unique,
     fen_column,
+    fen_to_yuan_expr,
     read_raw,
 )
 
@@ -144,3 +145,23 @@ def read_twin_inputs(workers: str | Path, inspections: str | Path, employers: st
     i_frame, i_src = read_raw(inspections)
     obs = normalise_inspections(i_frame, i_src, emp, year)
     return TwinInputs(workers=reg, inspections=obs, employers=emp)
+
+
+# --- the contract's files from normalised tables (synthetic data, exports from the operations store) -------
+
+
+def contract_employers(employers: pl.DataFrame) -> pl.DataFrame:
+    return employers.select(
+        "employer_uscc",
+        pl.col("employer_name").alias("name"),
+        "region",
+        fen_to_yuan_expr("average_wage").alias("average_monthly_wage"),
+    )
+
+
+def contract_workers(workers: pl.DataFrame) -> pl.DataFrame:
+    return workers.with_columns(fen_to_yuan_expr("declared_base").alias("declared_base")).select(WORKER_COLUMNS)
+
+
+def contract_inspections(inspections: pl.DataFrame) -> pl.DataFrame:
+    return inspections.with_columns(fen_to_yuan_expr("monthly_wage").alias("monthly_wage")).select(INSPECTION_COLUMNS)

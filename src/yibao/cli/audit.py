@@ -63,3 +63,35 @@ def twin(
     table.add_row("estimated arrears (yuan)", format_yuan(int(result.employers["estimated_arrears"].sum())))
     Console().print(table)
     console.print(f"wrote {flags_file} and {employers_file}")
+
+
+@audit_app.command("export-workers")
+def export_workers(
+    year: Annotated[int, typer.Option(help="The contribution year.")],
+    out: Annotated[Path, typer.Option(help="Workers file (W) for `yibao audit twin`, .csv or .parquet.")],
+    employers_out: Annotated[
+        Path | None, typer.Option(help="Also write the employers file (E), .csv or .parquet.")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", envvar="YIBAO_DATABASE_URL", help="SQLAlchemy URL of the operations store."),
+    ] = None,
+) -> None:
+    """Write the operations store's insured workers of a year (read-only), for the Twin check on live data."""
+    from yibao.audit.twin_tables import contract_employers, contract_workers
+    from yibao.ops.store import Store
+    from yibao.ops.twin_export import export_employers
+    from yibao.ops.twin_export import export_workers as workers_of
+    from yibao.tables import write_table
+
+    store = Store.open(database_url)
+    try:
+        with store.sessions() as session:
+            workers = workers_of(session, year)
+            employers = export_employers(session) if employers_out is not None else None
+    finally:
+        store.engine.dispose()
+    write_table(contract_workers(workers), out)
+    if employers is not None and employers_out is not None:
+        write_table(contract_employers(employers), employers_out)
+    Console(stderr=True).print(f"{workers.height:,} insured workers of {year} → {out}")

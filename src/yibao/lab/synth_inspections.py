@@ -28,7 +28,8 @@ import polars as pl
 from stdnum.cn import uscc as stdnum_uscc
 
 from yibao.audit.identity import ric_check_char
-from yibao.tables import fen_to_yuan_expr, write_table
+from yibao.audit.twin_tables import contract_employers, contract_inspections, contract_workers
+from yibao.tables import write_table
 
 # Birth places: area codes stdnum accepts for every birth year 1950-2010 (Beijing, Tianjin, Shanghai districts).
 AREA_CODES = ("110101", "110102", "110105", "110106", "110108", "120101", "310101", "310104", "310105", "310106")
@@ -284,24 +285,6 @@ def _registry(
     ).filter(pl.Series(keep))
     return registry.select("person_id", "ric", "name", "birth_date", "sex", "employer_uscc", "region",
                            "declared_base", "months_paid")  # fmt: skip
-
-
-# --- contract files ----------------------------------------------------------------------------------
-
-
-def contract_employers(employers: pl.DataFrame) -> pl.DataFrame:
-    return employers.select(
-        "employer_uscc", pl.col("employer_name").alias("name"), "region",
-        fen_to_yuan_expr("average_wage").alias("average_monthly_wage"),
-    )  # fmt: skip
-
-
-def contract_workers(workers: pl.DataFrame) -> pl.DataFrame:
-    return workers.with_columns(fen_to_yuan_expr("declared_base").alias("declared_base"))
-
-
-def contract_inspections(inspections: pl.DataFrame) -> pl.DataFrame:
-    return inspections.with_columns(fen_to_yuan_expr("monthly_wage").alias("monthly_wage"))
 
 
 def write_inspections(observations: int, year: int, seed: int, out_dir: str | Path, fmt: str = "parquet"
