@@ -100,3 +100,20 @@ def test_inspection_of_an_unknown_employer(tmp_path: Path) -> None:
     observed = [seen("I1", "91370202MA9999999X", GOOD, "张三", "1990-01-15", "M", "8000.00")]
     error = _fails(tmp_path, _files(tmp_path, _ok_workers(), observed))
     assert (error.line, error.column) == (2, "employer_uscc")
+
+
+def test_a_person_twice_at_one_employer_is_an_error_at_two_employers_is_not(tmp_path: Path) -> None:
+    from tests.audit.twin_cases import EMPLOYER_B
+
+    two_jobs = [*_ok_workers(), worker("P1", GOOD, "张三", "1990-01-15", "M", EMPLOYER_B, "3000.00")]
+    result = CliRunner().invoke(app, _files(tmp_path, two_jobs, _ok_seen()))
+    assert result.exit_code == 0, result.output
+    assert "I1" not in (tmp_path / "out" / "flags.csv").read_text()  # insured at A, where it was seen
+    twice = [*_ok_workers(), *_ok_workers()]
+    error = _fails(tmp_path / "again", _files(_mkdir(tmp_path / "again"), twice, _ok_seen()))
+    assert (error.line, error.column) == (3, "person_id")
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path

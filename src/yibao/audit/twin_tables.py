@@ -92,9 +92,14 @@ def _months(frame: pl.DataFrame, src: Source) -> pl.Series:
 def normalise_workers(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
     _require_columns(frame, WORKER_COLUMNS, src)
     ids = _text(frame, src, "person_id")
-    _unique(ids, src, "person_id")
     ric = _text(frame, src, "ric").str.to_uppercase()
     _fail_where(frame, src, "ric", ~ric_valid(ric), "is not a valid resident identity number")
+    codes = _uscc(frame, src)
+    # A person may work for two employers (a row at each), not twice for one.
+    twice = pl.DataFrame({"p": ids, "e": codes}).select(
+        pl.struct("p", "e").is_duplicated() & ~pl.struct("p", "e").is_first_distinct()
+    )
+    _fail_where(frame, src, "person_id", twice.to_series(), "appears twice for the same employer")
     return pl.DataFrame(
         {
             "person_id": ids,
@@ -102,7 +107,7 @@ def normalise_workers(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
             "name": _text(frame, src, "name"),
             "birth_date": _date(frame, src, "birth_date"),
             "sex": _choice(frame, src, "sex", SEXES),
-            "employer_uscc": _uscc(frame, src),
+            "employer_uscc": codes,
             "region": _text(frame, src, "region"),
             "declared_base": fen_column(frame, src, "declared_base"),
             "months_paid": _months(frame, src),
