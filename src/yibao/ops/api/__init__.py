@@ -10,7 +10,7 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from yibao.ops.api import contracts_routes, mutual_aid_routes
+from yibao.ops.api import contracts_routes, mutual_aid_routes, twin_routes
 from yibao.ops.api.deps import install_error_handlers
 from yibao.ops.api.routes import claims_router, router
 from yibao.ops.auth import ensure_secrets
@@ -40,6 +40,7 @@ def create_app(store: Store) -> FastAPI:
     app.include_router(router)
     app.include_router(mutual_aid_routes.router)
     app.include_router(contracts_routes.router)
+    app.include_router(twin_routes.router)
     return app
 
 
