@@ -1,6 +1,6 @@
 """The Twin check on synthetic inspections: precision and recall per flag kind, time and peak memory.
 
-    .venv/bin/python bench/twin.py [--observations 200000] [--seed 1] [--keep DIR]
+    .venv/bin/python bench/twin.py [--observations 200000] [--seed 1] [--keep DIR [--reuse]]
 
 Writes synthetic employers, workers, inspections and the truth as Parquet (not timed; `yibao synth
 --inspections` makes the same files), then runs `yibao audit twin` on them in a child process, timed,
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,15 +31,15 @@ print(i.join(w, on="ric", how="left").height)
 
 
 def _child(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident GB of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds and peak resident GB of one child process (its own rusage, from wait4)."""
     started = time.perf_counter()
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kb < before:  # ru_maxrss is the largest of all children so far: runs go smallest first
-        peak_kb = before
-    return elapsed, peak_kb / 1024 / 1024
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{args[0]} failed with exit code {child.returncode}")
+    return elapsed, usage.ru_maxrss / 1024 / 1024
 
 
 def main() -> None:
@@ -49,13 +48,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--keep", type=Path, default=None, help="write the files here and keep them")
+    parser.add_argument("--reuse", action="store_true", help="with --keep: use the files already there (same options)")
     opts = parser.parse_args()
     from yibao.lab.synth_inspections import score_flags, write_inspections
 
     with tempfile.TemporaryDirectory(prefix="twin-bench-") as tmp:
         folder = opts.keep or Path(tmp)
         started = time.perf_counter()
-        files = write_inspections(opts.observations, opts.year, opts.seed, folder, "parquet")
+        names = ("employers", "workers", "inspections", "twin_truth")
+        files = {name: folder / f"{name}.parquet" for name in names}
+        if not (opts.reuse and all(f.exists() for f in files.values())):
+            files = write_inspections(opts.observations, opts.year, opts.seed, folder, "parquet")
         made = time.perf_counter() - started
         registry = pl.scan_parquet(files["workers"]).select(pl.len()).collect().item()
         print(f"synthetic: {opts.observations:,} observations, {registry:,} registry rows ({made:.1f} s, not timed)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
@@ -41,3 +42,13 @@ def test_uscc_valid_is_stdnum() -> None:
     values = [good, good[:-1] + "0", "", "91370202", None]
     assert uscc_valid(pl.Series(values, dtype=pl.String)).to_list() == [True, uscc.is_valid(good[:-1] + "0"),
                                                                          False, False, False]  # fmt: skip
+
+
+def test_ric_valid_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import yibao.audit.identity as identity
+
+    values = [ric.calc_check_digit("11010519900101001" + "0") for _ in range(1)]
+    good = "11010519900101001" + values[0]
+    numbers = [good, good[:-1] + "0", "", good, "x"] * 5
+    monkeypatch.setattr(identity, "CHUNK", 4)
+    assert ric_valid(pl.Series(numbers)).to_list() == [ric.is_valid(n) for n in numbers]

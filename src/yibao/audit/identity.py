@@ -35,8 +35,18 @@ def _known_birth_place(pairs: pl.DataFrame) -> pl.Series:
     return pl.Series([known(a, y) for a, y in pairs.iter_rows()], dtype=pl.Boolean)
 
 
+CHUNK = 1_000_000  # rows checked at a time: the digit columns of a chunk are made, summed and dropped
+
+
 def ric_valid(numbers: pl.Series) -> pl.Series:
     """True where the number is a valid RIC (as `stdnum.cn.ric.is_valid`); null and empty are False."""
+    if numbers.len() <= CHUNK:
+        return _ric_valid(numbers)
+    parts = [_ric_valid(numbers.slice(start, CHUNK)) for start in range(0, numbers.len(), CHUNK)]
+    return pl.concat(parts).alias(numbers.name)
+
+
+def _ric_valid(numbers: pl.Series) -> pl.Series:
     frame = pl.DataFrame({"n": numbers.cast(pl.String)}).with_columns(ric_compact(pl.col("n")).alias("n"))
     shaped = pl.col("n").str.contains(r"^\d{17}[\dX]$").fill_null(False)
     total = pl.sum_horizontal(

@@ -169,8 +169,9 @@ def run_twin(inputs: TwinInputs, rules: TwinRules, year: int, as_of: dt.date | N
     matched = reg.select(
         pl.col("person_id"), pl.col("employer_uscc").alias("reg_employer"), "declared_base", "months_paid"
     ).with_row_index("reg")
+    seen = obs.select("inspection_id", "employer_uscc", "inspected_on", "monthly_wage")  # names and numbers done with
     observed = (
-        pl.concat([obs, links], how="horizontal")
+        pl.concat([seen, links], how="horizontal")
         .with_row_index("row")
         .join(matched.with_columns(pl.col("reg").cast(pl.Int64)), on="reg", how="left", maintain_order="left")
         .join(emp, on="employer_uscc", how="left", maintain_order="left")

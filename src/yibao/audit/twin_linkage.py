@@ -23,12 +23,14 @@ pairs are accepted best score first, each observation and each registry row at m
 from __future__ import annotations
 
 import logging
+import tempfile
 from typing import Any
 
 import polars as pl
 
 from yibao.core.money import RATE_SCALE, RatePpm
 
+DUCKDB_MEMORY = "2GB"  # the linkage's share of the 8 GB the check may use on ten million observations
 EXACT = "ric_exact"
 SPLINK = "splink"
 NONE = "none"
@@ -121,6 +123,8 @@ def _splink_pairs(left: pl.DataFrame, right: pl.DataFrame, registry_rows: int) -
     con = duckdb.connect()
     try:
         con.execute("SET threads TO 2")
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")  # beyond it DuckDB spills to disk
+        con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/yibao-twin-duckdb'")
         db_api = DuckDBAPI(connection=con)
         left_sdf = db_api.register(left.to_arrow(), dataset_display_name="observations")
         right_sdf = db_api.register(right.to_arrow(), dataset_display_name="registry")

@@ -147,8 +147,10 @@ def read_twin_inputs(workers: str | Path, inspections: str | Path, employers: st
     emp = normalise_employers(e_frame, e_src)
     w_frame, w_src = read_raw(workers)
     reg = normalise_workers(w_frame, w_src)
+    del w_frame  # the file as read: ten million rows are gigabytes, not kept past their normalising
     i_frame, i_src = read_raw(inspections)
     obs = normalise_inspections(i_frame, i_src, emp, year)
+    del i_frame
     return TwinInputs(workers=reg, inspections=obs, employers=emp)
 
 
