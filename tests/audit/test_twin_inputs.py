@@ -117,3 +117,29 @@ def test_a_person_twice_at_one_employer_is_an_error_at_two_employers_is_not(tmp_
 def _mkdir(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def test_errors_name_the_line_in_the_whole_file_when_read_in_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yibao.audit.twin_tables as twin_tables
+
+    monkeypatch.setattr(twin_tables, "PART_ROWS", 2)
+    rows = [worker(f"P{i}", make_ric("19900115", 2 * i + 1), f"工{i}", "1990-01-15", "M", EMPLOYER_A, "8000.00")
+            for i in range(7)]  # fmt: skip
+    rows[5]["declared_base"] = "-1.00"
+    error = _fails(tmp_path, _files(tmp_path, rows, _ok_seen()))
+    assert (error.line, error.column) == (7, "declared_base")
+    rows[5]["declared_base"] = "8000.00"
+    rows[6]["person_id"] = "P1"  # P1 again at the same employer, in another part
+    error = _fails(tmp_path, _files(tmp_path, rows, _ok_seen()))
+    assert (error.line, error.column) == (8, "person_id")
+    good = CliRunner().invoke(app, _files(tmp_path, rows[:6], _ok_seen() * 1))
+    assert good.exit_code == 0, good.output
+
+
+def test_duplicate_inspection_id(tmp_path: Path) -> None:
+    observed = [*_ok_seen(), seen("I2", EMPLOYER_A, "", "李四", "1991-01-15", "F", "8000.00"), *_ok_seen()]
+    error = _fails(tmp_path, _files(tmp_path, _ok_workers(), observed))
+    assert (error.line, error.column, error.code) == (4, "inspection_id", "input.duplicate")
+    assert "first at line 2" in error.message

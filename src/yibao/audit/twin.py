@@ -12,8 +12,9 @@ wage and the rules of `twin_rules.yaml` for year Y:
   shortfall the whole expected base, assessed from January to the month of the inspection (all twelve
   months when the inspection falls after year Y);
 * each assessed month m owes `round(employer rate × shortfall) + round(employee rate × shortfall)`
-  (the region's rates), due on `due_day` of month m + 1; unpaid on the assessment date, it bears the late
-  fee `round(owed × daily rate × days late)` (Social Insurance Law art. 86: 0.05% a day).
+  (the region's rates), due on `due_day` of month m + 1; unpaid on the assessment date, it bears 0.05% a
+  day (Social Insurance Law art. 86): the worker's late fee is `round(owed a month × daily rate × the days
+  late of all its assessed months)`, rounded once.
 
 Employers' estimated arrears are the sums of their flagged workers' contributions and late fees. Amounts
 are integer fen throughout; the files show yuan with two decimals.
@@ -139,25 +140,25 @@ def late_days(year: int, due_day: int, as_of: dt.date) -> pl.DataFrame:
 
 
 def _arrears(flags: pl.DataFrame, rules: TwinRules, year: int, as_of: dt.date) -> pl.DataFrame:
-    """Contributions due and late fee of each flagged observation, month by month, summed."""
+    """Contributions due and late fee of each flagged observation.
+
+    Every assessed month owes the same; the late fee is rounded once per worker, on the days late of all
+    its assessed months together: round(owed a month × daily rate × Σ days late)."""
     day = dt.date(year, 1, 1)
     daily = rules.late_fee_daily.at(day)
-    months = late_days(year, rules.due_day.at(day), as_of)
+    months = late_days(year, rules.due_day.at(day), as_of).select(
+        pl.col("month").alias("months"), pl.col("days_late").cum_sum().alias("days_late_total")
+    )
     owed = _rate(pl.col("monthly_shortfall"), pl.col("employer_rate")) + _rate(
         pl.col("monthly_shortfall"), pl.col("employee_rate")
     )
-    per_month = (
-        flags.select("row", "monthly_shortfall", "employer_rate", "employee_rate", "months")
-        .with_columns(owed.alias("owed"))
-        .join(months, how="cross")
-        .filter(pl.col("month") <= pl.col("months"))
-        .with_columns(_rate(pl.col("owed") * pl.col("days_late"), daily).alias("fee"))
-    )
-    sums = per_month.group_by("row").agg(
-        pl.col("owed").sum().alias("contributions_due"), pl.col("fee").sum().alias("late_fee")
-    )
-    return flags.join(sums, on="row", how="left", maintain_order="left").with_columns(
-        pl.col("contributions_due").fill_null(0), pl.col("late_fee").fill_null(0)
+    return (
+        flags.join(months, on="months", how="left", maintain_order="left")
+        .with_columns(owed.alias("owed"), pl.col("days_late_total").fill_null(0))
+        .with_columns(
+            (pl.col("owed") * pl.col("months")).alias("contributions_due"),
+            _rate(pl.col("owed") * pl.col("days_late_total"), daily).alias("late_fee"),
+        )
     )
 
 

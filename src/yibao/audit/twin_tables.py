@@ -14,12 +14,14 @@ integer fen (tables.fen_column).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from yibao.audit.identity import ric_compact, ric_valid, uscc_valid
+from yibao.core.errors import InputError
 from yibao.core.model import Sex
 from yibao.tables import (
     Source,
@@ -42,6 +44,29 @@ INSPECTION_COLUMNS = (
 )  # fmt: skip
 EMPLOYER_COLUMNS = ("employer_uscc", "name", "region", "average_monthly_wage")
 SEXES = [s.value for s in Sex]
+
+
+PART_ROWS = 1_000_000  # rows normalised at a time: what a part's checks make is dropped before the next part
+
+
+@dataclass(frozen=True)
+class _Part(Source):
+    """Rows `offset`.. of a source: errors name the line in the whole file."""
+
+    offset: int = 0
+
+    def fail(self, row: int, column: str | None, message: str, code: str = "input.invalid") -> InputError:
+        return Source(self.name, self.csv).fail(row + self.offset, column, message, code)
+
+
+def _in_parts(frame: pl.DataFrame, src: Source, normalise: Callable[[pl.DataFrame, Source], pl.DataFrame]
+              ) -> pl.DataFrame:  # fmt: skip
+    """`normalise` applied to a million rows at a time: the checks of ten million rows at once need gigabytes."""
+    if frame.height <= PART_ROWS:
+        return normalise(frame, src)
+    parts = [normalise(frame.slice(start, PART_ROWS), _Part(src.name, src.csv, start))
+             for start in range(0, frame.height, PART_ROWS)]  # fmt: skip
+    return pl.concat(parts)
 
 
 @dataclass(frozen=True)
@@ -89,25 +114,17 @@ def _months(frame: pl.DataFrame, src: Source) -> pl.Series:
     return months.cast(pl.Int8)
 
 
-def normalise_workers(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
-    _require_columns(frame, WORKER_COLUMNS, src)
-    ids = _text(frame, src, "person_id")
+def _worker_part(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
     ric = _text(frame, src, "ric").str.to_uppercase()
     _fail_where(frame, src, "ric", ~ric_valid(ric), "is not a valid resident identity number")
-    codes = _uscc(frame, src)
-    # A person may work for two employers (a row at each), not twice for one.
-    twice = pl.DataFrame({"p": ids, "e": codes}).select(
-        pl.struct("p", "e").is_duplicated() & ~pl.struct("p", "e").is_first_distinct()
-    )
-    _fail_where(frame, src, "person_id", twice.to_series(), "appears twice for the same employer")
     return pl.DataFrame(
         {
-            "person_id": ids,
+            "person_id": _text(frame, src, "person_id"),
             "ric": ric,
             "name": _text(frame, src, "name"),
             "birth_date": _date(frame, src, "birth_date"),
             "sex": _choice(frame, src, "sex", SEXES),
-            "employer_uscc": codes,
+            "employer_uscc": _uscc(frame, src),
             "region": _text(frame, src, "region"),
             "declared_base": fen_column(frame, src, "declared_base"),
             "months_paid": _months(frame, src),
@@ -115,10 +132,46 @@ def normalise_workers(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
     )
 
 
+def normalise_workers(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
+    _require_columns(frame, WORKER_COLUMNS, src)
+    workers = _in_parts(frame, src, _worker_part)
+    # A person may work for two employers (a row at each), not twice for one.
+    repeat = _first_repeat(workers, ["person_id", "employer_uscc"])
+    if repeat is not None:
+        row, first = repeat
+        raise src.fail(row, "person_id", f"{workers['person_id'][row]!r} appears twice for the same employer "
+                       f"(first at line {src.line(first)})", code="input.duplicate")  # fmt: skip
+    return workers
+
+
+def _first_repeat(frame: pl.DataFrame, key: list[str]) -> tuple[int, int] | None:
+    """(row, first row) of the first row whose key an earlier row has, or None. Keys are compared by a 64-bit
+    hash first (ten million string keys compared whole take gigabytes), then exactly among the rows it picks."""
+    hashes = frame.select(pl.struct(key).hash(seed=19)).to_series()
+    maybe = frame.select(key).with_row_index("row").filter(hashes.is_duplicated())
+    if maybe.height == 0:
+        return None
+    again = maybe.filter(pl.struct(key).is_duplicated() & ~pl.struct(key).is_first_distinct())
+    if again.height == 0:
+        return None
+    row = int(again["row"][0])
+    same = maybe.filter(pl.all_horizontal(pl.col(c) == again[c][0] for c in key))
+    return row, int(same["row"][0])
+
+
 def normalise_inspections(frame: pl.DataFrame, src: Source, employers: pl.DataFrame, year: int) -> pl.DataFrame:
     _require_columns(frame, INSPECTION_COLUMNS, src)
+    seen = _in_parts(frame, src, lambda part, where: _inspection_part(part, where, employers, year))
+    repeat = _first_repeat(seen, ["inspection_id"])
+    if repeat is not None:
+        row, first = repeat
+        raise src.fail(row, "inspection_id", f"duplicate inspection_id {seen['inspection_id'][row]!r} (first at line "
+                       f"{src.line(first)})", code="input.duplicate")  # fmt: skip
+    return seen
+
+
+def _inspection_part(frame: pl.DataFrame, src: Source, employers: pl.DataFrame, year: int) -> pl.DataFrame:
     ids = _text(frame, src, "inspection_id")
-    _unique(ids, src, "inspection_id")
     codes = _text(frame, src, "employer_uscc").str.to_uppercase()
     unknown = ~codes.is_in(employers["employer_uscc"].implode())
     _fail_where(frame, src, "employer_uscc", unknown, "is not in the employers table")
