@@ -143,3 +143,17 @@ def test_duplicate_inspection_id(tmp_path: Path) -> None:
     error = _fails(tmp_path, _files(tmp_path, _ok_workers(), observed))
     assert (error.line, error.column, error.code) == (4, "inspection_id", "input.duplicate")
     assert "first at line 2" in error.message
+
+
+def test_parquet_read_in_parts_names_the_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import polars as pl
+
+    import yibao.audit.twin_tables as twin_tables
+
+    monkeypatch.setattr(twin_tables, "PART_ROWS", 2)
+    rows = [worker(f"P{i}", make_ric("19900115", 2 * i + 1), f"工{i}", "1990-01-15", "M", EMPLOYER_A, "8000.00")
+            for i in range(7)]  # fmt: skip
+    rows[4]["ric"] = mistype(rows[4]["ric"], 2)
+    pl.DataFrame(rows).write_parquet(tmp_path / "workers.parquet")
+    with pytest.raises(InputError, match=r"workers.parquet, row 5, column 'ric'"):
+        twin_tables.read_workers(tmp_path / "workers.parquet")

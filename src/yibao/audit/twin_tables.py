@@ -28,6 +28,7 @@ from yibao.tables import (
     _choice,
     _date,
     _first_bad,
+    _parquet_files,
     _require_columns,
     _text,
     _unique,
@@ -59,13 +60,42 @@ class _Part(Source):
         return Source(self.name, self.csv).fail(row + self.offset, column, message, code)
 
 
-def _in_parts(frame: pl.DataFrame, src: Source, normalise: Callable[[pl.DataFrame, Source], pl.DataFrame]
-              ) -> pl.DataFrame:  # fmt: skip
+class _Rows:
+    """A table read part by part: a Parquet file or folder is scanned a part at a time (the whole file as read
+    would take gigabytes at ten million rows); a CSV file is read whole (every column text) and sliced."""
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        self.lazy: pl.LazyFrame | None = None
+        if path.suffix.lower() != ".csv" and path.exists():
+            self.lazy = pl.scan_parquet(_parquet_files(path))
+            try:
+                self.columns = self.lazy.collect_schema().names()
+                self.height = int(self.lazy.select(pl.len()).collect().item())
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise InputError(
+                    f"{path}: not a readable Parquet file or dataset: {exc}", code="input.bad_file"
+                ) from exc
+            self.src = Source(str(path), csv=False)
+        else:
+            self.frame, self.src = read_raw(path)
+            self.columns, self.height = self.frame.columns, self.frame.height
+
+    def part(self, start: int, rows: int) -> pl.DataFrame:
+        if self.lazy is None:
+            return self.frame.slice(start, rows)
+        return self.lazy.slice(start, rows).collect()
+
+    def require(self, columns: tuple[str, ...]) -> None:
+        _require_columns(pl.DataFrame(schema=dict.fromkeys(self.columns, pl.String)), columns, self.src)
+
+
+def _in_parts(rows: _Rows, normalise: Callable[[pl.DataFrame, Source], pl.DataFrame]) -> pl.DataFrame:
     """`normalise` applied to a million rows at a time: the checks of ten million rows at once need gigabytes."""
-    if frame.height <= PART_ROWS:
-        return normalise(frame, src)
-    parts = [normalise(frame.slice(start, PART_ROWS), _Part(src.name, src.csv, start))
-             for start in range(0, frame.height, PART_ROWS)]  # fmt: skip
+    if rows.height <= PART_ROWS:
+        return normalise(rows.part(0, max(rows.height, 1)), rows.src)
+    parts = [normalise(rows.part(start, PART_ROWS), _Part(rows.src.name, rows.src.csv, start))
+             for start in range(0, rows.height, PART_ROWS)]  # fmt: skip
     return pl.concat(parts)
 
 
@@ -132,15 +162,16 @@ def _worker_part(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
     )
 
 
-def normalise_workers(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
-    _require_columns(frame, WORKER_COLUMNS, src)
-    workers = _in_parts(frame, src, _worker_part)
+def read_workers(path: str | Path) -> pl.DataFrame:
+    rows = _Rows(path)
+    rows.require(WORKER_COLUMNS)
+    workers = _in_parts(rows, _worker_part)
     # A person may work for two employers (a row at each), not twice for one.
     repeat = _first_repeat(workers, ["person_id", "employer_uscc"])
     if repeat is not None:
         row, first = repeat
-        raise src.fail(row, "person_id", f"{workers['person_id'][row]!r} appears twice for the same employer "
-                       f"(first at line {src.line(first)})", code="input.duplicate")  # fmt: skip
+        raise rows.src.fail(row, "person_id", f"{workers['person_id'][row]!r} appears twice for the same employer "
+                            f"(first at line {rows.src.line(first)})", code="input.duplicate")  # fmt: skip
     return workers
 
 
@@ -159,14 +190,15 @@ def _first_repeat(frame: pl.DataFrame, key: list[str]) -> tuple[int, int] | None
     return row, int(same["row"][0])
 
 
-def normalise_inspections(frame: pl.DataFrame, src: Source, employers: pl.DataFrame, year: int) -> pl.DataFrame:
-    _require_columns(frame, INSPECTION_COLUMNS, src)
-    seen = _in_parts(frame, src, lambda part, where: _inspection_part(part, where, employers, year))
+def read_inspections(path: str | Path, employers: pl.DataFrame, year: int) -> pl.DataFrame:
+    rows = _Rows(path)
+    rows.require(INSPECTION_COLUMNS)
+    seen = _in_parts(rows, lambda part, where: _inspection_part(part, where, employers, year))
     repeat = _first_repeat(seen, ["inspection_id"])
     if repeat is not None:
         row, first = repeat
-        raise src.fail(row, "inspection_id", f"duplicate inspection_id {seen['inspection_id'][row]!r} (first at line "
-                       f"{src.line(first)})", code="input.duplicate")  # fmt: skip
+        raise rows.src.fail(row, "inspection_id", f"duplicate inspection_id {seen['inspection_id'][row]!r} (first "
+                            f"at line {rows.src.line(first)})", code="input.duplicate")  # fmt: skip
     return seen
 
 
@@ -198,12 +230,8 @@ def read_twin_inputs(workers: str | Path, inspections: str | Path, employers: st
     """The three tables, validated; the first bad value stops the read with file, line and column."""
     e_frame, e_src = read_raw(employers)
     emp = normalise_employers(e_frame, e_src)
-    w_frame, w_src = read_raw(workers)
-    reg = normalise_workers(w_frame, w_src)
-    del w_frame  # the file as read: ten million rows are gigabytes, not kept past their normalising
-    i_frame, i_src = read_raw(inspections)
-    obs = normalise_inspections(i_frame, i_src, emp, year)
-    del i_frame
+    reg = read_workers(workers)
+    obs = read_inspections(inspections, emp, year)
     return TwinInputs(workers=reg, inspections=obs, employers=emp)
 
 
