@@ -31,7 +31,7 @@ import polars as pl
 
 from yibao.audit.twin_linkage import link
 from yibao.audit.twin_rules import TwinRules
-from yibao.audit.twin_tables import TwinInputs
+from yibao.audit.twin_tables import TwinInputs, read_twin_inputs
 from yibao.core.money import RATE_SCALE
 from yibao.tables import fen_to_yuan_expr, write_table
 
@@ -164,13 +164,36 @@ def _arrears(flags: pl.DataFrame, rules: TwinRules, year: int, as_of: dt.date) -
 
 def run_twin(inputs: TwinInputs, rules: TwinRules, year: int, as_of: dt.date | None = None) -> TwinResult:
     """The check on validated inputs; `as_of` (default 31 December of `year`) is the day late fees run to."""
-    as_of = as_of or dt.date(year, 12, 31)
-    obs, reg, emp = inputs.inspections, inputs.workers, inputs.employers
-    links = link(obs, reg, rules.match_threshold.at(dt.date(year, 1, 1)))
-    matched = reg.select(
+    links = link(inputs.inspections, inputs.workers, rules.match_threshold.at(dt.date(year, 1, 1)))
+    return _flag(*_after_linkage(inputs), links, rules, year, as_of or dt.date(year, 12, 31))
+
+
+def check_files(
+    workers: str | Path, inspections: str | Path, employers: str | Path, rules: TwinRules, year: int,
+    as_of: dt.date | None = None,
+) -> TwinResult:  # fmt: skip
+    """Read, validate and check the three files. The names and numbers the linkage needed are dropped before
+    the rules run (at ten million observations they are gigabytes)."""
+    inputs = read_twin_inputs(workers, inspections, employers, year)
+    links = link(inputs.inspections, inputs.workers, rules.match_threshold.at(dt.date(year, 1, 1)))
+    narrow = _after_linkage(inputs)
+    del inputs
+    return _flag(*narrow, links, rules, year, as_of or dt.date(year, 12, 31))
+
+
+def _after_linkage(inputs: TwinInputs) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The columns the rules read: observations, registry rows (by row number), employers."""
+    seen = inputs.inspections.select("inspection_id", "employer_uscc", "inspected_on", "monthly_wage")
+    matched = inputs.workers.select(
         pl.col("person_id"), pl.col("employer_uscc").alias("reg_employer"), "declared_base", "months_paid"
     ).with_row_index("reg")
-    seen = obs.select("inspection_id", "employer_uscc", "inspected_on", "monthly_wage")  # names and numbers done with
+    return seen, matched, inputs.employers
+
+
+def _flag(
+    seen: pl.DataFrame, matched: pl.DataFrame, emp: pl.DataFrame, links: pl.DataFrame, rules: TwinRules, year: int,
+    as_of: dt.date,
+) -> TwinResult:  # fmt: skip
     observed = (
         pl.concat([seen, links], how="horizontal")
         .with_row_index("row")
@@ -184,7 +207,7 @@ def run_twin(inputs: TwinInputs, rules: TwinRules, year: int, as_of: dt.date | N
     return TwinResult(
         flags=flags.select(*FLAG_COLUMNS),
         employers=_employers(assessed, flags, emp),
-        observed=obs.height,
+        observed=seen.height,
         linked_exact=int((links["match"] == "ric_exact").sum()),
         linked_splink=int((links["match"] == "splink").sum()),
     )

@@ -38,19 +38,14 @@ def twin(
     format: Annotated[OutFormat, typer.Option("--format", help="csv (default) or parquet.")] = OutFormat.csv,
 ) -> None:
     """Compare inspections with the registry: uninsured workers, under-declared bases, employers' arrears."""
-    from yibao.audit.twin import run_twin, write_twin
+    from yibao.audit.twin import check_files, write_twin
     from yibao.audit.twin_rules import load_rules
-    from yibao.audit.twin_tables import read_twin_inputs
     from yibao.core.money import format_yuan
 
     console = Console(stderr=True)
-    with console.status("reading and checking the tables"):
+    with console.status("reading and checking the tables, linking, flagging"):
         loaded = load_rules(rules)
-        inputs = read_twin_inputs(workers, inspections, employers, year)
-    with console.status(
-        f"linking {inputs.inspections.height:,} observations to {inputs.workers.height:,} registry rows"
-    ):
-        result = run_twin(inputs, loaded, year, as_of.date() if as_of else None)
+        result = check_files(workers, inspections, employers, loaded, year, as_of.date() if as_of else None)
     flags_file, employers_file = write_twin(result, out, f".{format.value}")
     table = Table(title=f"Twin check {year}: {result.observed:,} observations → {out}/")
     table.add_column("")
