@@ -54,9 +54,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
 
-    from yibao.ops.demo_store import prepare
     from yibao.ops.migrate import upgrade
     from yibao.ops.store import Store, make_engine
+    from yibao.web.demo_store import prepare
 
     folder = Path(tempfile.mkdtemp(prefix="yibao-pages-bench-"))
     database = folder / "yibao.sqlite3"

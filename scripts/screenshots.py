@@ -27,13 +27,13 @@ def main() -> None:
     import uvicorn
     from playwright.sync_api import sync_playwright
 
-    from yibao.ops import cards, contributions
     from yibao.http.app import create_app
+    from yibao.ops import cards, contributions
     from yibao.ops.audit import Actor
     from yibao.ops.auth import ensure_secrets
-    from yibao.ops.demo_store import prepare
     from yibao.ops.migrate import upgrade
     from yibao.ops.store import Store, make_engine
+    from yibao.web.demo_store import prepare
 
     folder = Path(tempfile.mkdtemp(prefix="yibao-screenshots-"))
     engine = make_engine(f"sqlite:///{folder / 'yibao.sqlite3'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from ops_bureau import Bureau
 from typer.testing import CliRunner
 
@@ -13,7 +14,6 @@ from yibao.ops.store import Store, make_engine
 
 def _single_head(url: str) -> str:
     """The one head of the migrations (two heads would mean two unchained revisions)."""
-    from alembic.script import ScriptDirectory
 
     from yibao.ops.migrate import alembic_config
 

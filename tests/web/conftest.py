@@ -11,9 +11,9 @@ from tests.ops.ops_bureau import serving
 from web_pages import Site
 
 from yibao.http.app import create_app
-from yibao.ops.demo_store import prepare
 from yibao.ops.migrate import upgrade
 from yibao.ops.store import Store, make_engine
+from yibao.web.demo_store import prepare
 
 
 @pytest.fixture(scope="module", params=["zh", "en"])

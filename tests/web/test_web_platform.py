@@ -12,8 +12,8 @@ from web_pages import DESK, Site, check, sign_in, words
 from yibao.mutual_aid import service as mutual_aid
 from yibao.mutual_aid.calendar import periods_between
 from yibao.ops.audit import Actor
-from yibao.ops.demo_store import PLAN_ID
 from yibao.ops.store import utcnow
+from yibao.web.demo_store import PLAN_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PLATFORM = Actor("platform", "platform")

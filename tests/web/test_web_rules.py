@@ -24,12 +24,12 @@ from yibao.http.app import create_app
 from yibao.ops import claims, contributions, registry
 from yibao.ops.audit import Actor
 from yibao.ops.auth import add_user
-from yibao.ops.demo_store import DemoSite, prepare
 from yibao.ops.migrate import upgrade
 from yibao.ops.privacy import mask_ric
 from yibao.ops.schemas import ClaimIn, RegionIn, UserIn
 from yibao.ops.store import Card, Contribution, Facility, PersonRow, Store, make_engine
 from yibao.web import i18n
+from yibao.web.demo_store import DemoSite, prepare
 from yibao.web.i18n import Lang, Texts, choose
 
 WEB = Path(i18n.__file__).parent

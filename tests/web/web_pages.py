@@ -11,8 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from yibao.ops.demo_store import DemoSite
 from yibao.ops.store import Store
+from yibao.web.demo_store import DemoSite
 
 ASSETS = Path(__file__).parent / "assets"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"

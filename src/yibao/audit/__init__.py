@@ -1,0 +1,1 @@
+"""Audit: the "Twin" contribution-evasion check (labour inspections against the registry) and its inputs."""

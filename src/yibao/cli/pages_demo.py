@@ -13,9 +13,9 @@ PERSONS = 200
 
 def prepare_pages_demo(folder: Path, persons: int = PERSONS, console: Console | None = None) -> Path:
     """A fresh SQLite demo store in `folder` (replacing one made before); prints how to serve it and the logins."""
-    from yibao.ops.demo_store import prepare
     from yibao.ops.migrate import upgrade
     from yibao.ops.store import Store, make_engine
+    from yibao.web.demo_store import prepare
 
     console = console or Console()
     if folder.exists():

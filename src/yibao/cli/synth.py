@@ -47,6 +47,11 @@ def synth(
         typer.Option("--anomalies", help="Add facility_id, discharge dates and cover dates, inject known claim "
                      "anomalies and write truth_claims.csv and truth_facilities.csv (`yibao audit claims --truth`)."),
     ] = False,
+    inspections: Annotated[
+        int | None,
+        typer.Option(min=1, help="Also write this many labour-inspection observations with planted evasion and noise, "
+                     "with the matching workers, employers and twin_truth files, for `yibao audit twin` (docs/audit.md)."),
+    ] = None,
 ) -> None:
     """Synthesise a city calibrated to published figures (docs/synth.md): persons and a year of claims."""
     from yibao.core.errors import InputError
@@ -79,6 +84,12 @@ def synth(
             files = write_partitioned_city(people, year, seed, out, parts, region, on_block=advance)
         else:
             files = write_synthetic_city(people, year, seed, out, format.value, region, on_block=advance)
+    if inspections is not None:
+        from yibao.lab.synth_inspections import write_inspections
+
+        ext = "parquet" if format is FormatChoice.parquet else "csv"
+        written = write_inspections(inspections, year, seed, out, ext)
+        console.print("inspections: " + ", ".join(str(p) for p in written.values()))
     elapsed = time.perf_counter() - started
     table = Table(title=f"Synthetic city (seed {seed}, {block_count(people)} blocks of {BLOCK_PEOPLE:,})")
     table.add_column("table")

@@ -1,8 +1,7 @@
 """What a person reads when the service refuses something: the error's stable code -> its message in the page's
-language from the one error catalogue (`yibao.core.errors.CATALOGUE`, as the API answers). The pages' own codes
-(`web.*`: a form field left empty, an amount mistyped...) have English message ids here, translated by the zh_CN
-catalogue. A code in neither falls back to a general sentence that names the code, never the service's internal
-message (which may name records or files)."""
+language from the one error catalogue (`yibao.core.errors.CATALOGUE`), as the API answers it; the pages' own codes
+(`web.*`: a form field left empty, an amount mistyped...) are in that catalogue too. A code not in it falls back to
+a general sentence that names the code, never the service's internal message (which may name records or files)."""
 
 from __future__ import annotations
 
@@ -18,28 +17,10 @@ def N_(message: str) -> str:
     return message
 
 
-MESSAGES: dict[str, str] = {
-    "web.sign_in": N_("Please sign in."),
-    "web.csrf": N_("The form has expired. Reload the page and try again."),
-    "web.required": N_("This field is required."),
-    "web.amount": N_("Enter an amount in yuan with at most two decimals, e.g. 1234.50."),
-    "web.date": N_("Enter a date as YYYY-MM-DD."),
-    "web.choice": N_("Choose one of the options."),
-    "web.invalid": N_("This value is not valid."),
-    "web.password_mismatch": N_("The two new passwords differ."),
-    "web.payment_failed": N_("The payment failed; nothing was charged."),
-    "web.no_channel": N_("No payment channel is configured."),
-    "web.not_payable": N_("This contribution is not yours to pay, or is not due."),
-    "web.reason_required": N_("Give a reason."),
-    "web.not_found": N_("This page does not exist."),
-}
 FALLBACK = N_("The request was refused ({code}).")
 
 
 def message(texts: Texts, code: str) -> str:
-    known = MESSAGES.get(code)
-    if known is not None:
-        return texts.gettext(known)
     kind = CATALOGUE.get(code)
     return kind.message(texts.lang.core) if kind is not None else texts.gettext(FALLBACK, code=code)
 
