@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "yibao.cli.ops",
     "yibao.cli.mutual_aid",
     "yibao.cli.contracts",
+    "yibao.cli.products",
 )
 
 
