@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "yibao.cli.mutual_aid",
     "yibao.cli.contracts",
     "yibao.cli.products",
+    "yibao.cli.takeup",
 )
 
 
