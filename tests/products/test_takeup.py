@@ -25,7 +25,7 @@ from yibao.lab.takeup import (
     simulate,
     years_frame,
 )
-from yibao.products import load_product
+from yibao.products import ProductError, load_product
 from yibao.schemes import load_scheme
 
 PRODUCT = load_product("shanghai-huhuibao-2021")
@@ -105,3 +105,22 @@ def test_cli_prints_and_writes(tmp_path: Path) -> None:
     zh = CliRunner().invoke(app, ["lab", "takeup", "--people", "4000", "--years", "1", "--lang", "zh"],
                             env={"COLUMNS": "200"})
     assert zh.exit_code == 0 and "沪惠保 2021 参保率" in zh.output
+
+
+def test_cli_on_files_of_yibao_synth(tmp_path: Path) -> None:
+    runner = CliRunner()
+    city = tmp_path / "city"
+    result = runner.invoke(app, ["synth", "--people", "3000", "--year", "2024", "--seed", "2", "--out", str(city),
+                                 "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["lab", "takeup", "--persons", str(city / "persons.csv"), "--claims",
+                                 str(city / "claims.csv"), "--years", "2", "--out", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    years = pl.read_csv(out / "years.csv")
+    assert years["eligible"].to_list()[0] > 2_500 and 0.37 < years["takeup"].to_list()[0] < 0.40
+
+
+def test_product_without_indemnity_is_refused_clearly() -> None:
+    with pytest.raises(ProductError, match="no indemnity benefit"):
+        product_scheme(load_scheme("reference-city"), load_product("rural-small-value"))

@@ -35,6 +35,7 @@ import polars as pl
 from yibao.core.money import format_yuan, round_half_up_div
 from yibao.core.scheme import Scheme
 from yibao.products.benefits import age_on
+from yibao.products.loader import ProductError
 from yibao.products.model import Product
 
 PUBLIC_KINDS = ("basic", "serious_illness", "assistance")
@@ -112,7 +113,8 @@ class Pool:
 def product_scheme(scheme: Scheme, product: Product) -> Scheme:
     """The scheme's public layers followed by the product's indemnity layer."""
     if product.indemnity is None:
-        raise ValueError(f"product {product.id!r} has no indemnity benefit to model take-up on")
+        raise ProductError(f"product {product.id!r} has no indemnity benefit to model take-up on (choose one with "
+                           "an 'indemnity', e.g. shanghai-huhuibao-2021)", code="product.no_indemnity")
     public = tuple(layer for layer in scheme.layers if layer.kind.value in PUBLIC_KINDS)
     return dataclasses.replace(scheme, layers=(*public, product.indemnity))
 
