@@ -68,11 +68,11 @@ def test_calibrated_first_year_and_figures_recomputed(pool: Pool, calibrated: Se
     assert frame["members"].to_list() == [y.members for y in years]
     # Premium and claims recomputed from the members and the pool's (scaled) benefits.
     assert frame["premium_income"].to_list()[0] == Decimal(first.premium_fen * first.members) / 100
-    # The next premium is the paid-per-member over the 80% target (rounded to the fen, kept within ±30%),
-    # rounded to the yuan.
-    wanted = (Decimal(first.claims_paid_fen) / first.members / Decimal("0.8")).quantize(Decimal(1), ROUND_HALF_UP)
-    bounded = min(max(wanted, Decimal(11_500 * 7 // 10)), Decimal(11_500 * 13 // 10))
-    assert second.premium_fen == int((bounded / 100).quantize(Decimal(1), ROUND_HALF_UP)) * 100
+    # Next year's premiums: a price index = this year's x loss ratio / 80% (rounded to the ppm, within ±30%),
+    # times year one's premium, rounded to the yuan.
+    ratio = Decimal(first.claims_paid_fen) / first.premium_income_fen / Decimal("0.8")
+    index = min(max((ratio * 1_000_000).quantize(Decimal(1), ROUND_HALF_UP), Decimal(700_000)), Decimal(1_300_000))
+    assert second.premium_fen == int((Decimal(115) * index / 1_000_000).quantize(Decimal(1), ROUND_HALF_UP)) * 100
 
 
 def test_shares_premiums_and_same_seed(pool: Pool, calibrated: Settings) -> None:
@@ -124,3 +124,25 @@ def test_cli_on_files_of_yibao_synth(tmp_path: Path) -> None:
 def test_product_without_indemnity_is_refused_clearly() -> None:
     with pytest.raises(ProductError, match="no indemnity benefit"):
         product_scheme(load_scheme("reference-city"), load_product("rural-small-value"))
+
+
+def test_age_rated_product_and_anchor_calibration(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["lab", "takeup", "--product", "million-medical", "--people", "4000", "--years",
+                                      "2", "--out", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    names = pl.read_csv(tmp_path / "figures.csv")["figure"].to_list()
+    assert names and not any(name.startswith("Huhuibao") for name in names)
+    years = pl.read_csv(tmp_path / "years.csv")
+    # Ages 0-65 only; premiums by band, so the premium per member lies within the band table.
+    assert years["eligible"][0] < 4000 and 66 <= float(years["premium"][0]) <= 1396
+
+
+def test_excluded_pre_existing_pays_nothing_to_those_with_a_condition(pool: Pool) -> None:
+    million = load_product("million-medical")
+    city = synthesize(6_000, 2024, 3)
+    excluded = build_pool(load_scheme("reference-city"), million, contract_persons(city.persons),
+                          contract_claims(city.claims))
+    assert (excluded.benefit_fen[excluded.pre_existing] == 0).all()
+    assert (excluded.benefit_fen > 0).any() and (~excluded.eligible).any()
+    ages = excluded.age
+    assert excluded.base_premium_fen[ages == 35].tolist() == [19_600] * int((ages == 35).sum())

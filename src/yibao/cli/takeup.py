@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _share(values: tuple[float, ...]) -> str:
-    return " ".join(f"{v:.0%}" for v in values)
+    return "/".join(f"{100 * v:.0f}" for v in values) + "%"
 
 
 def _print(years: list[Year], figures: list[Figure], lang: str) -> None:
@@ -86,7 +86,16 @@ def takeup(
 
     from yibao.core.errors import InputError
     from yibao.lab.synth import contract_claims, contract_persons, synthesize
-    from yibao.lab.takeup import Settings, build_pool, calibrate, figures, figures_frame, simulate, years_frame
+    from yibao.lab.takeup import (
+        CALIBRATION_PRODUCT,
+        Settings,
+        build_pool,
+        calibrate,
+        figures,
+        figures_frame,
+        simulate,
+        years_frame,
+    )
     from yibao.products import load_product
     from yibao.schemes import load_scheme
     from yibao.tables import read_claims, read_persons
@@ -105,10 +114,15 @@ def takeup(
     else:
         city = synthesize(people, city_year, city_seed)
         people_frame, bills = city.persons, city.claims
-    pool = build_pool(built, item, contract_persons(people_frame), contract_claims(bills))
-    settings = calibrate(pool, item, Settings(years=years, seed=seed))
+    persons_c, claims_c = contract_persons(people_frame), contract_claims(bills)
+    pool = build_pool(built, item, persons_c, claims_c)
+    if item.id == CALIBRATION_PRODUCT:
+        settings = calibrate(pool, item, Settings(years=years, seed=seed))
+    else:  # the people's coefficients and the city's cost level come from Huhuibao's first year on the same city
+        anchor = load_product(CALIBRATION_PRODUCT)
+        settings = calibrate(build_pool(built, anchor, persons_c, claims_c), anchor, Settings(years=years, seed=seed))
     result = simulate(pool, item, settings)
-    published = figures(result)
+    published = figures(result, item.id)
     _print(result, published, lang)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,8 @@ Model (docs/products.md has the full account, parameters and sources):
   own benefit of that year (experience), and P_t the premium; a seeded uniform draw a year decides. Joining the mutual-aid plan is a second logit (income, rural (URRBMI) status, out-of-pocket,
   age, renewal, and holding the product).
 * Insurer. Claims paid = the buyers' benefits times the calibrated cost level; loss ratio = paid / premium;
-  next premium = paid per member / the target loss ratio, rounded to the yuan, within ±30% a year. Members who
+  next premiums = this year's x loss ratio / target loss ratio (a price index on every age band, within ±30% a
+  year), rounded to the yuan. Members who
   leave change the pool, and with it the next loss ratio and premium (the spiral).
 * Calibration: b0 to the first year's take-up, the cost level to the first year's loss ratio (Shanghai
   Huhuibao 2021), the mutual-aid intercept to Xiang Hu Bao's members; the other coefficients are stated
@@ -36,7 +37,7 @@ from yibao.core.money import format_yuan, round_half_up_div
 from yibao.core.scheme import Scheme
 from yibao.products.benefits import age_on
 from yibao.products.loader import ProductError
-from yibao.products.model import Product
+from yibao.products.model import PreExisting, Product
 
 PUBLIC_KINDS = ("basic", "serious_illness", "assistance")
 AGE_BANDS = ((0, "0-17"), (18, "18-39"), (40, "40-59"), (60, "60-74"), (75, "75+"))
@@ -104,6 +105,7 @@ class Pool:
     oop_fen: np.ndarray
     benefit_fen: np.ndarray
     claims: np.ndarray  # claims the product would pay (count)
+    base_premium_fen: np.ndarray  # the product's premium for the person's age band at the start of year one
 
     @property
     def size(self) -> int:
@@ -143,8 +145,19 @@ def build_pool(scheme: Scheme, product: Product, persons: pl.DataFrame, claims: 
         pl.col("benefit", "oop", "claims").fill_null(0)
     )
     ages = np.array([age_on(born, start) for born in frame["birth_date"].to_list()], dtype=np.int64)
+    bands = product.premium.bands.at(start)
+    band_of = np.searchsorted(np.array([b.from_age for b in bands]), ages, side="right") - 1
+    base_premium = np.array([b.premium for b in bands], dtype=np.int64)[band_of]
     rules = product.eligibility
+    pre_existing = frame["pre_existing"].to_numpy().astype(bool)
+    benefit = frame["benefit"].to_numpy().astype(np.int64)
+    claims_n = frame["claims"].to_numpy().astype(np.int64)
+    if rules.pre_existing is PreExisting.EXCLUDED:  # the bills of a person with a condition are taken to be for it
+        benefit = np.where(pre_existing, 0, benefit)
+        claims_n = np.where(pre_existing, 0, claims_n)
     eligible = np.ones(frame.height, dtype=bool)
+    if rules.pre_existing is PreExisting.DECLINED:
+        eligible &= ~pre_existing
     if rules.min_age is not None:
         eligible &= ages >= rules.min_age
     if rules.max_age is not None:
@@ -157,12 +170,13 @@ def build_pool(scheme: Scheme, product: Product, persons: pl.DataFrame, claims: 
         person_id=frame["person_id"].to_numpy(),
         age=ages,
         income_yuan=np.maximum(frame["annual_income"].cast(pl.Float64).to_numpy(), 1.0),
-        pre_existing=frame["pre_existing"].to_numpy().astype(bool),
+        pre_existing=pre_existing,
         rural=(frame["scheme"] == "urrbmi").to_numpy(),
         eligible=eligible,
         oop_fen=frame["oop"].to_numpy().astype(np.int64),
-        benefit_fen=frame["benefit"].to_numpy().astype(np.int64),
-        claims=frame["claims"].to_numpy().astype(np.int64),
+        benefit_fen=benefit,
+        claims=claims_n,
+        base_premium_fen=base_premium,
     )
 
 
@@ -199,7 +213,7 @@ class Year:
     """One simulated year; money in fen."""
 
     year: int
-    premium_fen: int
+    premium_fen: int  # per member (the premium of a flat product)
     eligible: int
     members: int
     takeup: float
@@ -225,20 +239,26 @@ def _shares(mask: np.ndarray, groups: np.ndarray, eligible: np.ndarray, n: int) 
     return tuple(float(m / b) if b else 0.0 for m, b in zip(members, base, strict=True))
 
 
-def _next_premium(premium: int, paid: int, members: int, settings: Settings) -> int:
-    if members == 0:
-        return premium
-    wanted = round_half_up_div(paid * PPM, members * settings.target_loss_ratio_ppm)  # fen
-    low = premium - premium * settings.max_change_ppm // PPM
-    high = premium + premium * settings.max_change_ppm // PPM
-    return round_half_up_div(max(min(wanted, high), low, 0), 100) * 100  # whole yuan
+def _next_index(index: int, paid: int, income: int, settings: Settings) -> int:
+    """Next price index (ppm of year one's premiums): this year's times loss ratio / target, within ±max_change."""
+    if income == 0:
+        return index
+    wanted = round_half_up_div(index * paid * PPM, income * settings.target_loss_ratio_ppm)
+    low = index - index * settings.max_change_ppm // PPM
+    high = index + index * settings.max_change_ppm // PPM
+    return max(min(wanted, high), low, 0)
+
+
+def premiums_at(base_fen: np.ndarray, index: int) -> np.ndarray:
+    """Premiums at a price index: base x index, rounded half-up to the whole yuan."""
+    return np.asarray((2 * base_fen * index + 100 * PPM) // (200 * PPM) * 100, dtype=np.int64)
 
 
 def simulate(pool: Pool, product: Product, settings: Settings) -> list[Year]:
     """The years of take-up, pricing and mutual aid for one pool; the same seed gives the same years."""
     rng = np.random.default_rng(settings.seed)
     c, m = settings.choice, settings.mutual_aid
-    premium = product.premium.bands.at(product.window.closes)[0].premium
+    price_ppm = PPM
     expected = _expected_benefit(pool, settings.cost_level_ppm)
     scaled = _scaled(pool.benefit_fen, settings.cost_level_ppm)
     quintile, band = _quintiles(pool.income_yuan), _band_index(pool.age)
@@ -250,9 +270,10 @@ def simulate(pool: Pool, product: Product, settings: Settings) -> list[Year]:
     ma_member = np.zeros(pool.size, dtype=bool)
     years: list[Year] = []
     eligible_n = int(pool.eligible.sum())
-    for index in range(settings.years):
+    for offset in range(settings.years):
         draws, ma_draws = rng.random(pool.size), rng.random(pool.size)
-        p_yuan = premium / 100
+        premium = premiums_at(pool.base_premium_fen, price_ppm)
+        p_yuan = np.maximum(premium, 1) / 100
         learned = np.where(member, (1 - c.experience) * expected + c.experience * scaled, expected)
         v = (c.intercept + c.value * np.log((learned / 100 + 1e-9) / p_yuan) + c.burden * 100 * p_yuan / pool.income_yuan
              + c.pre_existing * pre + c.age_decade * pool.age / 10 + c.own_oop * log_oop + c.renew * member)
@@ -261,12 +282,12 @@ def simulate(pool: Pool, product: Product, settings: Settings) -> list[Year]:
               + m.age_decade * pool.age / 10 + m.renew * ma_member + m.holds_product * member)
         ma_member = ma_eligible & (ma_draws < _sigmoid(vm))
         members = int(member.sum())
-        income = premium * members
+        income = int(premium[member].sum())
         paid = int(scaled[member].sum())
         ma_n = int(ma_member.sum())
         years.append(Year(
-            year=product.year + index,
-            premium_fen=premium,
+            year=product.year + offset,
+            premium_fen=round_half_up_div(income, members) if members else int(premium[pool.eligible].max(initial=0)),
             eligible=eligible_n,
             members=members,
             takeup=members / eligible_n if eligible_n else 0.0,
@@ -282,7 +303,7 @@ def simulate(pool: Pool, product: Product, settings: Settings) -> list[Year]:
             mutual_aid_low_income_share=float((pool.income_yuan[ma_member] < LOW_INCOME_YUAN).mean()) if ma_n else 0.0,
             mutual_aid_rural_share=float(pool.rural[ma_member].mean()) if ma_n else 0.0,
         ))
-        premium = _next_premium(premium, paid, members, settings)
+        price_ppm = _next_index(price_ppm, paid, income, settings)
     return years
 
 
@@ -366,9 +387,17 @@ class Figure:
         return float(self.model) >= float(self.published) if self.check == "range" else None
 
 
-def figures(years: Sequence[Year]) -> list[Figure]:
-    """Each published figure next to the model's, recomputed from the years (not constants)."""
+CALIBRATION_PRODUCT = "shanghai-huhuibao-2021"
+
+
+def figures(years: Sequence[Year], product_id: str = CALIBRATION_PRODUCT) -> list[Figure]:
+    """Each published figure next to the model's, recomputed from the years (not constants).
+
+    The Huhuibao figures are compared only when the years are Huhuibao's; the mutual-aid ones always.
+    """
     first = years[0]
+    mutual_aid = {"Mutual-aid members, share of population", "Mutual-aid members earning under US$15,000",
+                  "Mutual-aid members rural / small towns (URRBMI here)"}
     out = [
         Figure("Huhuibao 2021 take-up", 0.385, first.takeup, False, "share", "7.39M of the eligible (domain.md)"),
         Figure("Huhuibao 2021 premium", Decimal(115), Decimal(first.premium_fen) / 100, False, "yuan", "product terms"),
@@ -396,6 +425,8 @@ def figures(years: Sequence[Year]) -> list[Figure]:
     if len(years) > 3:
         out.append(Figure("Huhuibao mid-2024 insured (M)", 4.5, years[3].takeup * SHANGHAI_ELIGIBLE / 1e6, True,
                           "million", "about 4.5M insured in mid-2024"))
+    if product_id != CALIBRATION_PRODUCT:
+        out = [f for f in out if f.name in mutual_aid]
     return out
 
 
