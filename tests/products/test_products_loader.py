@@ -102,3 +102,17 @@ def test_cli_list_and_show_in_both_languages() -> None:
     assert "住院津贴: 50.00 × 90" in result.output and "80% / 0%" in result.output
     result = runner.invoke(app, ["products", "show", "million-medical"], env={"COLUMNS": "200"})
     assert "1396.00" in result.output and "excluded" in result.output
+
+
+def test_builtin_folder_names_are_the_product_ids() -> None:
+    for folder in sorted(BUILTIN_DIR.iterdir()):
+        if (folder / "product.yaml").exists():
+            assert load_product(folder.name).id == folder.name
+
+
+def test_unknown_key_names_its_line(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "  health_declaration: false\n", "  health_declaration: false\n  colour: red\n")
+    with pytest.raises(ProductError) as info:
+        load_product(path)
+    assert "unknown key(s) ['colour']" in info.value.message and "key 'eligibility'" in info.value.message
+    assert f"line {_line_of(path, 'age: {min: 16')}" in info.value.message

@@ -268,7 +268,14 @@ def read_product(path: Path) -> Product:
 
 
 def builtin_products() -> list[Product]:
-    return [read_product(p) for p in sorted(BUILTIN_DIR.glob("*/product.yaml"))]
+    return [_check_folder(read_product(p.parent), p.parent) for p in sorted(BUILTIN_DIR.glob("*/product.yaml"))]
+
+
+def _check_folder(product: Product, path: Path) -> Product:
+    if path.is_dir() and product.id != path.name:
+        raise ProductError(f"{path / 'product.yaml'}: product id {product.id!r} differs from its folder's name "
+                           f"{path.name!r}", code="product.invalid")
+    return product
 
 
 def load_product(name_or_path: str | Path) -> Product:
@@ -278,7 +285,7 @@ def load_product(name_or_path: str | Path) -> Product:
         return read_product(path)
     candidate = BUILTIN_DIR / str(name_or_path)
     if candidate.is_dir():
-        return read_product(candidate)
+        return _check_folder(read_product(candidate), candidate)
     known = [p.name for p in sorted(BUILTIN_DIR.iterdir()) if (p / "product.yaml").exists()]
     raise ProductError(
         f"no product file or built-in product named {str(name_or_path)!r} (built-in: {known})",
