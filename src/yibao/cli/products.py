@@ -24,7 +24,8 @@ LABELS = {
         "window": "enrolment", "waiting": "waiting period (days)", "subsidy": "government / employer share",
         "allowance": "daily allowance", "lump": "lump sum", "indemnity": "indemnity parts", "drugs": "special drugs",
         "reference": "reference", "days": "days a year at most", "age": "age", "any": "any",
-        "pre_existing": "pre-existing conditions", "declaration": "health declaration",
+        "pre_existing": "pre-existing conditions", "declaration": "health declaration", "schemes": "schemes",
+        "regions": "regions",
     },
     "zh": {
         "title": "内置保险产品", "id": "编号", "name": "名称", "kind": "类型", "premium": "保费(元)",
@@ -32,7 +33,7 @@ LABELS = {
         "window": "投保期", "waiting": "等待期(天)", "subsidy": "政府 / 单位分担比例",
         "allowance": "住院津贴", "lump": "定额给付", "indemnity": "报销责任", "drugs": "特药清单",
         "reference": "依据", "days": "每年最多天数", "age": "年龄", "any": "不限",
-        "pre_existing": "既往症", "declaration": "健康告知",
+        "pre_existing": "既往症", "declaration": "健康告知", "schemes": "险种", "regions": "地区",
     },
 }
 
@@ -86,8 +87,8 @@ def show(product: Annotated[str, typer.Argument(help="Built-in product id or a p
     elig = item.eligibility
     ages = f"{elig.min_age if elig.min_age is not None else 0}-{elig.max_age if elig.max_age is not None else ''}"
     console.print(
-        f"{words['eligibility']}: {words['age']} {ages}; schemes {sorted(elig.schemes) or words['any']}; "
-        f"regions {sorted(elig.regions) or words['any']}; {words['declaration']} {elig.health_declaration}; "
+        f"{words['eligibility']}: {words['age']} {ages}; {words['schemes']} {sorted(elig.schemes) or words['any']}; "
+        f"{words['regions']} {sorted(elig.regions) or words['any']}; {words['declaration']} {elig.health_declaration}; "
         f"{words['pre_existing']} {elig.pre_existing.value}"
     )
     since = item.premium.bands.values[-1][0]
