@@ -35,6 +35,8 @@ COMMAND_MODULES = (
     "yibao.cli.contracts",
     "yibao.cli.errors",
     "yibao.cli.audit",
+    "yibao.cli.products",
+    "yibao.cli.takeup",
 )
 
 
