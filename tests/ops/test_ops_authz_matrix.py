@@ -51,8 +51,8 @@ def test_no_leak_and_no_oracle_for_any_operation_role_and_id(api: Api) -> None:
     api.call("admin", "POST", "/facilities", ok=201, json={"id": "H9", "name": "Other hospital", "region": REGION, "level": 2})
     for user in ({"username": "far_officer", "role": "officer", "regions": ["other-city"]},
                  {"username": "platform", "role": "platform"}, {"username": "h9", "role": "facility", "facility_id": "H9"}):
-        api.call("admin", "POST", "/users", ok=201, json={**user, "password": "long-password"})
-        api.tokens[user["username"]] = api.login(user["username"], "long-password")
+        api.call("admin", "POST", "/users", ok=201, json={**user, "password": "copper-lantern-harbour-41"})
+        api.tokens[user["username"]] = api.login(user["username"], "copper-lantern-harbour-41")
     own = _ids(api, api.persons["member"], "OWN", "facility")
     other = _ids(api, api.persons["other_member"], "OTHER", "h9")
     document = api.client.get("/openapi.json").json()

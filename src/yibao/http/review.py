@@ -16,6 +16,8 @@ from yibao.http.deps import check_region, require, store_of
 from yibao.ops import review_queue
 from yibao.ops.auth import Principal, Role
 from yibao.ops.review_queue import Decision, FlagStatus
+from yibao.ops.schemas import Reason as ReasonText
+from yibao.ops.schemas import RowId
 
 router = APIRouter(tags=["review"])
 
@@ -25,12 +27,12 @@ Reader = Annotated[Principal, Depends(require(Role.OFFICER, Role.AUDITOR))]
 
 class DecisionIn(BaseModel):
     decision: Decision
-    reason: str | None = Field(None, max_length=400, description="required to reject")
+    reason: ReasonText | None = Field(None, description="required to reject")
 
 
 class SampleIn(BaseModel):
     size: int = Field(ge=1, le=1000)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
     reason: Reason | None = None
 
 
@@ -55,7 +57,7 @@ def list_flags(
 
 
 @router.post("/review/flags/{flag_id}/decision")
-def decide(request: Request, flag_id: int, body: DecisionIn, who: Officer) -> dict[str, Any]:
+def decide(request: Request, flag_id: RowId, body: DecisionIn, who: Officer) -> dict[str, Any]:
     """Accept a flag, or reject it with a reason (once; audited)."""
     with store_of(request).transaction() as s:
         check_region(who, review_queue.flag(s, flag_id).region)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from yibao.http.deps import check_region, require, store_of
 from yibao.ops import twin_cases
 from yibao.ops.auth import Principal, Role
-from yibao.ops.schemas import PersonIn, Yuan
+from yibao.ops.schemas import Identifier, Note, PersonIn, RicText, RowId, ShortText, Uscc, Year, Yuan
 from yibao.ops.twin_cases import CaseStatus, FlaggedWorker
 
 router = APIRouter(tags=["audit"])
@@ -23,27 +23,27 @@ Reader = Annotated[Principal, Depends(require(Role.OFFICER, Role.AUDITOR))]
 class FlagIn(BaseModel):
     """A row of `yibao audit twin`'s flags.csv for the employer, with the observed identity if known."""
 
-    inspection_id: str = Field(min_length=1, max_length=64)
-    kind: str
-    person_id: str | None = None
+    inspection_id: Identifier
+    kind: Identifier
+    person_id: Identifier | None = None
     observed_wage: Yuan
     monthly_shortfall: Yuan
     months: int = Field(ge=0, le=12)
     contributions_due: Yuan
     late_fee: Yuan
-    ric: str = Field("", max_length=18)
-    name: str = Field("", max_length=200)
+    ric: RicText = ""
+    name: ShortText = ""
 
 
 class CaseIn(BaseModel):
-    employer_uscc: str = Field(min_length=18, max_length=18)
-    year: int = Field(ge=2000, le=2100)
+    employer_uscc: Uscc
+    year: Year
     flags: list[FlagIn] = Field(min_length=1, max_length=10_000)
 
 
 class OutcomeIn(BaseModel):
     outcome: CaseStatus = Field(description="confirmed, explained or dismissed")
-    note: str = Field("", max_length=2000)
+    note: Note = ""
 
 
 class EnrolIn(BaseModel):
@@ -61,7 +61,7 @@ def open_case(request: Request, body: CaseIn, who: Officer) -> dict[str, Any]:
 
 
 @router.get("/audit/twin/cases/{case_id}")
-def get_case(request: Request, case_id: int, who: Reader) -> dict[str, Any]:
+def get_case(request: Request, case_id: RowId, who: Reader) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         row = twin_cases.case(s, case_id)
         check_region(who, row.region)
@@ -69,7 +69,7 @@ def get_case(request: Request, case_id: int, who: Reader) -> dict[str, Any]:
 
 
 @router.post("/audit/twin/cases/{case_id}/outcome")
-def record_outcome(request: Request, case_id: int, body: OutcomeIn, who: Officer) -> dict[str, Any]:
+def record_outcome(request: Request, case_id: RowId, body: OutcomeIn, who: Officer) -> dict[str, Any]:
     """Confirmed, explained or dismissed; confirmed evasion posts the arrears and late fee as a receivable."""
     with store_of(request).transaction() as s:
         check_region(who, twin_cases.case(s, case_id).region)
@@ -77,7 +77,7 @@ def record_outcome(request: Request, case_id: int, body: OutcomeIn, who: Officer
 
 
 @router.post("/audit/twin/cases/{case_id}/workers/{inspection_id}/enrolment", status_code=201)
-def enrol_worker(request: Request, case_id: int, inspection_id: str, body: EnrolIn, who: Officer) -> dict[str, Any]:
+def enrol_worker(request: Request, case_id: RowId, inspection_id: Identifier, body: EnrolIn, who: Officer) -> dict[str, Any]:
     """Register (if needed) and enrol an uninsured worker of a confirmed case."""
     with store_of(request).transaction() as s:
         check_region(who, twin_cases.case(s, case_id).region)

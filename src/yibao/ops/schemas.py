@@ -37,6 +37,10 @@ PlanId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r
 _TEXT = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"  # no NUL nor other control character but tab and newline
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Address = Annotated[str, StringConstraints(max_length=400, pattern=_TEXT)]
+Note = Annotated[str, StringConstraints(max_length=2000, pattern=_TEXT)]
+Uscc = Annotated[str, StringConstraints(min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")]
+RicText = Annotated[str, StringConstraints(max_length=18, pattern=r"^[0-9Xx]*$")]  # as observed: may be empty or mistyped
+ShortText = Annotated[str, StringConstraints(max_length=200, pattern=_TEXT)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=400, pattern=_TEXT)]
 Summary = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=_TEXT)]
 Diagnosis = Annotated[str, StringConstraints(max_length=16, pattern=r"^[^\x00-\x1f\x7f]*$")]
