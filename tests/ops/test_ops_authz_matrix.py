@@ -174,6 +174,7 @@ def _answer(api: Api, role: str, method: str, path: str, ids: dict[str, str]) ->
     return r.status_code, payload
 
 
+@pytest.mark.slow
 def test_no_leak_and_no_oracle_for_any_operation_role_and_id(api: Api, tmp_path: Path) -> None:
     own, other = _setup(api, tmp_path)
     document = api.client.get("/openapi.json").json()
@@ -206,3 +207,21 @@ def test_the_matrix_sees_a_leak_when_there_is_one(api: Api) -> None:
     other = api.persons["other_member"]
     assert api.request("auditor", "GET", f"/persons/{other}").status_code == 200
     assert api.request("member", "GET", f"/persons/{other}").status_code == 404
+
+
+def test_the_matrix_sees_an_oracle_when_there_is_one(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check itself: with the review route's scope check answering its own 404 (as before the fix), another
+    region's flag is told apart from a missing one."""
+    from yibao.http import deps, review
+
+    api.call("admin", "POST", "/users", ok=201, json={"username": "far_officer", "role": "officer",
+                                                      "regions": ["other-city"], "password": "long-password-harbour-42"})
+    api.tokens["far_officer"] = api.login("far_officer", "long-password-harbour-42")
+    api.call("facility", "POST", "/claims", ok=201, headers={"Idempotency-Key": "OTHER"}, json={
+        "claim_id": "OTHER", "person_id": api.persons["other_member"], "service_date": "2024-03-01",
+        "care_type": "outpatient", "amount_class_a": "100"})
+    other = _bureau_records(api)
+    operation = ("POST", "/review/flags/{flag_id}/decision")
+    assert _answer(api, "far_officer", *operation, other) == _answer(api, "far_officer", *operation, MISSING)
+    monkeypatch.setattr(review, "check_region", lambda who, region, missing=None: deps.check_region(who, region))
+    assert _answer(api, "far_officer", *operation, other) != _answer(api, "far_officer", *operation, MISSING)
