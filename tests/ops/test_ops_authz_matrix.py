@@ -62,6 +62,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/review/flags/{flag_id}/decision"): {"decision": "accept"},
     ("POST", "/persons"): {"person_id": "MX1", "ric": make_ric(dt.date(1970, 7, 7), 77), "name": "mx", "region": "{region}"},
     ("POST", "/facilities"): {"id": "HX", "name": "mx", "region": "{region}", "level": 1},
+    ("POST", "/employers"): {"uscc": "MX0000001", "name": "mx", "region": "{region}"},
+    ("POST", "/households"): {"region": "{region}", "address": "mx"},
     ("POST", "/donations"): {"region": "{region}", "year": 2024, "amount": "1.00", "channel": "counter", "reference": "mx"},
     ("POST", "/audit/twin/cases/{case_id}/outcome"): {"outcome": "dismissed"},
     ("POST", "/audit/twin/cases"): {"employer_uscc": "{uscc}", "year": 2025, "flags": [{
