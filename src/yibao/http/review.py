@@ -60,7 +60,7 @@ def list_flags(
 def decide(request: Request, flag_id: RowId, body: DecisionIn, who: Officer) -> dict[str, Any]:
     """Accept a flag, or reject it with a reason (once; audited)."""
     with store_of(request).transaction() as s:
-        check_region(who, review_queue.flag(s, flag_id).region)
+        check_region(who, review_queue.flag(s, flag_id).region, review_queue.flag_not_found(flag_id))
         return review_queue.view(review_queue.decide(s, who.actor, flag_id, body.decision, body.reason))
 
 

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from yibao.http.deps import check_region, require, store_of
 from yibao.ops import twin_cases
 from yibao.ops.auth import Principal, Role
 from yibao.ops.schemas import Identifier, Note, PersonIn, RicText, RowId, ShortText, Uscc, Year, Yuan
+from yibao.ops.store import TwinCase
 from yibao.ops.twin_cases import CaseStatus, FlaggedWorker
 
 router = APIRouter(tags=["audit"])
@@ -50,12 +52,19 @@ class EnrolIn(BaseModel):
     person: PersonIn | None = Field(None, description="to register a worker the registry does not know")
 
 
+def _case(s: Session, who: Principal, case_id: int) -> TwinCase:
+    """The case, if in the caller's regions; else the same 404 as for a case that does not exist."""
+    row = twin_cases.case(s, case_id)
+    check_region(who, row.region, twin_cases.case_not_found(case_id))
+    return row
+
+
 @router.post("/audit/twin/cases", status_code=201)
 def open_case(request: Request, body: CaseIn, who: Officer) -> dict[str, Any]:
     """Open a case for an employer's flagged observations of a year."""
     with store_of(request).transaction() as s:
         employer = twin_cases.employer_of(s, body.employer_uscc)
-        check_region(who, employer.region)
+        check_region(who, employer.region, twin_cases.employer_not_found(body.employer_uscc))
         flags = [FlaggedWorker(**f.model_dump()) for f in body.flags]
         return twin_cases.view(s, twin_cases.open_case(s, who.actor, body.employer_uscc, body.year, flags))
 
@@ -63,8 +72,7 @@ def open_case(request: Request, body: CaseIn, who: Officer) -> dict[str, Any]:
 @router.get("/audit/twin/cases/{case_id}")
 def get_case(request: Request, case_id: RowId, who: Reader) -> dict[str, Any]:
     with store_of(request).transaction() as s:
-        row = twin_cases.case(s, case_id)
-        check_region(who, row.region)
+        row = _case(s, who, case_id)
         return twin_cases.view(s, row)
 
 
@@ -72,7 +80,7 @@ def get_case(request: Request, case_id: RowId, who: Reader) -> dict[str, Any]:
 def record_outcome(request: Request, case_id: RowId, body: OutcomeIn, who: Officer) -> dict[str, Any]:
     """Confirmed, explained or dismissed; confirmed evasion posts the arrears and late fee as a receivable."""
     with store_of(request).transaction() as s:
-        check_region(who, twin_cases.case(s, case_id).region)
+        _case(s, who, case_id)
         return twin_cases.view(s, twin_cases.record_outcome(s, who.actor, case_id, body.outcome, body.note))
 
 
@@ -80,6 +88,6 @@ def record_outcome(request: Request, case_id: RowId, body: OutcomeIn, who: Offic
 def enrol_worker(request: Request, case_id: RowId, inspection_id: Identifier, body: EnrolIn, who: Officer) -> dict[str, Any]:
     """Register (if needed) and enrol an uninsured worker of a confirmed case."""
     with store_of(request).transaction() as s:
-        check_region(who, twin_cases.case(s, case_id).region)
+        _case(s, who, case_id)
         twin_cases.enrol_worker(s, who.actor, case_id, inspection_id, body.person)
         return twin_cases.view(s, twin_cases.case(s, case_id))

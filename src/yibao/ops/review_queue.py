@@ -128,10 +128,15 @@ def load_flags(session: Session, actor: Actor, flags: pl.DataFrame, run: str) ->
     return len(new)
 
 
+def flag_not_found(flag_id: int) -> NotFound:
+    """The answer for a flag that does not exist — and for one outside the caller's regions, alike."""
+    return NotFound(f"no review flag {flag_id}", code="review.not_found")
+
+
 def flag(session: Session, flag_id: int) -> ReviewFlag:
     row = session.get(ReviewFlag, flag_id)
     if row is None:
-        raise NotFound(f"no review flag {flag_id}", code="review.not_found")
+        raise flag_not_found(flag_id)
     return row
 
 
@@ -139,7 +144,7 @@ def decide(session: Session, actor: Actor, flag_id: int, decision: Decision, rea
     """Accept a flag, or reject it with a reason; a decided flag is not decided again."""
     row = session.execute(select(ReviewFlag).where(ReviewFlag.id == flag_id).with_for_update()).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no review flag {flag_id}", code="review.not_found")
+        raise flag_not_found(flag_id)
     if row.status != FlagStatus.OPEN.value:
         raise Conflict(f"flag {flag_id} was already {row.status} by {row.decided_by}", code="review.already_decided")
     text = (reason or "").strip()

@@ -81,10 +81,20 @@ def _worker_row(flag: FlaggedWorker) -> TwinCaseWorker:
     )  # fmt: skip
 
 
+def employer_not_found(uscc: str) -> NotFound:
+    """The answer for an employer the registry does not know — and for one outside the caller's regions, alike."""
+    return NotFound(f"no employer {uscc!r} in the registry", code="employer.not_found")
+
+
+def case_not_found(case_id: int) -> NotFound:
+    """The answer for a case that does not exist — and for one outside the caller's regions, alike."""
+    return NotFound(f"no Twin case {case_id}", code="twin.case_not_found")
+
+
 def employer_of(session: Session, uscc: str) -> Employer:
     row = session.execute(select(Employer).where(Employer.uscc == uscc)).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no employer {uscc!r} in the registry", code="employer.not_found")
+        raise employer_not_found(uscc)
     return row
 
 
@@ -114,7 +124,7 @@ def open_case(session: Session, actor: Actor, uscc: str, year: int, flags: list[
 def case(session: Session, case_id: int) -> TwinCase:
     row = session.get(TwinCase, case_id)
     if row is None:
-        raise NotFound(f"no Twin case {case_id}", code="twin.case_not_found")
+        raise case_not_found(case_id)
     return row
 
 
