@@ -8,9 +8,10 @@ import pytest
 
 from tests.docs.walkthrough import ROOT, matches, run_doc, steps
 
-# operations.md and the API walk-throughs of contracts.md and mutual-aid.md (against a running service, marked
-# `sh no-run`) are not run here yet.
+# Docs whose walk-through is commands only.
 DOCS = ["README.md", "docs/synth.md", "docs/lab.md", "docs/contracts.md"]
+# Docs whose walk-through runs against `yibao serve`: the test starts one for each (walkthrough.service).
+SERVICE_DOCS = ["docs/operations.md"]
 
 
 @pytest.mark.slow
@@ -19,6 +20,22 @@ def test_walkthrough(doc: str, tmp_path: Path) -> None:
     assert steps((ROOT / doc).read_text(encoding="utf-8")), f"{doc} has no walk-through to run"
     problems = run_doc(ROOT / doc, tmp_path)
     assert not problems, "\n\n".join(problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("doc", SERVICE_DOCS)
+def test_api_walkthrough(doc: str, tmp_path: Path) -> None:
+    """The doc's curl blocks against a `yibao serve` started for it (`$API`, `$ADMIN_PASSWORD`)."""
+    assert steps((ROOT / doc).read_text(encoding="utf-8")), f"{doc} has no walk-through to run"
+    problems = run_doc(ROOT / doc, tmp_path, serve=True)
+    assert not problems, "\n\n".join(problems)
+
+
+def test_variables_set_by_a_block_stay_set(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("```sh\nJ='a b'\nN=$(echo 3)\n```\n```console\n$ echo \"$J $N\"\na b 3\n```\n", encoding="utf-8")
+    (tmp_path / "run").mkdir()
+    assert run_doc(doc, tmp_path / "run") == []
 
 
 def test_console_blocks_are_read_as_commands_and_output() -> None:
