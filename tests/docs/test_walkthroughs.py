@@ -11,7 +11,7 @@ from tests.docs.walkthrough import ROOT, matches, run_doc, steps
 # Docs whose walk-through is commands only.
 DOCS = ["README.md", "docs/synth.md", "docs/lab.md", "docs/contracts.md"]
 # Docs whose walk-through runs against `yibao serve`: the test starts one for each (walkthrough.service).
-SERVICE_DOCS = ["docs/operations.md"]
+SERVICE_DOCS = ["docs/operations.md", "docs/mutual-aid.md"]
 
 
 @pytest.mark.slow
@@ -43,6 +43,13 @@ def test_console_blocks_are_read_as_commands_and_output() -> None:
     found = steps(doc)
     assert [(s.kind, s.command, s.expected) for s in found] == [
         ("console", "echo a \\\n  b", ("a b",)), ("console", "true", ()), ("python", "print(1)\n", ()),
+    ]
+
+
+def test_a_plain_block_right_under_a_sh_block_is_its_output() -> None:
+    doc = "```sh\necho a\necho b\n```\n```\na\n...\n```\n\n```sh\ntrue\n```\ntext\n```\nnot output\n```\n"
+    assert [(s.kind, s.command, s.expected) for s in steps(doc)] == [
+        ("console", "echo a\necho b\n", ("a", "...")), ("sh", "true\n", ()),
     ]
 
 

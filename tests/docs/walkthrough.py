@@ -7,7 +7,9 @@ The convention (docs/design.md, "Docs are tested"):
   stderr together). A line `...` stands for any number of lines, `...` inside a line for
   any text (times, paths, figures that depend on the machine); a run of spaces counts
   as one and trailing spaces are ignored;
-* a `sh` block is run and must succeed; a `python` block is run by the project's Python;
+* a `sh` block is run and must succeed; when a plain block (no language) follows it directly,
+  that block is what it prints, compared as for `console`; a `python` block is run by the
+  project's Python;
 * a block whose info string has `no-run` (`sh no-run`), and any other language, is not run.
 
 Every block of a doc runs in order in one fresh folder, with `yibao` on PATH and `src/`
@@ -50,16 +52,24 @@ class Step:
 
 def steps(markdown: str) -> list[Step]:
     found: list[Step] = []
-    for block in FENCE.finditer(markdown):
+    blocks = list(FENCE.finditer(markdown))
+    for block, after in zip(blocks, [*blocks[1:], None], strict=True):
         words = block["info"].split()
         if not words or "no-run" in words or words[0] not in {"console", "sh", "python"}:
             continue
         first_line = markdown.count("\n", 0, block.start("body")) + 1
         if words[0] == "console":
             found.extend(_console_steps(block["body"], first_line))
+        elif words[0] == "sh" and after is not None and _output_of(block, after, markdown):
+            found.append(Step("console", block["body"], tuple(after["body"].splitlines()), first_line))
         else:
             found.append(Step(words[0], block["body"], (), first_line))
     return found
+
+
+def _output_of(block: re.Match[str], after: re.Match[str], markdown: str) -> bool:
+    """A plain block right under a `sh` block is what the `sh` block prints."""
+    return not after["info"].strip() and not markdown[block.end():after.start()].strip()
 
 
 def _console_steps(body: str, first_line: int) -> list[Step]:
