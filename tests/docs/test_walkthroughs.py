@@ -31,6 +31,13 @@ def test_api_walkthrough(doc: str, tmp_path: Path) -> None:
     assert not problems, "\n\n".join(problems)
 
 
+def test_every_doc_with_a_walkthrough_is_run() -> None:
+    """A doc with a block the test would run is in one of the lists, so a new walk-through cannot be left out."""
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    with_steps = {str(d.relative_to(ROOT)) for d in docs if steps(d.read_text(encoding="utf-8"))}
+    assert with_steps == set(DOCS) | set(SERVICE_DOCS)
+
+
 def test_variables_set_by_a_block_stay_set(tmp_path: Path) -> None:
     doc = tmp_path / "doc.md"
     doc.write_text("```sh\nJ='a b'\nN=$(echo 3)\n```\n```console\n$ echo \"$J $N\"\na b 3\n```\n", encoding="utf-8")
