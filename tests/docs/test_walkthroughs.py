@@ -8,9 +8,10 @@ import pytest
 
 from tests.docs.walkthrough import ROOT, matches, run_doc, steps
 
-# operations.md and the API walk-throughs of contracts.md and mutual-aid.md (against a running service, marked
-# `sh no-run`) are not run here yet.
-DOCS = ["README.md", "docs/synth.md", "docs/lab.md", "docs/contracts.md"]
+# Docs whose walk-through is commands only.
+DOCS = ["README.md", "docs/synth.md", "docs/lab.md", "docs/audit.md", "docs/products.md"]
+# Docs whose walk-through runs against `yibao serve`: the test starts one for each (walkthrough.service).
+SERVICE_DOCS = ["docs/operations.md", "docs/mutual-aid.md", "docs/contracts.md"]
 
 
 @pytest.mark.slow
@@ -21,11 +22,41 @@ def test_walkthrough(doc: str, tmp_path: Path) -> None:
     assert not problems, "\n\n".join(problems)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("doc", SERVICE_DOCS)
+def test_api_walkthrough(doc: str, tmp_path: Path) -> None:
+    """The doc's curl blocks against a `yibao serve` started for it (`$API`, `$ADMIN_PASSWORD`)."""
+    assert steps((ROOT / doc).read_text(encoding="utf-8")), f"{doc} has no walk-through to run"
+    problems = run_doc(ROOT / doc, tmp_path, serve=True)
+    assert not problems, "\n\n".join(problems)
+
+
+def test_every_doc_with_a_walkthrough_is_run() -> None:
+    """A doc with a block the test would run is in one of the lists, so a new walk-through cannot be left out."""
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    with_steps = {str(d.relative_to(ROOT)) for d in docs if steps(d.read_text(encoding="utf-8"))}
+    assert with_steps == set(DOCS) | set(SERVICE_DOCS)
+
+
+def test_variables_set_by_a_block_stay_set(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("```sh\nJ='a b'\nN=$(echo 3)\n```\n```console\n$ echo \"$J $N\"\na b 3\n```\n", encoding="utf-8")
+    (tmp_path / "run").mkdir()
+    assert run_doc(doc, tmp_path / "run") == []
+
+
 def test_console_blocks_are_read_as_commands_and_output() -> None:
     doc = "```console\n$ echo a \\\n  b\na b\n$ true\n```\n```sh no-run\nexit 1\n```\n```python\nprint(1)\n```\n"
     found = steps(doc)
     assert [(s.kind, s.command, s.expected) for s in found] == [
         ("console", "echo a \\\n  b", ("a b",)), ("console", "true", ()), ("python", "print(1)\n", ()),
+    ]
+
+
+def test_a_plain_block_right_under_a_sh_block_is_its_output() -> None:
+    doc = "```sh\necho a\necho b\n```\n```\na\n...\n```\n\n```sh\ntrue\n```\ntext\n```\nnot output\n```\n"
+    assert [(s.kind, s.command, s.expected) for s in steps(doc)] == [
+        ("console", "echo a\necho b\n", ("a", "...")), ("sh", "true\n", ()),
     ]
 
 
