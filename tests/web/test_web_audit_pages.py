@@ -19,8 +19,8 @@ from yibao.ops import registry, review_queue
 from yibao.ops.audit import Actor
 from yibao.ops.schemas import EmployerIn
 from yibao.ops.store import AuditEvent, ClaimRow, JournalEntry, ReviewFlag, TwinCase, utcnow
+from yibao.web.twin_pages import FlagsFileError, read_flags
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 BUREAU = Actor("bureau", "admin")
 COLUMNS = ("inspection_id", "employer_uscc", "kind", "person_id", "match", "score", "observed_wage", "declared_base",
            "expected_base", "monthly_shortfall", "reason", "months", "contributions_due", "late_fee", "ric", "name")
@@ -58,6 +58,8 @@ def flags_file(path: Path, employer: str, other: str) -> Path:
     return path
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_officer_opens_confirms_a_twin_case_and_enrols_the_worker(watched: Any, site: Site, tmp_path: Path) -> None:
     page = watched
     page.set_viewport_size(DESK)
@@ -82,6 +84,14 @@ def test_officer_opens_confirms_a_twin_case_and_enrols_the_worker(watched: Any, 
         assert s.execute(select(func.count()).select_from(TwinCase)).scalar_one() == 0
     check(page, f"twin-bad-file-{site.lang}")
 
+    page.fill("#f-open-employer_uscc", other)  # an employer of another region is answered as unknown
+    page.set_input_files("#f-open-flags", str(good))
+    page.click("form[action='/bureau/twin/cases'] button")
+    assert words(site, "用人单位不存在", "No such employer") in page.inner_text("#e-open-employer_uscc")
+    with site.store.transaction() as s:
+        assert s.execute(select(func.count()).select_from(TwinCase)).scalar_one() == 0
+
+    page.fill("#f-open-employer_uscc", employer)
     page.set_input_files("#f-open-flags", str(good))
     page.click("form[action='/bureau/twin/cases'] button")
     assert words(site, "已立案", "The case was opened") in page.inner_text("p.notice")
@@ -146,6 +156,8 @@ def _load_flags(site: Site) -> dict[str, int]:
         return {row.region: row.id for row in s.execute(select(ReviewFlag)).scalars()}
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_officer_rejects_a_flag_with_a_reason_and_draws_a_sample(watched: Any, site: Site) -> None:
     page = watched
     page.set_viewport_size(DESK)
@@ -200,3 +212,22 @@ def test_officer_rejects_a_flag_with_a_reason_and_draws_a_sample(watched: Any, s
     assert page.locator("tr[data-flag]").count() == 2
     assert page.locator("form[method=post][action^='/bureau/review']").count() == 0
     check(page, f"review-auditor-{site.lang}")
+
+
+def test_the_flags_file_reader_takes_the_employers_rows_and_names_a_bad_line(tmp_path: Path) -> None:
+    employer, other = make_uscc("MA0000011"), make_uscc("MA0000012")
+    data = flags_file(tmp_path / "flags.csv", employer, other).read_bytes()
+    flags = read_flags(data, employer)
+    assert [(f.inspection_id, f.kind, f.person_id, f.contributions_due) for f in flags] == [
+        ("I-1", "uninsured_worker", None, "1300.00"), ("I-2", "under_declared_base", "P-X", "800.00")]
+    assert flags[0].ric == make_ric("19900512", 123) and flags[0].name == "王小明"
+    assert read_flags(data, make_uscc("MA0000013")) == []  # the service then refuses: no flagged observation
+    with pytest.raises(FlagsFileError) as bad:
+        read_flags(data.replace(b"9000.00", b"9000.5x"), employer)
+    assert (bad.value.code, bad.value.line, bad.value.column) == ("twin.bad_amount", 3, "observed_wage")
+    with pytest.raises(FlagsFileError) as bad:
+        read_flags(data.replace(b",6,800.00", b",six,800.00"), employer)
+    assert (bad.value.code, bad.value.line, bad.value.column) == ("twin.bad_months", 3, "months")
+    with pytest.raises(FlagsFileError) as bad:
+        read_flags(b"\xff\xfe\x00bad", employer)
+    assert (bad.value.code, bad.value.line) == ("web.flags_file", 0)

@@ -121,9 +121,13 @@ async def draw_sample(request: Request) -> Response:
     session.check_csrf(request, form.get(session.CSRF_FIELD))
     texts = texts_of(request)
     size_text, seed_text = _text(form, "size"), _text(form, "seed") or "0"
-    errors = {}
-    if not size_text.isdigit() or not 1 <= int(size_text) <= MAX_SAMPLE:
-        errors["sample-size"] = message(texts, "web.required" if not size_text else "review.bad_sample")
+    errors: dict[str, str] = {}
+    if not size_text:
+        errors["sample-size"] = message(texts, "web.required")
+    elif not size_text.isdigit() or int(size_text) > MAX_SAMPLE:
+        errors["sample-size"] = message(texts, "web.invalid")
+    elif int(size_text) < 1:
+        errors["sample-size"] = message(texts, "review.bad_sample")
     if not seed_text.isdigit():
         errors["sample-seed"] = message(texts, "web.invalid")
     if errors:
