@@ -101,6 +101,8 @@ async def decide(request: Request, flag_id: int) -> Response:
                            form={"flag": flag_id, "reason": reason})
 
     def run(s: Session) -> None:
+        if not 0 < flag_id < 2**63:  # a number no row can have: missing (the database cannot bind it)
+            raise NotFound(f"no review flag {flag_id}", code="review.not_found")
         row = review_queue.flag(s, flag_id)
         check_region(who, row.region, NotFound(f"no review flag {flag_id}", code="review.not_found"))
         review_queue.decide(s, who.actor, flag_id, Decision(choice), reason[:400])

@@ -176,7 +176,9 @@ async def open_case(request: Request) -> Response:
 
 
 def _case(s: Session, who: Principal, case_id: int) -> TwinCase:
-    """A case of the caller's regions; one outside them is answered as missing (nothing is learnt)."""
+    """A case of the caller's regions; one outside them (or a number no row can have) is answered as missing."""
+    if not 0 < case_id < 2**63:
+        raise NotFound(f"no Twin case {case_id}", code="twin.case_not_found")
     row = twin_cases.case(s, case_id)
     check_region(who, row.region, NotFound(f"no Twin case {case_id}", code="twin.case_not_found"))
     return row
