@@ -246,6 +246,8 @@ CATALOGUE: Mapping[str, ErrorKind] = {
     "web.no_channel": ErrorKind(422, "No payment channel is configured.", "未配置支付渠道。"),
     "web.not_payable": ErrorKind(422, "This contribution is not yours to pay, or is not due.", "此笔缴费不由您缴纳，或当前无需缴纳。"),
     "web.reason_required": ErrorKind(422, "Give a reason.", "请填写原因。"),
+    "web.flags_file": ErrorKind(422, "Not a flags file of the Twin check (flags.csv): a column is missing or the file is unreadable or too large.",
+                                "不是双随机比对的标记文件（flags.csv）：缺少列，或文件无法读取、过大。"),
     "web.not_found": ErrorKind(404, "This page does not exist.", "页面不存在。"),
     "ops.conflict": ErrorKind(409, "Conflicts with the current state", "与当前状态冲突"),
     "ops.rejected": ErrorKind(422, "Refused by the rules", "被规则拒绝"),

@@ -15,6 +15,7 @@ Every change is audited in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -126,6 +127,14 @@ def case(session: Session, case_id: int) -> TwinCase:
     if row is None:
         raise case_not_found(case_id)
     return row
+
+
+def cases(session: Session, regions: Sequence[str] | None = None, limit: int = 200) -> list[TwinCase]:
+    """The newest cases first, of `regions` (None: every region)."""
+    query = select(TwinCase)
+    if regions is not None:
+        query = query.where(TwinCase.region.in_(list(regions)))
+    return list(session.execute(query.order_by(TwinCase.id.desc()).limit(limit)).scalars())
 
 
 def workers(session: Session, case_id: int) -> list[TwinCaseWorker]:

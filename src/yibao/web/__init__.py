@@ -34,13 +34,25 @@ def is_page(path: str) -> bool:
 def install(app: FastAPI, *, sandbox: bool | None = None) -> None:
     """Mount the pages on the API's app. The sandbox payment channel is on when `sandbox` (default: the
     YIBAO_PAYMENT_SANDBOX environment variable is 1/true) — a demo, never a real channel."""
-    from yibao.web import bureau, counter, landing, member, platform, public, registration, sandbox_channel
+    from yibao.web import (
+        bureau,
+        counter,
+        landing,
+        member,
+        platform,
+        public,
+        registration,
+        review_pages,
+        sandbox_channel,
+        twin_pages,
+    )
 
     if sandbox is None:
         sandbox = os.environ.get(SANDBOX_ENV, "").lower() in {"1", "true", "yes"}
     app.state.payment_sandbox = sandbox
     app.mount(ASSETS, StaticFiles(directory=str(files("yibao.web") / "static")), name="web-assets")
-    for module in (landing, member, sandbox_channel, counter, public, bureau, registration, platform):
+    for module in (landing, member, sandbox_channel, counter, public, bureau, registration, platform, twin_pages,
+                   review_pages):
         app.include_router(module.router, include_in_schema=False)
     _html_errors(app)
 
