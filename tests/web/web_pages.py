@@ -15,7 +15,7 @@ from yibao.ops.store import Store
 from yibao.web.demo_store import DemoSite
 
 ASSETS = Path(__file__).parent / "assets"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "pages"
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 900}
 
