@@ -34,7 +34,7 @@ def is_page(path: str) -> bool:
 def install(app: FastAPI, *, sandbox: bool | None = None) -> None:
     """Mount the pages on the API's app. The sandbox payment channel is on when `sandbox` (default: the
     YIBAO_PAYMENT_SANDBOX environment variable is 1/true) — a demo, never a real channel."""
-    from yibao.web import bureau, counter, landing, member, platform, public, registration, sandbox_channel
+    from yibao.web import bureau, counter, landing, member, platform, public, registration, sandbox_channel, session
 
     if sandbox is None:
         sandbox = os.environ.get(SANDBOX_ENV, "").lower() in {"1", "true", "yes"}
@@ -42,6 +42,7 @@ def install(app: FastAPI, *, sandbox: bool | None = None) -> None:
     app.mount(ASSETS, StaticFiles(directory=str(files("yibao.web") / "static")), name="web-assets")
     for module in (landing, member, sandbox_channel, counter, public, bureau, registration, platform):
         app.include_router(module.router, include_in_schema=False)
+    app.middleware("http")(session.keep_signed_in)  # a desk session lasts a working day (refresh cookie)
     _html_errors(app)
 
 
