@@ -2,8 +2,9 @@
 
 `/` landing and sign-in, `/m/` a member on their phone, `/counter/` a hospital cashier, `/public/mutual-aid/`
 the public notice board, `/bureau/` an officer's single window, `/platform/` a mutual-aid operator, `/sandbox/`
-the demo payment channel. Every handler calls the services (yibao.ops, yibao.mutual_aid) in one store
-transaction, as the API's routes do; everything a page loads is served from `static/` (no CDN).
+the demo payment channel, `/insurer/` an insurer's figures of its layer. Every handler calls the services
+(yibao.ops, yibao.mutual_aid) in one store transaction, as the API's routes do; everything a page loads is served
+from `static/` (no CDN).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from yibao.core.errors import YibaoError
 
 ASSETS = "/assets"
 # paths answered by the pages (errors there are HTML pages in the user's language, elsewhere the API's JSON)
-PAGE_PREFIXES = ("/m/", "/counter/", "/bureau/", "/platform/", "/public/", "/sandbox/", "/login", "/logout",
-                 "/password", "/lang")
+PAGE_PREFIXES = ("/m/", "/counter/", "/bureau/", "/platform/", "/public/", "/sandbox/", "/insurer/", "/login",
+                 "/logout", "/password", "/lang")
 SANDBOX_ENV = "YIBAO_PAYMENT_SANDBOX"
 
 
@@ -34,13 +35,24 @@ def is_page(path: str) -> bool:
 def install(app: FastAPI, *, sandbox: bool | None = None) -> None:
     """Mount the pages on the API's app. The sandbox payment channel is on when `sandbox` (default: the
     YIBAO_PAYMENT_SANDBOX environment variable is 1/true) — a demo, never a real channel."""
-    from yibao.web import bureau, counter, landing, member, platform, public, registration, sandbox_channel, session
+    from yibao.web import (
+        bureau,
+        counter,
+        insurer,
+        landing,
+        member,
+        platform,
+        public,
+        registration,
+        sandbox_channel,
+        session,
+    )
 
     if sandbox is None:
         sandbox = os.environ.get(SANDBOX_ENV, "").lower() in {"1", "true", "yes"}
     app.state.payment_sandbox = sandbox
     app.mount(ASSETS, StaticFiles(directory=str(files("yibao.web") / "static")), name="web-assets")
-    for module in (landing, member, sandbox_channel, counter, public, bureau, registration, platform):
+    for module in (landing, member, sandbox_channel, counter, public, bureau, registration, platform, insurer):
         app.include_router(module.router, include_in_schema=False)
     app.middleware("http")(session.keep_signed_in)  # a desk session lasts a working day (refresh cookie)
     _html_errors(app)
