@@ -175,10 +175,18 @@ def covered_enrollees(session: Session, region: str, year: int) -> int:
 
 def serious_illness_payments(session: Session, region: str, year: int) -> tuple[Fen, int]:
     """(the year's serious-illness payments, claims with a payment), from the ledger's layer account."""
+    return layer_payments(session, Account(region, year, AccountKind.SERIOUS_ILLNESS))
+
+
+def layer_payments(session: Session, fund: Account) -> tuple[Fen, int]:
+    """(claims paid from a layer's fund account for its region-year, net of reversals and corrections; claims with
+    a payment), from the ledger: only the entries of claims (`yibao.ops.claims` references them `claim:<id>`), so
+    neither a contract's year-end movements nor premiums credited to the fund count."""
     per_reference = (
         select(func.sum(Posting.amount).label("paid"))
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .where(Posting.account == Account(region, year, AccountKind.SERIOUS_ILLNESS).code)
+        .where(Posting.account == fund.code)
+        .where(JournalEntry.reference.like("claim:%"))
         .where(JournalEntry.kind != CONTRACT_KIND)
         .group_by(JournalEntry.reference)
         .subquery()

@@ -2,8 +2,9 @@
 
 `/` landing and sign-in, `/m/` a member on their phone, `/counter/` a hospital cashier, `/public/mutual-aid/`
 the public notice board, `/bureau/` an officer's single window, `/platform/` a mutual-aid operator, `/sandbox/`
-the demo payment channel. Every handler calls the services (yibao.ops, yibao.mutual_aid) in one store
-transaction, as the API's routes do; everything a page loads is served from `static/` (no CDN).
+the demo payment channel, `/insurer/` an insurer's figures of its layer. Every handler calls the services
+(yibao.ops, yibao.mutual_aid) in one store transaction, as the API's routes do; everything a page loads is served
+from `static/` (no CDN).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from yibao.core.errors import YibaoError
 
 ASSETS = "/assets"
 # paths answered by the pages (errors there are HTML pages in the user's language, elsewhere the API's JSON)
-PAGE_PREFIXES = ("/m/", "/counter/", "/bureau/", "/platform/", "/public/", "/sandbox/", "/login", "/logout",
-                 "/password", "/lang")
+PAGE_PREFIXES = ("/m/", "/counter/", "/bureau/", "/platform/", "/public/", "/sandbox/", "/insurer/", "/login",
+                 "/logout", "/password", "/lang")
 SANDBOX_ENV = "YIBAO_PAYMENT_SANDBOX"
 
 
@@ -37,6 +38,7 @@ def install(app: FastAPI, *, sandbox: bool | None = None) -> None:
     from yibao.web import (
         bureau,
         counter,
+        insurer,
         landing,
         member,
         platform,
@@ -44,6 +46,7 @@ def install(app: FastAPI, *, sandbox: bool | None = None) -> None:
         registration,
         review_pages,
         sandbox_channel,
+        session,
         twin_pages,
     )
 
@@ -51,9 +54,10 @@ def install(app: FastAPI, *, sandbox: bool | None = None) -> None:
         sandbox = os.environ.get(SANDBOX_ENV, "").lower() in {"1", "true", "yes"}
     app.state.payment_sandbox = sandbox
     app.mount(ASSETS, StaticFiles(directory=str(files("yibao.web") / "static")), name="web-assets")
-    for module in (landing, member, sandbox_channel, counter, public, bureau, registration, platform, twin_pages,
-                   review_pages):
+    for module in (landing, member, sandbox_channel, counter, public, bureau, registration, platform, insurer,
+                   twin_pages, review_pages):
         app.include_router(module.router, include_in_schema=False)
+    app.middleware("http")(session.keep_signed_in)  # a desk session lasts a working day (refresh cookie)
     _html_errors(app)
 
 

@@ -234,18 +234,18 @@ async def audit_page(request: Request, entity: str = "", entity_id: str = "") ->
 
 
 
-def _contracts(s: Session, who: Principal) -> list[dict[str, Any]]:
-    """The built-in serious-illness contracts of the caller's regions, each reconciled as posted, or else as the
-    ledger stands now (`yibao.contracts.posting`: nothing written)."""
+def contracts_reconciled(s: Session, regions: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    """The built-in serious-illness contracts of `regions` (None: all), each reconciled as posted, or else as the
+    ledger stands now (`yibao.contracts.posting`: nothing written). The insurer's page shows them too."""
     from yibao.contracts import posting
     from yibao.contracts.loader import builtin_contracts, load_contract
     from yibao.contracts.reconcile import FIGURES, reconciliation_figures
 
-    regions = _regions(who)
+    known = set(_all_regions(s))  # a built-in contract of a region this store does not run is not shown
     shown = []
     for name in builtin_contracts():
         contract = load_contract(name)
-        if regions is not None and contract.region not in regions:
+        if contract.region not in known or (regions is not None and contract.region not in regions):
             continue
         done = posting.posted(s, contract, contract.region, contract.year)
         rec = done.reconciliation if done is not None else posting.preview(s, contract, contract.region, contract.year)
@@ -258,7 +258,7 @@ def _contracts(s: Session, who: Principal) -> list[dict[str, Any]]:
 @router.get("/contracts")
 async def contracts_page(request: Request) -> Response:
     who = session.signed_in(request, *READERS)
-    shown = await in_store(request, lambda s: _contracts(s, who))
+    shown = await in_store(request, lambda s: contracts_reconciled(s, _regions(who)))
     texts = texts_of(request)
     return render(request, "bureau_contracts.html", who=who, title=texts.gettext("Serious-illness contracts"),
                   contracts=shown)

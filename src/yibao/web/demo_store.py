@@ -154,6 +154,8 @@ def _users(s: Session, site: DemoSite) -> None:
         ("officer", "officer-west", {"regions": [REGIONS[1][0]]}),
         ("auditor", "auditor", {}),
         ("platform", "platform", {}),
+        ("insurer", "insurer-si", {"layer": "serious_illness"}),
+        ("insurer", "insurer-hmb", {"layer": "huiminbao"}),
     ]
     for role, username, scope in users:
         add_user(s, BUREAU, UserIn(username=username, password=site.password, role=role, **scope))

@@ -27,7 +27,8 @@ def status_of(exc: YibaoError) -> int:
 
 def error_page(request: Request, exc: Any) -> Response:
     if isinstance(exc, session.SignInNeeded):
-        return redirect(f"/?next={quote(request.url.path)}")
+        ended = "&why=ended" if exc.code == session.ENDED_CODE else ""
+        return redirect(f"/?next={quote(request.url.path)}{ended}")
     texts = texts_of(request)
     if isinstance(exc, session.CsrfRefused):
         status, code = 403, exc.code

@@ -22,10 +22,13 @@ router = APIRouter()
 
 
 @router.get("/")
-def landing(request: Request, next: str | None = None) -> Response:
+def landing(request: Request, next: str | None = None, why: str = "") -> Response:
     texts = texts_of(request)
+    # a session whose refresh token no longer works (revoked, reused, past the working day) says so at sign-in
+    ended = why == "ended" or session.session_ended(request)
+    notice = message(texts, session.ENDED_CODE) if ended else None
     return render(request, "landing.html", title=texts.gettext("yibao — medical security"),
-                  next=local_path(next, ""), errors={}, identifier="")
+                  next=local_path(next, ""), errors={}, identifier="", notice=notice)
 
 
 @router.post("/login")
@@ -44,15 +47,14 @@ async def post_login(request: Request) -> Response:
         # the service's login: throttled per account and client address, as POST /auth/login
         tokens = await run_in_threadpool(sessions.login, store_of(request), secret(request, "token_secret"),
                                          username, password, address)
-        token = tokens.access_token
     except YibaoError as exc:
         field = "identifier" if exc.code == "web.required" and not identifier.strip() else "password"
         return render(request, "landing.html", title=texts.gettext("yibao — medical security"), next=goal,
                       errors={field: of_error(texts, exc)}, identifier=identifier)
-    who = auth.authenticate(secret(request, "token_secret"), token)
+    who = auth.authenticate(secret(request, "token_secret"), tokens.access_token)
     pages = [path for path, _ in ROLE_PAGES.get(who.role, ())]
     response = redirect(goal or (pages[0] if len(pages) == 1 else "/"))
-    session.sign_in(request, response, token)
+    session.sign_in(request, response, tokens)
     return response
 
 
@@ -60,6 +62,7 @@ async def post_login(request: Request) -> Response:
 async def post_logout(request: Request) -> Response:
     form = await request.form()
     session.check_csrf(request, form.get(session.CSRF_FIELD))
+    await session.end_session(request)  # the refresh token is revoked: a copy of the cookie no longer works
     response = redirect("/")
     session.sign_out(request, response)
     return response
@@ -88,8 +91,14 @@ async def post_password(request: Request) -> Response:
             await run_in_threadpool(users.change_password, store_of(request), who.username, current, new, address)
         except YibaoError as exc:
             errors["new" if exc.code in NEW_PASSWORD_CODES else "current"] = of_error(texts, exc)
-    return render(request, "password.html", who=who,
-                  title=texts.gettext("Change password"), errors=errors, done=not errors)
+    # the change ends every session of the account (other browsers included); this one goes on with new tokens
+    tokens = None if errors else await run_in_threadpool(
+        sessions.login, store_of(request), secret(request, "token_secret"), who.username, new, address)
+    response = render(request, "password.html", who=who,
+                      title=texts.gettext("Change password"), errors=errors, done=not errors)
+    if tokens is not None:
+        session.sign_in(request, response, tokens)
+    return response
 
 
 @router.get("/lang/{code}")

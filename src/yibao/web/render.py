@@ -29,7 +29,7 @@ ROLE_PAGES: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.AUDITOR: (("/bureau/", N_("Bureau single window")),),
     Role.PLATFORM_OPERATOR: (("/platform/", N_("Mutual-aid platform")),),
     Role.ADMIN: (("/bureau/", N_("Bureau single window")), ("/platform/", N_("Mutual-aid platform"))),
-    Role.INSURER: (),
+    Role.INSURER: (("/insurer/", N_("Insurer's figures")),),
 }
 PUBLIC_PAGES = (("/public/mutual-aid/", N_("Mutual-aid notice board")),)
 
