@@ -129,12 +129,12 @@ def test_api_lists_decides_and_scopes_by_region(bureau: Bureau) -> None:
     settled(bureau)
     with bureau.store.transaction() as s:
         review_queue.screen_store(s, OFFICER, DAY, DAY)
-        add_user(s, OFFICER, UserIn(username="off", password="secret-pass", role="officer", regions=["reference-city"]))
-        add_user(s, OFFICER, UserIn(username="aud", password="secret-pass", role="auditor"))
+        add_user(s, OFFICER, UserIn(username="off", password="copper-lantern-harbour-41", role="officer", regions=["reference-city"]))
+        add_user(s, OFFICER, UserIn(username="aud", password="copper-lantern-harbour-41", role="auditor"))
     client = TestClient(create_app(bureau.store))
 
     def token(user: str) -> dict[str, str]:
-        got = client.post("/auth/login", json={"username": user, "password": "secret-pass"})
+        got = client.post("/auth/login", json={"username": user, "password": "copper-lantern-harbour-41"})
         assert got.status_code == 200, got.text
         return {"Authorization": f"Bearer {got.json()['access_token']}"}
 
