@@ -16,6 +16,7 @@ from yibao.http.deps import check_region, require, store_of
 from yibao.ops import review_queue
 from yibao.ops.auth import Principal, Role
 from yibao.ops.review_queue import Decision, FlagStatus
+from yibao.ops.schemas import RowId
 
 router = APIRouter(tags=["review"])
 
@@ -55,7 +56,7 @@ def list_flags(
 
 
 @router.post("/review/flags/{flag_id}/decision")
-def decide(request: Request, flag_id: int, body: DecisionIn, who: Officer) -> dict[str, Any]:
+def decide(request: Request, flag_id: RowId, body: DecisionIn, who: Officer) -> dict[str, Any]:
     """Accept a flag, or reject it with a reason (once; audited)."""
     with store_of(request).transaction() as s:
         check_region(who, review_queue.flag(s, flag_id).region, review_queue.flag_not_found(flag_id))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from yibao.http.deps import check_region, require, store_of
 from yibao.ops import twin_cases
 from yibao.ops.auth import Principal, Role
-from yibao.ops.schemas import PersonIn, Yuan
+from yibao.ops.schemas import PersonIn, RowId, Yuan
 from yibao.ops.store import TwinCase
 from yibao.ops.twin_cases import CaseStatus, FlaggedWorker
 
@@ -70,14 +70,14 @@ def open_case(request: Request, body: CaseIn, who: Officer) -> dict[str, Any]:
 
 
 @router.get("/audit/twin/cases/{case_id}")
-def get_case(request: Request, case_id: int, who: Reader) -> dict[str, Any]:
+def get_case(request: Request, case_id: RowId, who: Reader) -> dict[str, Any]:
     with store_of(request).transaction() as s:
         row = _case(s, who, case_id)
         return twin_cases.view(s, row)
 
 
 @router.post("/audit/twin/cases/{case_id}/outcome")
-def record_outcome(request: Request, case_id: int, body: OutcomeIn, who: Officer) -> dict[str, Any]:
+def record_outcome(request: Request, case_id: RowId, body: OutcomeIn, who: Officer) -> dict[str, Any]:
     """Confirmed, explained or dismissed; confirmed evasion posts the arrears and late fee as a receivable."""
     with store_of(request).transaction() as s:
         _case(s, who, case_id)
@@ -85,7 +85,7 @@ def record_outcome(request: Request, case_id: int, body: OutcomeIn, who: Officer
 
 
 @router.post("/audit/twin/cases/{case_id}/workers/{inspection_id}/enrolment", status_code=201)
-def enrol_worker(request: Request, case_id: int, inspection_id: str, body: EnrolIn, who: Officer) -> dict[str, Any]:
+def enrol_worker(request: Request, case_id: RowId, inspection_id: str, body: EnrolIn, who: Officer) -> dict[str, Any]:
     """Register (if needed) and enrol an uninsured worker of a confirmed case."""
     with store_of(request).transaction() as s:
         _case(s, who, case_id)
