@@ -126,3 +126,20 @@ def test_cases_over_http(tmp_path: Path) -> None:
     assert [w["enrolled_person_id"] for w in seen["workers"]] == [None, "N1"]
     missing = client.get("/audit/twin/cases/999", headers=auditor)
     assert missing.status_code == 404 and missing.json()["code"] == "twin.case_not_found"
+
+
+def test_a_case_or_flag_number_beyond_the_column_is_refused_not_a_server_error(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'ops.sqlite3'}")
+    upgrade(engine)
+    store = Store(engine)
+    client = TestClient(create_app(store), raise_server_exceptions=False)
+    with store.transaction() as s:
+        creds = first_admin(s)
+    assert creds is not None
+    got = client.post("/auth/login", json={"username": creds[0], "password": creds[1]})
+    admin = {"Authorization": f"Bearer {got.json()['access_token']}"}
+    for method, url in (("GET", "/audit/twin/cases/99999999999999999999"),
+                        ("POST", "/review/flags/99999999999999999999/decision")):
+        answer = client.request(method, url, headers=admin, json={"decision": "accept"})
+        assert answer.status_code == 422 and answer.json()["code"], (url, answer.text)
+    engine.dispose()
