@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from yibao.cli.console import terminal
 
 audit_app = typer.Typer(help="Audits: the Twin contribution-evasion check (and its export), claim anomaly screening.", no_args_is_help=True)
 
@@ -45,7 +46,7 @@ def twin(
     from yibao.audit.twin_rules import load_rules
     from yibao.core.money import format_yuan
 
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     with console.status("reading and checking the tables, linking, flagging"):
         loaded = load_rules(rules)
         result = check_files(workers, inspections, employers, loaded, year, as_of.date() if as_of else None)
@@ -59,7 +60,7 @@ def twin(
         table.add_row(f"flag {kind}", f"{int((result.flags['kind'] == kind).sum()):,}")
     table.add_row("employers inspected", f"{result.employers.height:,}")
     table.add_row("estimated arrears (yuan)", format_yuan(int(result.employers["estimated_arrears"].sum())))
-    Console().print(table)
+    terminal().print(table)
     console.print(f"wrote {flags_file} and {employers_file}")
 
 
@@ -92,4 +93,4 @@ def export_workers(
     write_table(contract_workers(workers), out)
     if employers is not None and employers_out is not None:
         write_table(contract_employers(employers), employers_out)
-    Console(stderr=True).print(f"{workers.height:,} insured workers of {year} → {out}")
+    terminal(stderr=True).print(f"{workers.height:,} insured workers of {year} → {out}")

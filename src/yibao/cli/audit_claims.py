@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from yibao.cli.console import terminal
 from yibao.cli.ops import DatabaseUrl
 from yibao.core.errors import InputError
 
@@ -98,13 +99,12 @@ def claims(
     lang: Annotated[LangChoice, typer.Option(help="Language of the summary.")] = LangChoice.en,
 ) -> None:
     """Flag duplicate bills, overlapping stays, bills outside cover and implausible amounts; rank facilities."""
-    from rich.console import Console
     from rich.table import Table
 
     from yibao.audit.screening import REASON_LABELS, Reason, ScreeningParameters
     from yibao.audit.screening_job import run_screening
 
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     zh = lang is LangChoice.zh
 
     def text(key: str, **values: object) -> str:
@@ -135,7 +135,7 @@ def claims(
         elif result.metrics is not None:
             row += ["", "", ""]
         table.add_row(*row)
-    Console().print(table)
+    terminal().print(table)
     if result.facilities.height:
         outliers = int(result.facilities["outlier"].fill_null(False).sum())
         console.print(text("facilities", n=result.facilities.height, outliers=outliers))
@@ -150,8 +150,6 @@ def _screen_store(
 ) -> None:
     import getpass
 
-    from rich.console import Console
-
     from yibao.audit.screening import ScreeningParameters
     from yibao.ops.audit import Actor
     from yibao.ops.review_queue import screen_store
@@ -164,7 +162,7 @@ def _screen_store(
             result = screen_store(session, Actor(f"cli:{getpass.getuser()}", "officer"), start, end, params)
     finally:
         store.engine.dispose()
-    Console().print(text("db", run=result.run, screened=result.screened, found=result.found, loaded=result.loaded))
+    terminal().print(text("db", run=result.run, screened=result.screened, found=result.found, loaded=result.loaded))
 
 
 def _ratio(value: float | None) -> str:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from yibao.cli.console import terminal
 from yibao.cli.ops import DatabaseUrl
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def _record(title: str, record: dict[str, Any]) -> None:
         if isinstance(value, list | dict):
             continue
         table.add_row(key.replace("_", " "), "" if value is None else str(value))
-    Console().print(table)
+    terminal().print(table)
 
 
 def _rows(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
@@ -83,7 +83,7 @@ def _rows(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> N
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
-    Console().print(table)
+    terminal().print(table)
 
 
 # --- plans and members ---
@@ -131,7 +131,7 @@ def join(
         row = service.join(s, _actor(), plan, person, _date(on), HealthDeclaration(healthy, healthy), credit_score,
                            credit_threshold)
         view = service.member_view(row)
-    Console().print(f"member {view['member_id']} joined {view['plan_id']}: protected from {view['protection_start']}")
+    terminal().print(f"member {view['member_id']} joined {view['plan_id']}: protected from {view['protection_start']}")
 
 
 def leave(member_id: int, on: Day = None, database_url: DatabaseUrl = None) -> None:
@@ -140,7 +140,7 @@ def leave(member_id: int, on: Day = None, database_url: DatabaseUrl = None) -> N
 
     with _session(database_url) as s:
         view = service.member_view(service.leave(s, _actor(), member_id, _date(on)))
-    Console().print(f"member {member_id} {view['status']} on {view['ended_on']}")
+    terminal().print(f"member {member_id} {view['status']} on {view['ended_on']}")
 
 
 def members(
@@ -180,7 +180,7 @@ def deduction(
 
     with _session(database_url) as s:
         view = service.member_view(periods.record_deduction(s, _actor(), member_id, period.date(), _date(on), not failed))
-    Console().print(f"member {member_id}: deduction failing since {view['deduction_failed_since'] or '— (none)'}")
+    terminal().print(f"member {member_id}: deduction failing since {view['deduction_failed_since'] or '— (none)'}")
 
 
 def daily_run(plan: Annotated[str, typer.Option(help="The plan in force.")], on: Day = None,
@@ -191,7 +191,7 @@ def daily_run(plan: Annotated[str, typer.Option(help="The plan in force.")], on:
 
     with _session(database_url) as s:
         run = periods.daily_run(s, _actor(), plan, _date(on))
-    Console().print(f"removed {list(run.removed)} (written off {format_yuan(run.written_off)} yuan); aged out {list(run.aged_out)}")
+    terminal().print(f"removed {list(run.removed)} (written off {format_yuan(run.written_off)} yuan); aged out {list(run.aged_out)}")
 
 
 def waiting_period_end(
@@ -206,7 +206,7 @@ def waiting_period_end(
 
     with _session(database_url) as s:
         _, refund = periods.end_in_waiting_period(s, _actor(), member_id, diagnosed.date(), _date(on))
-    Console().print(f"member {member_id} ended in the waiting period; refund {format_yuan(refund)} yuan")
+    terminal().print(f"member {member_id} ended in the waiting period; refund {format_yuan(refund)} yuan")
 
 
 # --- claims ---
@@ -219,7 +219,7 @@ def _claim(database_url: str | None, step: Callable[[Session, Actor], Any]) -> N
         view = service.claim_view(s, step(s, _actor()))
     _record(f"Claim {view['claim_id']} — {view['status']}", view)
     for line in view["history"]:
-        Console().print(f"  {line['day']}  {line['status']:<12} {line['actor']}: {line['note']}", highlight=False)
+        terminal().print(f"  {line['day']}  {line['status']:<12} {line['actor']}: {line['note']}", highlight=False)
 
 
 @claim_app.command("file")
@@ -349,7 +349,7 @@ def vote(
     with _session(database_url) as s:
         service.cast_vote(s, _actor(), claim_id, juror, pays, _date(on))
         tally = service.jury_view(s, service.open_jury_row(s, claim_id))
-    Console().print(f"claim {claim_id}: {tally['votes_to_pay']} to pay, {tally['votes_to_refuse']} to refuse "
+    terminal().print(f"claim {claim_id}: {tally['votes_to_pay']} to pay, {tally['votes_to_refuse']} to refuse "
                     f"({tally['min_votes']} needed)")
 
 

@@ -9,8 +9,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from yibao.cli.console import terminal
 
 DatabaseUrl = Annotated[
     str | None,
@@ -46,7 +47,7 @@ def serve(
     from yibao.ops.store import Setting, Store, make_engine
 
     sock = _listen(host, port)
-    console = Console()
+    console = terminal()
     engine = make_engine(database_url)
     upgrade(engine)
     store = Store(engine)
@@ -103,7 +104,7 @@ def db_upgrade(
 
     engine = make_engine(database_url)
     upgrade(engine, revision)
-    Console().print(f"{engine.url.render_as_string(hide_password=True)} at revision {current(engine)}")
+    terminal().print(f"{engine.url.render_as_string(hide_password=True)} at revision {current(engine)}")
 
 
 @db_app.command("current")
@@ -113,7 +114,7 @@ def db_current(database_url: DatabaseUrl = None) -> None:
     from yibao.ops.store import Store
 
     store = Store.existing(database_url)
-    Console().print(current(store.engine))
+    terminal().print(current(store.engine))
 
 
 @ledger_app.command("trial-balance")
@@ -138,7 +139,7 @@ def trial_balance(
         table.add_row(row.account, format_yuan(row.debit), format_yuan(row.credit), format_yuan(row.balance))
     table.add_section()
     table.add_row("total", format_yuan(tb.total_debit), format_yuan(tb.total_credit), format_yuan(tb.total_debit - tb.total_credit))
-    console = Console()
+    console = terminal()
     console.print(table)
     if broken or not tb.balanced:
         console.print(f"[bold red]NOT BALANCED[/]: entries {broken}")

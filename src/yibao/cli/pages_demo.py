@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from yibao.cli.console import terminal
+
 PERSONS = 200
 
 
@@ -17,7 +19,7 @@ def prepare_pages_demo(folder: Path, persons: int = PERSONS, console: Console | 
     from yibao.ops.store import Store, make_engine
     from yibao.web.demo_store import prepare
 
-    console = console or Console()
+    console = console or terminal()
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from yibao.cli.console import terminal
 
 if TYPE_CHECKING:
     from yibao.products.model import Product
@@ -69,7 +70,7 @@ def list_products(lang: LangOption = "en") -> None:
     for product in builtin_products():
         table.add_row(product.id, product.title.get(lang), product.kind.value, _premium_text(product),
                       ", ".join(product.benefit_kinds))
-    Console().print(table)
+    terminal().print(table)
 
 
 @products_app.command("show")
@@ -81,7 +82,7 @@ def show(product: Annotated[str, typer.Argument(help="Built-in product id or a p
 
     words = _labels(lang)
     item = load_product(product)
-    console = Console()
+    console = terminal()
     console.print(f"[bold]{item.title.get(lang)}[/] ({item.id}, {item.kind.value})")
     console.print(f"{words['insurer']}: {item.insurer}\n{words['region']}: {item.region}")
     elig = item.eligibility

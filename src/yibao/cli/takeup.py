@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from yibao.cli.console import terminal
+
 if TYPE_CHECKING:
     from yibao.lab.takeup import Figure, Year
 
@@ -30,13 +32,12 @@ def _share(values: tuple[float, ...]) -> str:
 
 
 def _print(years: list[Year], figures: list[Figure], lang: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from yibao.core.money import format_yuan
 
     h = HEAD[lang]
-    console = Console()
+    console = terminal()
     table = Table(title=h[18])
     for col in (*h[:9],):
         table.add_column(col)

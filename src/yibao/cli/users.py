@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from yibao.cli.console import terminal
 from yibao.cli.ops import DatabaseUrl
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def list_users(
             scope = row.person_id or row.facility_id or row.regions.replace(",", ", ") or row.layer or ""
             status = "active" if row.disabled_at is None else f"disabled {row.disabled_at:%Y-%m-%d %H:%M}"
             table.add_row(row.username, row.role, scope, status)
-    Console().print(table)
+    terminal().print(table)
 
 
 @users_app.command("reset-password")
@@ -144,7 +144,7 @@ def disable(
 
 
 def _done(message: str, password: str | None) -> None:
-    console = Console()
+    console = terminal()
     console.print(message)
     if password is not None:
         console.print(f"password [bold]{password}[/] (shown once)", highlight=False)
