@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from yibao.core.errors import YibaoError
 from yibao.http.claims import claim_view
-from yibao.ops import auth, claims, ledger, registry, users
+from yibao.ops import auth, claims, ledger, lists, registry, users
 from yibao.ops.audit import Actor
 from yibao.ops.claims import AnyClaim
 from yibao.ops.errors import Unauthenticated
@@ -63,10 +63,10 @@ def test_facility_claims_of_the_day_and_what_the_funds_owe(bureau: Bureau) -> No
     for n, day in enumerate((date(2024, 3, 1), date(2024, 3, 1), date(2024, 3, 2))):
         claims.settle(bureau.store.engine, FACILITY, "H2", _bill(f"C{n}", pid, day, "10000"), f"C{n}", _shown)
     with bureau.store.transaction() as s:
-        assert [c.claim_id for c in claims.facility_claims(s, "H2", date(2024, 3, 1))] == ["C1", "C0"]
-        assert claims.facility_claims(s, "H3", date(2024, 3, 1)) == []
+        assert [c.claim_id for c in lists.facility_claims(s, "H2", date(2024, 3, 1))] == ["C1", "C0"]
+        assert lists.facility_claims(s, "H3", date(2024, 3, 1)) == []
         owed = ledger.owed_to_facility(s, "H2")
-        paid = sum(sum(c.split.values()) for c in claims.of_person(s, pid))
+        paid = sum(sum(c.split.values()) for c in lists.claims_of_person(s, pid))
     assert owed == [("reference-city", 2024, paid)]
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from web_pages import DESK, Site, check, money, sign_in, words
 
-from yibao.ops import claims, contributions, registry
+from yibao.ops import contributions, lists, registry
 from yibao.ops.store import AssistanceStatus, AuditEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -23,7 +23,7 @@ def test_officer_finds_the_member_and_acts_in_their_region_only(watched: Any, si
     with site.store.transaction() as s:
         member = registry.person(s, site.demo.member_person_id)
         neighbour = registry.person(s, site.demo.neighbour_person_id)  # the west district
-        claim = claims.of_person(s, member.person_id)[0]
+        claim = lists.claims_of_person(s, member.person_id)[0]
         due = next(c for c in contributions.of_person(s, member.person_id) if c.status == contributions.DUE)
     sign_in(page, site, "officer-east")
     assert page.url.endswith("/bureau/")

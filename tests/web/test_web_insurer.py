@@ -18,7 +18,7 @@ from yibao.contracts import posting
 from yibao.contracts.loader import load_contract
 from yibao.core.money import format_yuan
 from yibao.http.app import create_app
-from yibao.ops import claims, registry
+from yibao.ops import claims, lists, registry
 from yibao.ops.audit import Actor
 from yibao.ops.auth import add_user
 from yibao.ops.migrate import upgrade
@@ -33,7 +33,7 @@ def _big_claim(site: Site) -> str:
     """A large inpatient bill of the neighbour (west district, hospital W3): the serious-illness layer pays."""
     with site.store.transaction() as s:
         region = registry.person(s, site.demo.neighbour_person_id).region
-        day = claims.of_person(s, site.demo.member_person_id)[0].service_date
+        day = lists.claims_of_person(s, site.demo.member_person_id)[0].service_date
     split = claims.settle(site.store.engine, Actor("desk-w3", "facility"), "W3", ClaimIn(
         claim_id="BIG-SI", person_id=site.demo.neighbour_person_id, service_date=day, region=region,
         facility_level=3, care_type="inpatient", amount_class_a="300000", diagnosis="I21.9",

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from web_pages import PHONE, Site, check, money, sign_in, text_of, words
 
-from yibao.ops import claims, contributions
+from yibao.ops import contributions, lists
 from yibao.ops.store import Contribution, Enrolment, PersonRow, utcnow
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,10 +59,10 @@ def test_member_reads_claims_household_and_votes(watched: Any, site: Site) -> No
     page.set_viewport_size(PHONE)
     sign_in(page, site, "zhangwei")
     with site.store.transaction() as s:
-        own = claims.of_person(s, site.demo.member_person_id)[0]
+        own = lists.claims_of_person(s, site.demo.member_person_id)[0]
         neighbour = s.get(PersonRow, site.demo.neighbour_person_id)
         assert neighbour is not None
-        others = [c.claim_id for c in claims.of_person(s, neighbour.person_id)]
+        others = [c.claim_id for c in lists.claims_of_person(s, neighbour.person_id)]
     article = page.locator(f"article[data-claim='{own.claim_id}']")
     assert money(site, "4100.00") in article.inner_text()  # by hand: docs/operations.md's bill at a level-2 hospital
     article.locator("summary").click()

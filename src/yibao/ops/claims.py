@@ -37,7 +37,7 @@ from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import LAYER_ACCOUNT, Account, AccountKind, Line
 from yibao.ops.schemas import ClaimIn, CorrectionIn
-from yibao.ops.store import AccumulatorRow, ClaimRow, Facility, PersonRow, utcnow
+from yibao.ops.store import AccumulatorRow, ClaimRow, PersonRow, utcnow
 
 T = TypeVar("T")
 BillT = TypeVar("BillT", ClaimIn, CorrectionIn)
@@ -339,22 +339,6 @@ def settle(
     return shown
 
 
-# A facility's registered level and region, by engine and facility id: registration is never changed once made
-# (no route or command updates a facility), so a process reads each once, outside the claim's locks.
-_REGISTRATIONS: dict[tuple[int, str], tuple[int, str]] = {}
-
-
-def _registration(unit: _Unit, facility_id: str) -> tuple[int, str]:
-    key = (id(unit.connection.engine), facility_id)
-    found = _REGISTRATIONS.get(key)
-    if found is None:
-        row = unit.connection.execute(select(Facility.level, Facility.region).where(Facility.id == facility_id)).first()
-        if row is None:
-            raise NotFound(f"no facility {facility_id!r}", code="facility.not_found")
-        found = _REGISTRATIONS[key] = (int(row[0]), str(row[1]))
-    return found
-
-
 def as_registered(data: BillT, level: int, region: str | None = None) -> BillT:
     """The bill with the facility's registered level (and region): the facility's registration decides its rates
     and whether the care is out of area, never what the bill states; a bill that states otherwise is refused."""
@@ -387,16 +371,10 @@ def presettle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, sho
     return shown
 
 
-def facility_claims(session: Session, facility_id: str, day: date) -> list[ClaimRow]:
-    """The claims a facility submitted for a service day, newest first (the counter's list of the day)."""
-    return list(session.execute(
-        select(ClaimRow).where(ClaimRow.facility_id == facility_id, ClaimRow.service_date == day)
-        .order_by(ClaimRow.id.desc())
-    ).scalars())
 
 
 def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
-    data = as_registered(data, *_registration(unit, facility_id))
+    data = as_registered(data, *registry.registration(unit.connection, facility_id))
     acc_data, who = _lock_insured(unit, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
     columns = {
@@ -567,11 +545,6 @@ def claim(session: Session, claim_id: str) -> ClaimRow:
     return row
 
 
-def of_person(session: Session, person_id: str) -> list[ClaimRow]:
-    """A person's claims, newest service date first."""
-    return list(session.execute(
-        select(ClaimRow).where(ClaimRow.person_id == person_id).order_by(ClaimRow.service_date.desc(), ClaimRow.claim_id.desc())
-    ).scalars())
 
 
 def _locked(session: Session, claim_id: str) -> tuple[ClaimRow, PersonRow, AccumulatorRow, Scheme]:

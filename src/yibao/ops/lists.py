@@ -115,3 +115,18 @@ def employers(
     if uscc:
         query = query.where(Employer.uscc == uscc.strip().upper())
     return page(session, query.order_by(Employer.id), limit, offset)
+
+
+def facility_claims(session: Session, facility_id: str, day: date) -> list[ClaimRow]:
+    """The claims a facility submitted for a service day, newest first (the counter's list of the day)."""
+    return list(session.execute(
+        select(ClaimRow).where(ClaimRow.facility_id == facility_id, ClaimRow.service_date == day)
+        .order_by(ClaimRow.id.desc())
+    ).scalars())
+
+
+def claims_of_person(session: Session, person_id: str) -> list[ClaimRow]:
+    """A person's claims, newest service date first."""
+    return list(session.execute(
+        select(ClaimRow).where(ClaimRow.person_id == person_id).order_by(ClaimRow.service_date.desc(), ClaimRow.claim_id.desc())
+    ).scalars())

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Date, Integer, Select, and_, bindparam, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
@@ -324,3 +325,20 @@ def insured(session: Session, person_id: str, day: date) -> Insured:
 def core_person(session: Session, row: PersonRow, day: date) -> Person:
     """The rules core's view of a registered person on a service day; needs an active enrolment."""
     return insured(session, row.person_id, day).person
+
+
+# A facility's registered level and region, by engine and facility id: registration is never changed once made
+# (no route or command updates a facility), so a process reads each once, outside a claim's locks.
+_REGISTRATIONS: dict[tuple[int, str], tuple[int, str]] = {}
+
+
+def registration(connection: Connection, facility_id: str) -> tuple[int, str]:
+    """The facility's registered level and region (what decides a claim's rates and whether it is out of area)."""
+    key = (id(connection.engine), facility_id)
+    found = _REGISTRATIONS.get(key)
+    if found is None:
+        row = connection.execute(select(Facility.level, Facility.region).where(Facility.id == facility_id)).first()
+        if row is None:
+            raise NotFound(f"no facility {facility_id!r}", code="facility.not_found")
+        found = _REGISTRATIONS[key] = (int(row[0]), str(row[1]))
+    return found

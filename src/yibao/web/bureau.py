@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from yibao.core.errors import YibaoError
 from yibao.http.deps import check_region
 from yibao.mutual_aid import service as mutual_aid
-from yibao.ops import audit, cards, claims, contributions, enrolment, ledger, registry
+from yibao.ops import audit, cards, claims, contributions, enrolment, ledger, lists, registry
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import NotFound
 from yibao.ops.privacy import mask_ric
@@ -63,7 +63,7 @@ def _dossier(s: Session, who: Principal, person_id: str) -> dict[str, Any]:
         "contributions": contributions.of_person(s, person_id),
         "assistance": registry.assistance_of(s, person_id),
         "cards": cards.of_person(s, person_id), "now": utcnow(),
-        "claims": claims.of_person(s, person_id),
+        "claims": lists.claims_of_person(s, person_id),
         "memberships": [(m, [mutual_aid.claim_view(s, c) for c in mutual_aid.claims_of(s, member_id=m.id)]) for m in members],
     }
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from yibao.core.errors import YibaoError
 from yibao.mutual_aid import periods
 from yibao.mutual_aid import service as mutual_aid
-from yibao.ops import cards, claims, contributions, registry
+from yibao.ops import cards, contributions, lists, registry
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import NotFound
 from yibao.ops.privacy import mask_ric
@@ -66,7 +66,7 @@ def _view(s: Session, card_secret: str, person_id: str) -> MemberView:
         })
     return MemberView(
         person=person, masked_ric=mask_ric(person.ric), card=card, enrolments=registry.enrolments_of(s, person_id),
-        contributions=dues, payable=payable, claims=claims.of_person(s, person_id),
+        contributions=dues, payable=payable, claims=lists.claims_of_person(s, person_id),
         household=[(p, registry.enrolment(s, p.person_id, utcnow().year)) for p in registry.household_members(s, person_id)],
         memberships=memberships,
     )
