@@ -18,7 +18,8 @@ from web_pages import DESK, Site, check, money, sign_in, words
 from yibao.ops import registry, review_queue
 from yibao.ops.audit import Actor
 from yibao.ops.schemas import EmployerIn
-from yibao.ops.store import AuditEvent, ClaimRow, JournalEntry, ReviewFlag, TwinCase, utcnow
+from yibao.ops.store import AuditEvent, ClaimRow, JournalEntry, utcnow
+from yibao.ops.store_audit import ReviewFlag, TwinCase
 from yibao.web.twin_pages import FlagsFileError, read_flags
 
 BUREAU = Actor("bureau", "admin")

@@ -26,7 +26,7 @@ from yibao.mutual_aid.membership import HealthDeclaration, MemberStatus
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import NotFound, Rejected
 from yibao.ops.schemas import INT32_MAX, Diagnosis, Identifier, Name, PlanId, Reason, RowId, Shape, Summary
-from yibao.ops.store import MutualAidClaim, MutualAidMember
+from yibao.ops.store_mutual_aid import MutualAidClaim, MutualAidMember
 
 router = APIRouter(prefix="/mutual-aid", tags=["mutual aid"])
 
@@ -187,7 +187,7 @@ def _acting_member(s: Session, who: Principal, plan_id: PlanId, given: int | Non
 @router.get("/plans")
 def get_plans(request: Request, who: Reader) -> list[dict[str, Any]]:
     """The plans in force on this platform, with their published figures."""
-    from yibao.ops.store import MutualAidPlan
+    from yibao.ops.store_mutual_aid import MutualAidPlan
 
     with store_of(request).transaction() as s:
         return [service.plan_view(r) for r in s.execute(select(MutualAidPlan).order_by(MutualAidPlan.id)).scalars()]

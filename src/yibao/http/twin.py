@@ -13,7 +13,7 @@ from yibao.http.deps import check_region, require, store_of
 from yibao.ops import twin_cases
 from yibao.ops.auth import Principal, Role
 from yibao.ops.schemas import Identifier, Note, PersonIn, RicText, RowId, ShortText, Uscc, Year, Yuan
-from yibao.ops.store import TwinCase
+from yibao.ops.store_audit import TwinCase
 from yibao.ops.twin_cases import CaseStatus, FlaggedWorker
 
 router = APIRouter(tags=["audit"])

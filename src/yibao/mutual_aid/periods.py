@@ -47,13 +47,13 @@ from yibao.ops import audit, ledger
 from yibao.ops.audit import Actor
 from yibao.ops.errors import NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
-from yibao.ops.store import (
+from yibao.ops.store import utcnow
+from yibao.ops.store_mutual_aid import (
     MutualAidClaim,
     MutualAidDeductionFailure,
     MutualAidDisclosure,
     MutualAidMember,
     MutualAidPeriod,
-    utcnow,
 )
 
 ACCOUNT_KIND: dict[PoolAccount, AccountKind] = {

@@ -32,14 +32,14 @@ from yibao.ops import audit, ledger, registry
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
-from yibao.ops.store import (
+from yibao.ops.store import utcnow
+from yibao.ops.store_mutual_aid import (
     MutualAidClaim,
     MutualAidJuror,
     MutualAidJury,
     MutualAidMember,
     MutualAidPlan,
     MutualAidVote,
-    utcnow,
 )
 
 # --- plans ---------------------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ from yibao.audit.screening import Reason, ScreeningParameters, screen_claims, wi
 from yibao.ops import audit
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
-from yibao.ops.store import ClaimRow, PersonRow, ReviewFlag, utcnow
+from yibao.ops.store import ClaimRow, PersonRow, utcnow
+from yibao.ops.store_audit import ReviewFlag
 
 ENTITY = "review_flag"
 IN_BATCH = 5_000

@@ -29,7 +29,8 @@ from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
 from yibao.ops.schemas import EnrolmentIn, PersonIn
-from yibao.ops.store import Employer, TwinCase, TwinCaseWorker, utcnow
+from yibao.ops.store import Employer, utcnow
+from yibao.ops.store_audit import TwinCase, TwinCaseWorker
 
 ENTRY_KIND = "twin_arrears"
 UNINSURED = "uninsured_worker"

@@ -19,7 +19,8 @@ from yibao.mutual_aid import periods
 from yibao.mutual_aid import service as mutual_aid
 from yibao.mutual_aid.calendar import periods_between
 from yibao.ops.auth import Principal, Role
-from yibao.ops.store import MutualAidDisclosure, MutualAidPlan, utcnow
+from yibao.ops.store import utcnow
+from yibao.ops.store_mutual_aid import MutualAidDisclosure, MutualAidPlan
 from yibao.web import session
 from yibao.web.messages import N_, of_error
 from yibao.web.render import in_store, redirect, render, texts_of

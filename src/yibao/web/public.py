@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from yibao.mutual_aid import periods
 from yibao.mutual_aid import service as mutual_aid
 from yibao.ops.errors import NotFound
-from yibao.ops.store import MutualAidPlan
+from yibao.ops.store_mutual_aid import MutualAidPlan
 from yibao.web.render import in_store, render, texts_of
 
 router = APIRouter(prefix="/public/mutual-aid")

@@ -25,7 +25,8 @@ from yibao.ops import twin_cases
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import NotFound
 from yibao.ops.schemas import PersonIn
-from yibao.ops.store import Employer, TwinCase, utcnow
+from yibao.ops.store import Employer, utcnow
+from yibao.ops.store_audit import TwinCase
 from yibao.ops.twin_cases import CaseStatus, FlaggedWorker
 from yibao.web import session
 from yibao.web.messages import N_, field_errors, message, of_error
