@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.core.helpers import assert_engines_agree, claims_frame, persons_frame
+from tests.core.helpers import assert_engines_agree, claims_frame, persons_frame, policies_frame
 from tests.core.strategies import populations
 from yibao.engine import settle_frame
 from yibao.engine.dask import dask_client, settle_dask_frame
@@ -40,9 +40,10 @@ def test_dask_equals_batch_on_a_synthetic_city(client) -> None:  # type: ignore[
 def test_dask_equals_batch_property(client, population, partitions) -> None:  # type: ignore[no-untyped-def]
     scheme = load_scheme("reference-city", ["si-threshold-halved"])
     people, bills = population
-    persons, claims = persons_frame(people), claims_frame(bills)
-    expected = assert_engines_agree(scheme, persons, claims, dask_client=client)  # scalar = batch = Dask
-    got = settle_dask_frame(scheme, persons, claims, client=client, partitions=partitions)
+    persons, claims, policies = persons_frame(people), claims_frame(bills), policies_frame(people)
+    # scalar = batch = Dask, with the persons' random cover dates and policies
+    expected = assert_engines_agree(scheme, persons, claims, dask_client=client, policies=policies)
+    got = settle_dask_frame(scheme, persons, claims, client=client, partitions=partitions, policies=policies)
     assert got.equals(expected)
 
 

@@ -43,6 +43,10 @@ def settle(
     lang: Annotated[LangChoice, typer.Option(help="Language of explanations.")] = LangChoice.en,
     engine: Annotated[EngineChoice, typer.Option(help="batch (default), scalar (reference path) or dask.")] = EngineChoice.batch,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (with --engine dask).")] = None,
+    policies: Annotated[Path | None, typer.Option(
+        help="Policies table (policy_id, person_id, product, start_date, end_date), CSV or Parquet: adds the "
+             "named products' indemnity layers (paid_<layer>) and pays only policies in force on the day."
+    )] = None,
 ) -> None:
     """Settle claims one-stop through every layer; one output row per claim, in input order."""
     from yibao.api import explain_from_frames
@@ -56,6 +60,9 @@ def settle(
     if engine is EngineChoice.dask and claims.is_dir() and out is not None and out.suffix == "":
         if explain is not None:
             raise InputError("--explain reads one claims table, not a partitioned dataset", code="input.bad_option")
+        if policies is not None:
+            raise InputError("--policies is not taken with a partitioned dataset yet: settle one claims table",
+                             code="input.bad_option")
         _settle_dataset(scheme, tuple(reform or ()), persons, claims, out, scheduler, console)
         return
     if out is not None:
@@ -71,17 +78,23 @@ def settle(
         built = load_scheme(scheme, tuple(reform or ()))
         progress.update(task, description=f"reading {persons}")
         people = read_persons(persons)
+        held = None
+        if policies is not None:
+            from yibao.products.settlement import settle_with_policies
+
+            progress.update(task, description=f"reading {policies}")
+            built, held = settle_with_policies(built, people, policies)
         progress.update(task, description=f"reading {claims}")
         bills = read_claims(claims, people, built)
         if out is not None:
             progress.update(task, description=f"settling {bills.height:,} claims ({engine.value})")
-            settled = settle_frame(built, people, bills, engine.value, scheduler)
+            settled = settle_frame(built, people, bills, engine.value, scheduler, policies=held)
             progress.update(task, description=f"writing {out}")
             write_table(settlement_output(built, settled), out)
     if out is not None:
         _summary(built.layer_ids, settled, out)
     if explain is not None:
-        print(explain_from_frames(built, people, bills, explain, lang.value).text())
+        print(explain_from_frames(built, people, bills, explain, lang.value, held).text())
 
 
 def _settle_dataset(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import polars as pl
 
@@ -18,7 +19,10 @@ from yibao.core.errors import SchemeError
 from yibao.core.model import PolicyCover
 from yibao.core.scheme import Layer, Scheme
 from yibao.products.benefits import Policy, PolicyStatus
+from yibao.products.loader import builtin_products
 from yibao.products.model import Product
+from yibao.products.policies import policies_of, read_policies
+from yibao.tables import Source
 
 POLICY_FRAME = {"person_id": pl.String, "product": pl.String, "start_date": pl.Date, "end_date": pl.Date}
 
@@ -78,3 +82,18 @@ def covers(policies: Iterable[Policy]) -> dict[str, tuple[PolicyCover, ...]]:
         if p.status is PolicyStatus.ACTIVE:
             held.setdefault(p.person_id, []).append(PolicyCover(p.product, p.start_date, p.end_date))
     return {pid: tuple(sorted(items, key=lambda c: (c.product, c.start))) for pid, items in held.items()}
+
+
+def settle_with_policies(scheme: Scheme, persons: pl.DataFrame, path: str | Path | pl.DataFrame
+                         ) -> tuple[Scheme, pl.DataFrame]:
+    """What `yibao settle --policies FILE` settles: the scheme with the indemnity layers of the built-in products
+    the file names appended (by product id), and the file's policies as the engines take them. A policy may
+    also name a scheme's own private layer (for example `huiminbao` of the reference city). Errors name the
+    file, line and column (`read_policies`); a table given as a frame is named `policies`."""
+    products = {product.id: product for product in builtin_products()}
+    births = dict(zip(persons["person_id"].to_list(), persons["birth_date"].to_list(), strict=True))
+    if isinstance(path, pl.DataFrame):
+        policies = policies_of(path, Source("policies", csv=False), births, products, own=own_products(scheme))
+    else:
+        policies = read_policies(path, births, products, own=own_products(scheme))
+    return with_products(scheme, named_products(policies, scheme, products)), policies_frame(policies)
