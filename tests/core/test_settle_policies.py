@@ -110,7 +110,7 @@ def test_bad_policies_are_refused_naming_file_line_and_column(folder: Path, row:
 
 def test_a_cover_end_before_its_start_is_refused(folder: Path) -> None:
     (folder / "persons.csv").write_text(PERSONS.replace("2024-04-01,", "2024-04-01,2024-03-01"), encoding="utf-8")
-    with pytest.raises(InputError, match="line 3.*cover_end"):
+    with pytest.raises(InputError, match=r"line 3.*cover_end"):
         yibao.tables.read_persons(folder / "persons.csv")
 
 
