@@ -114,3 +114,19 @@ def test_settle_command_on_a_partitioned_dataset(tmp_path) -> None:  # type: ign
     assert dask.exit_code == 0, dask.output
     parts = pl.concat([pl.read_parquet(p) for p in sorted((tmp_path / "settled").glob("*.parquet"))])
     assert parts.equals(pl.read_parquet(tmp_path / "one.parquet"))
+    # with policies: every worker takes its persons' policies; the same fen as one process
+    people = pl.concat([pl.read_parquet(p) for p in sorted((tmp_path / "persons").glob("*.parquet"))])
+    ids = people["person_id"].to_list()
+    rows = [f"H{i},{pid},shanghai-huhuibao-2021,2024-0{1 + i % 6}-01,2024-12-31" for i, pid in enumerate(ids[::7])]
+    rows += [f"M{i},{pid},huiminbao,2024-01-01,2024-0{1 + i % 9}-28" for i, pid in enumerate(ids[3::11])]
+    (tmp_path / "policies.csv").write_text("policy_id,person_id,product,start_date,end_date\n" + "\n".join(rows) + "\n")
+    common = ["settle", "--scheme", "reference-city", "--persons", str(tmp_path / "persons"), "--claims",
+              str(tmp_path / "claims"), "--policies", str(tmp_path / "policies.csv")]
+    one = runner.invoke(app, [*common, "--out", str(tmp_path / "one-p.parquet")])
+    assert one.exit_code == 0, one.output
+    dask = runner.invoke(app, [*common, "--out", str(tmp_path / "settled-p"), "--engine", "dask"])
+    assert dask.exit_code == 0, dask.output
+    parts = pl.concat([pl.read_parquet(p) for p in sorted((tmp_path / "settled-p").glob("*.parquet"))])
+    expected = pl.read_parquet(tmp_path / "one-p.parquet")
+    assert "paid_huhuibao" in expected.columns and expected["paid_huhuibao"].cast(pl.Float64).sum() > 0
+    assert parts.equals(expected)

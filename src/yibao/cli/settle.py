@@ -60,10 +60,7 @@ def settle(
     if engine is EngineChoice.dask and claims.is_dir() and out is not None and out.suffix == "":
         if explain is not None:
             raise InputError("--explain reads one claims table, not a partitioned dataset", code="input.bad_option")
-        if policies is not None:
-            raise InputError("--policies is not taken with a partitioned dataset yet: settle one claims table",
-                             code="input.bad_option")
-        _settle_dataset(scheme, tuple(reform or ()), persons, claims, out, scheduler, console)
+        _settle_dataset(scheme, tuple(reform or ()), persons, claims, out, scheduler, console, policies)
         return
     if out is not None:
         output_file(out)
@@ -99,7 +96,7 @@ def settle(
 
 def _settle_dataset(
     scheme: str, reforms: tuple[str, ...], persons: Path, claims: Path, out: Path, scheduler: str | None,
-    console: Console,
+    console: Console, policies: Path | None,
 ) -> None:
     """A dataset partitioned by person, settled part by part on the Dask workers into out/<part name>."""
     from yibao.core.money import format_yuan
@@ -107,8 +104,14 @@ def _settle_dataset(
     from yibao.schemes import load_scheme
 
     built = load_scheme(scheme, reforms)
+    held = None
+    if policies is not None:  # checked against every person of the dataset, then shared by the workers
+        from yibao.products.settlement import settle_with_policies
+        from yibao.tables import read_persons
+
+        built, held = settle_with_policies(built, read_persons(persons), policies)
     with console.status(f"settling the parts of {claims} on Dask"):
-        results = settle_dask_dataset(built, persons, claims, out, scheduler)
+        results = settle_dask_dataset(built, persons, claims, out, scheduler, policies=held)
     rows = sum(r.rows for r in results)
     table = Table(title=f"{rows:,} claims in {len(results)} parts settled → {out}/")
     table.add_column("")
