@@ -11,6 +11,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -62,6 +63,13 @@ def use_chart_fonts() -> None:
     from matplotlib import font_manager
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
+    if not installed & set(CHART_FONTS[1:]):
+        # matplotlib's font cache was made before a CJK font was installed (e.g. fonts-noto-cjk added later):
+        # look for one on the system, as its cache would, rather than draw every character as a box
+        for path in font_manager.findSystemFonts():
+            if any(name in Path(path).name for name in ("NotoSansCJK", "SourceHanSans", "wqy-zenhei")):
+                font_manager.fontManager.addfont(path)
+        installed = {f.name for f in font_manager.fontManager.ttflist}
     # Families named in font.family (not through the generic "sans-serif") are the ones matplotlib falls back on.
     plt.rcParams["font.family"] = [f for f in CHART_FONTS if f in installed] or ["sans-serif"]
     plt.rcParams["axes.unicode_minus"] = False  # the minus sign exists in every CJK font

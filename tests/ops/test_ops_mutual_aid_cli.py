@@ -95,7 +95,7 @@ def test_a_platform_operators_day(cli: Cli, tmp_path: Path) -> None:
     cli.ok("vote", "2", "--juror", "4", "--refuse", "--on", "2020-07-02")
     cli.ok("vote", "2", "--juror", "5", "--refuse", "--on", "2020-07-02")
     out = cli.ok("claim", "verdict", "2", "--on", "2020-07-05")
-    assert "denied" in out and "jury: 1 to pay, 2 to refuse" in out
+    assert "denied" in out and "jury: verdict: 1 to pay, 2 to refuse" in out
 
     # deductions, the end-of-day run and a waiting-period refund
     cli.ok("deduction", "6", "--period", "2020-05-07", "--failed", "--on", "2020-05-14")

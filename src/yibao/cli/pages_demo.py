@@ -38,6 +38,8 @@ def prepare_pages_demo(folder: Path, persons: int = PERSONS, console: Console | 
         ("bureau officer, east district", "officer-east", "/bureau/"),
         ("auditor", "auditor", "/bureau/audit"),
         ("mutual-aid platform operator", "platform", "/platform/"),
+        ("serious-illness insurer (its layer's figures)", "insurer-si", "/insurer/"),
+        ("Huiminbao insurer (its layer's figures)", "insurer-hmb", "/insurer/"),
         ("everyone, no login", "—", "/public/mutual-aid/"),
     ):
         table.add_row(f"{page}  {role}", user)

@@ -169,7 +169,7 @@ def decide(claim: Claim, jury: Jury, verdict: Verdict, day: dt.date) -> Claim:
     """Apply a closed jury's verdict: to pay puts the claim (back) on notice, to refuse denies it."""
     if jury.closed_on is None or verdict.outcome is Outcome.INVALID:
         raise MutualAidError("the jury has not reached a valid verdict", code="mutual_aid.jury_not_valid")
-    note = f"jury: {verdict.votes_to_pay} to pay, {verdict.votes_to_refuse} to refuse"
+    note = f"verdict: {verdict.votes_to_pay} to pay, {verdict.votes_to_refuse} to refuse"
     to = ClaimStatus.NOTICED if verdict.outcome is Outcome.PAY else ClaimStatus.DENIED
     return _move(claim, (ClaimStatus.DISPUTED,), to, day, "jury", note, jury=jury)
 

@@ -84,23 +84,26 @@ class Levers:
     age_banded: bool = False
     young_inflow: float = 0.0  # extra joiners per month aged 18–30, from launch on
 
-    def label(self) -> str:
+    def label(self, lang: str = "en") -> str:
+        """The lever's name in a report, in Chinese (`lang="zh"`) or English."""
+        zh = lang == "zh"
         parts = []
         if self.fee_rate is not None:
-            parts.append(f"fee {self.fee_rate / 10_000:g}%")
+            parts.append(f"{'管理费' if zh else 'fee'} {self.fee_rate / 10_000:g}%")
         if self.case_cap_yuan is not None:
-            parts.append(f"case cap {self.case_cap_yuan:g}")
+            parts.append(f"{'单例上限' if zh else 'case cap'} {self.case_cap_yuan:g}")
         if self.year_cap_yuan is not None:
-            parts.append(f"year cap {self.year_cap_yuan:g}")
+            parts.append(f"{'年度分摊上限' if zh else 'year cap'} {self.year_cap_yuan:g}")
         if self.max_join_age is not None:
-            parts.append(f"join ≤ {self.max_join_age}")
+            parts.append(f"{'加入年龄' if zh else 'join'} ≤ {self.max_join_age}")
         if self.waiting_days is not None:
-            parts.append(f"waiting {self.waiting_days} d")
+            parts.append(f"{'等待期' if zh else 'waiting'} {self.waiting_days} {'天' if zh else 'd'}")
         if self.age_banded:
-            parts.append("age-banded pricing")
+            parts.append("按年龄分档分摊" if zh else "age-banded pricing")
         if self.young_inflow:
-            parts.append(f"+{self.young_inflow / 1e6:g}M young/month")
-        return ", ".join(parts) or "baseline (plan as published)"
+            parts.append(f"+{self.young_inflow / 1e6:g}M {'青年加入/月' if zh else 'young/month'}")
+        baseline = "基准（按公布规则）" if zh else "baseline (plan as published)"
+        return ("，" if zh else ", ").join(parts) or baseline
 
 
 @dataclass(frozen=True, slots=True)

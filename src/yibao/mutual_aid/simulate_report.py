@@ -124,7 +124,7 @@ def _annualised_on(result: SimulationResult, year: int, month: int) -> float:
 
 def lever_rows(results: Sequence[SimulationResult], lang: str = "en") -> list[list[str]]:
     return [
-        [r.levers.label(), _y(r.cost_per_member(2019)), _y(r.cost_per_member(2021)), _y(r.cost_per_member(2023)),
+        [r.levers.label(lang), _y(r.cost_per_member(2019)), _y(r.cost_per_member(2021)), _y(r.cost_per_member(2023)),
          _m(r.members_at_end(2021)), _m(r.members_at_end(2023)), _when(r, "spiral_onset", lang),
          _when(r, "unsustainable_month", lang)]
         for r in results
@@ -149,7 +149,7 @@ def _members_chart(results: Sequence[SimulationResult], lang: str) -> str:
     fig, ax = new_figure(7.5, 4.2)
     for i, r in enumerate(results):
         ax.plot([m.start for m in r.months], [m.members / 1e6 for m in r.months], **series_style(i),
-                lw=2.2 if i == 0 else 1.3, label=r.levers.label())
+                lw=2.2 if i == 0 else 1.3, label=r.levers.label(lang))
     base = results[0]
     nov_2019 = next((m.start for m in base.months if (m.start.year, m.start.month) == (2019, 11)), base.months[0].start)
     published = [(base.months[0].start, PUBLISHED_MEMBERS_AFTER_7_DAYS), (nov_2019, PUBLISHED_MEMBERS_NOV_2019)]
@@ -169,7 +169,7 @@ def _cost_chart(results: Sequence[SimulationResult], lang: str) -> str:
     fig, ax = new_figure(7.5, 4.2)
     for i, r in enumerate(results):
         ax.plot([m.start for m in r.months], [m.annualised_yuan for m in r.months], **series_style(i),
-                lw=2.2 if i == 0 else 1.3, label=r.levers.label())
+                lw=2.2 if i == 0 else 1.3, label=r.levers.label(lang))
     base = results[0]
     years = sorted({m.start.year for m in base.months})
     ax.step([base.months[0].start.replace(year=y, month=1) for y in years],
@@ -210,7 +210,7 @@ def _claims_chart(base: SimulationResult, lang: str) -> str:
 
 
 def simulation_report(results: Sequence[SimulationResult], assumptions: Assumptions, lang: str = "en") -> str:
-    """The report in Chinese (`lang="zh"`) or English; lever labels and assumption names stay as in the code."""
+    """The report in Chinese (`lang="zh"`) or English; lever labels too; assumption names stay as in the code."""
     base = results[0]
     cal = base.calibration
     intro = paragraph(tr(
