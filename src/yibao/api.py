@@ -76,11 +76,23 @@ def settle(
     *,
     reforms: Sequence[str | Path] = (),
     engine: Engine = "batch",
+    policies: Any = None,
 ) -> Any:
-    """Settle a claims table: claim_id, paid_<layer> per layer, out_of_pocket (yuan, Decimal), in input order."""
+    """Settle a claims table: claim_id, paid_<layer> per layer, out_of_pocket (yuan, Decimal), in input order.
+    `policies`: a table (policy_id, person_id, product, start_date, end_date), as `yibao settle --policies`: the
+    named products' indemnity layers are added (paid_<layer>) and pay only policies in force."""
     built = as_scheme(scheme, reforms)
     people, bills, kind = normalised(persons, claims, built)
-    return _back(settlement_output(built, settle_frame(built, people, bills, engine)), kind)
+    built, held = _with_policies(built, people, policies)
+    return _back(settlement_output(built, settle_frame(built, people, bills, engine, policies=held)), kind)
+
+
+def _with_policies(scheme: Scheme, persons: pl.DataFrame, policies: Any) -> tuple[Scheme, pl.DataFrame | None]:
+    if policies is None:
+        return scheme, None
+    from yibao.products.settlement import settle_with_policies
+
+    return settle_with_policies(scheme, persons, _to_polars(policies)[0])
 
 
 def explain_claim(
@@ -91,22 +103,28 @@ def explain_claim(
     *,
     reforms: Sequence[str | Path] = (),
     lang: Lang = "en",
+    policies: Any = None,
 ) -> Explanation:
-    """The explanation of one claim, settled after the earlier claims of the same person (scalar path)."""
+    """The explanation of one claim, settled after the earlier claims of the same person (scalar path);
+    `policies` as for `settle`."""
     built = as_scheme(scheme, reforms)
     people, bills, _ = normalised(persons, claims, built)
-    return explain_from_frames(built, people, bills, claim_id, lang)
+    built, held = _with_policies(built, people, policies)
+    return explain_from_frames(built, people, bills, claim_id, lang, held)
 
 
 def explain_from_frames(
-    scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame, claim_id: str, lang: Lang = "en"
+    scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame, claim_id: str, lang: Lang = "en",
+    policies: pl.DataFrame | None = None,
 ) -> Explanation:
+    """`policies`: the persons' policies (person_id, product, start_date, end_date), when they hold any."""
     target = claims.filter(pl.col("claim_id") == claim_id)
     if target.height == 0:
         raise InputError(f"no claim {claim_id!r} in the claims table", code="input.unknown_claim")
     person_id = target["person_id"][0]
     own = claims.filter(pl.col("person_id") == person_id)
-    people = persons_records(persons.filter(pl.col("person_id") == person_id))
+    theirs = None if policies is None else policies.filter(pl.col("person_id") == person_id)
+    people = persons_records(persons.filter(pl.col("person_id") == person_id), theirs)
     settled = settle_claims(scheme, people, claims_records(own))
     found = next(s for s in settled if s.claim_id == claim_id)
     return explain(found, scheme, lang)

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from yibao.core.model import AssistanceCategory, CareType, Claim, InsuranceScheme, Person, Sex
+from yibao.core.model import AssistanceCategory, CareType, Claim, InsuranceScheme, Person, PolicyCover, Sex
 from yibao.core.money import RatePpm
 from yibao.core.scheme import (
     DIMENSION_KEYS,
@@ -115,7 +115,10 @@ def schemes(draw: Any) -> Scheme:
         earlier = [layer.id for layer in layers]
         count = draw(st.integers(1, 3))
         layer_parts = tuple(draw(parts(f"p{j}", earlier)) for j in range(count))
-        layers.append(Layer(layer_id, draw(st.sampled_from(list(LayerKind))), Names(layer_id, layer_id), layer_parts))
+        kind = draw(st.sampled_from(list(LayerKind)))
+        # a private layer is the scheme's own product (None) or belongs to one of PRODUCTS, possibly shared
+        product = draw(st.one_of(st.none(), st.sampled_from(PRODUCTS))) if not kind.public else None
+        layers.append(Layer(layer_id, kind, Names(layer_id, layer_id), layer_parts, product=product))
     one_rate = st.integers(0, 300_000).map(lambda rate: Parameter("preselfpay", Unit.RATE, "test", ((START, {"": rate}),)))
     preselfpay = draw(st.one_of(one_rate, dated(st.integers(0, 300_000), Unit.RATE, keyed=False)))  # or changing mid-year
     scheme = Scheme("random", Names("random", "random"), HOME, 2024, preselfpay, tuple(layers))
@@ -123,10 +126,41 @@ def schemes(draw: Any) -> Scheme:
     return scheme
 
 
+# products a random scheme's private layers may belong to; policies name these and the layers' own ids
+PRODUCTS = ["prodA", "prodB"]
+POLICY_PRODUCTS = [*PRODUCTS, "huiminbao", *(f"layer{i}" for i in range(6))]
+# the days claims fall on: START + 0..600 days
+days = st.integers(-30, 640).map(lambda n: START + timedelta(days=n))
+
+
 @st.composite
-def persons(draw: Any, count: int) -> list[Person]:
-    return [
-        Person(
+def cover_dates(draw: Any) -> tuple[date | None, date | None]:
+    """Public cover: open at either end or both, a start after the end of none."""
+    start, end = draw(st.one_of(st.none(), days)), draw(st.one_of(st.none(), days))
+    if start is not None and end is not None and end < start:
+        start, end = end, start
+    return start, end
+
+
+@st.composite
+def policies(draw: Any, products: list[str] = POLICY_PRODUCTS) -> tuple[PolicyCover, ...]:
+    """Up to two policies per product drawn, never overlapping within a product (a stay of claims may cross a
+    policy's end, policies of different products overlap freely)."""
+    held: list[PolicyCover] = []
+    for product in draw(st.lists(st.sampled_from(products), max_size=3, unique=True)):
+        bounds = sorted(draw(st.lists(days, min_size=2, max_size=4, unique=True)))
+        if len(bounds) % 2:
+            bounds = bounds[:-1]
+        held.extend(PolicyCover(product, a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=True))
+    return tuple(held)
+
+
+@st.composite
+def persons(draw: Any, count: int, products: list[str] = POLICY_PRODUCTS) -> list[Person]:
+    people = []
+    for i in range(count):
+        start, end = draw(cover_dates())
+        people.append(Person(
             person_id=f"P{i}",
             birth_date=draw(st.dates(date(1930, 1, 1), date(2023, 12, 31))),
             sex=draw(st.sampled_from(list(Sex))),
@@ -136,9 +170,11 @@ def persons(draw: Any, count: int) -> list[Person]:
             huiminbao=draw(st.booleans()),
             pre_existing=draw(st.booleans()),
             annual_income=draw(fen),
-        )
-        for i in range(count)
-    ]
+            cover_start=start,
+            cover_end=end,
+            policies=draw(policies(products)),
+        ))
+    return people
 
 
 # around 2^31 fen: the batch path holds a table's amounts in int64 rather than int32
@@ -168,6 +204,7 @@ def claims(draw: Any, person_ids: list[str], max_claims: int = 25) -> list[Claim
 
 
 @st.composite
-def populations(draw: Any, max_persons: int = 4, max_claims: int = 25) -> tuple[list[Person], list[Claim]]:
-    people = draw(persons(draw(st.integers(1, max_persons))))
+def populations(draw: Any, max_persons: int = 4, max_claims: int = 25, products: list[str] = POLICY_PRODUCTS
+                ) -> tuple[list[Person], list[Claim]]:
+    people = draw(persons(draw(st.integers(1, max_persons)), products))
     return people, draw(claims([p.person_id for p in people], max_claims))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.core.helpers import assert_engines_agree, claims_frame, persons_frame
+from tests.core.helpers import assert_engines_agree, claims_frame, persons_frame, policies_frame
 from tests.core.strategies import populations
 from yibao.engine import settle_frame
 from yibao.engine.dask import dask_client, settle_dask_frame
@@ -40,9 +40,10 @@ def test_dask_equals_batch_on_a_synthetic_city(client) -> None:  # type: ignore[
 def test_dask_equals_batch_property(client, population, partitions) -> None:  # type: ignore[no-untyped-def]
     scheme = load_scheme("reference-city", ["si-threshold-halved"])
     people, bills = population
-    persons, claims = persons_frame(people), claims_frame(bills)
-    expected = assert_engines_agree(scheme, persons, claims, dask_client=client)  # scalar = batch = Dask
-    got = settle_dask_frame(scheme, persons, claims, client=client, partitions=partitions)
+    persons, claims, policies = persons_frame(people), claims_frame(bills), policies_frame(people)
+    # scalar = batch = Dask, with the persons' random cover dates and policies
+    expected = assert_engines_agree(scheme, persons, claims, dask_client=client, policies=policies)
+    got = settle_dask_frame(scheme, persons, claims, client=client, partitions=partitions, policies=policies)
     assert got.equals(expected)
 
 
@@ -113,3 +114,19 @@ def test_settle_command_on_a_partitioned_dataset(tmp_path) -> None:  # type: ign
     assert dask.exit_code == 0, dask.output
     parts = pl.concat([pl.read_parquet(p) for p in sorted((tmp_path / "settled").glob("*.parquet"))])
     assert parts.equals(pl.read_parquet(tmp_path / "one.parquet"))
+    # with policies: every worker takes its persons' policies; the same fen as one process
+    people = pl.concat([pl.read_parquet(p) for p in sorted((tmp_path / "persons").glob("*.parquet"))])
+    ids = people["person_id"].to_list()
+    rows = [f"H{i},{pid},shanghai-huhuibao-2021,2024-0{1 + i % 6}-01,2024-12-31" for i, pid in enumerate(ids[::7])]
+    rows += [f"M{i},{pid},huiminbao,2024-01-01,2024-0{1 + i % 9}-28" for i, pid in enumerate(ids[3::11])]
+    (tmp_path / "policies.csv").write_text("policy_id,person_id,product,start_date,end_date\n" + "\n".join(rows) + "\n")
+    common = ["settle", "--scheme", "reference-city", "--persons", str(tmp_path / "persons"), "--claims",
+              str(tmp_path / "claims"), "--policies", str(tmp_path / "policies.csv")]
+    one = runner.invoke(app, [*common, "--out", str(tmp_path / "one-p.parquet")])
+    assert one.exit_code == 0, one.output
+    dask = runner.invoke(app, [*common, "--out", str(tmp_path / "settled-p"), "--engine", "dask"])
+    assert dask.exit_code == 0, dask.output
+    parts = pl.concat([pl.read_parquet(p) for p in sorted((tmp_path / "settled-p").glob("*.parquet"))])
+    expected = pl.read_parquet(tmp_path / "one-p.parquet")
+    assert "paid_huhuibao" in expected.columns and expected["paid_huhuibao"].cast(pl.Float64).sum() > 0
+    assert parts.equals(expected)

@@ -10,14 +10,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.core.helpers import assert_engines_agree, claims_frame, persons_frame
+from tests.core.helpers import assert_engines_agree, claims_frame, persons_frame, policies_frame
 from tests.core.strategies import populations, schemes
 from yibao.core.model import Claim, Person
 from yibao.core.scalar import Settlement, settle_claims
-from yibao.core.scheme import Dimension, Parameter, Part, Scheme
+from yibao.core.scheme import Dimension, Layer, Parameter, Part, Scheme
+from yibao.products import load_product, with_products
 from yibao.schemes import load_scheme
 
 CITY = load_scheme("reference-city")
+# the city with two products settled after its layers: policies of either, of the city's own Huiminbao, or several
+WITH_PRODUCTS = with_products(CITY, [load_product("shanghai-huhuibao-2021"), load_product("million-medical")])
+HELD = ["shanghai-huhuibao-2021", "million-medical", "huiminbao"]
 REFORMED = load_scheme("reference-city", ["si-threshold-halved"])
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -52,6 +56,17 @@ def in_force(param: Parameter[Any] | None, person: Person, claim: Claim) -> int 
     return None if value is None else int(value)
 
 
+def held_on(layer: Layer, person: Person, claim: Claim) -> bool:
+    """Whether the layer is in force for the person on the claim's day, read off the raw records."""
+    day = claim.service_date
+    if layer.kind.value not in ("huiminbao", "commercial"):
+        return (person.cover_start or day) <= day <= (person.cover_end or day)
+    product = layer.product or layer.id
+    if layer.product is None and person.huiminbao:
+        return True
+    return any(p.product == product and p.start <= day <= p.end for p in person.policies)
+
+
 def base_from_bill(part: Part, claim: Claim, scheme: Scheme, paid_before: dict[str, int]) -> int:
     """The part's base for the claim, from the raw bill and the earlier layers' payments; pre-self-pay computed
     here with Decimal (half-up to the fen)."""
@@ -80,6 +95,10 @@ def check_invariants(scheme: Scheme, people: list[Person], bills: list[Claim]) -
         assert sum(payments) + s.out_of_pocket == raw_total(claim)
         paid_before: dict[str, int] = {}
         for layer, result in zip(scheme.layers, s.layers, strict=True):
+            # a layer pays only in force on the day: public cover dates, or a policy of its product (the test's
+            # own reading of the person's dates and policies)
+            assert (result.gap is None) == held_on(layer, person, claim), (layer.id, result.gap)
+            assert result.gap is None or result.paid == 0
             for part, r in zip(layer.parts, result.parts, strict=True):
                 # no part pays more than its base (nor pays when it may not)
                 assert r.paid <= (base_from_bill(part, claim, scheme, paid_before) if r.eligible else 0)
@@ -95,7 +114,7 @@ def check_invariants(scheme: Scheme, people: list[Person], bills: list[Claim]) -
             paid_before[layer.id] = result.paid
 
     # every engine gives the same fen, and conserves the raw bill too
-    frame = assert_engines_agree(scheme, persons_frame(people), claims_frame(bills))
+    frame = assert_engines_agree(scheme, persons_frame(people), claims_frame(bills), policies=policies_frame(people))
     for claim, row in zip(bills, frame.iter_rows(named=True), strict=True):
         assert row["claim_id"] == claim.claim_id
         assert [row[f"paid_{layer_id}"] for layer_id in scheme.layer_ids] == [
@@ -130,3 +149,13 @@ def test_random_schemes_batch_equals_scalar_and_money_is_conserved(scheme: Schem
     again = {s.claim_id: s for s in settle_claims(scheme, {p.person_id: p for p in people}, shuffled)}
     for s in settled:
         assert again[s.claim_id].out_of_pocket == s.out_of_pocket
+
+
+@pytest.mark.slow
+@PROPERTY
+@given(populations(products=HELD))
+def test_products_pay_only_policies_in_force_and_every_engine_agrees(population: Any) -> None:
+    """Random cover dates and policies (a run of claims crossing a policy's end, different products overlapping):
+    scalar = batch to the fen, each layer in force exactly when the records say so (check_invariants)."""
+    people, bills = population
+    check_invariants(WITH_PRODUCTS, people, bills)

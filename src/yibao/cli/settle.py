@@ -43,6 +43,10 @@ def settle(
     lang: Annotated[LangChoice, typer.Option(help="Language of explanations.")] = LangChoice.en,
     engine: Annotated[EngineChoice, typer.Option(help="batch (default), scalar (reference path) or dask.")] = EngineChoice.batch,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (with --engine dask).")] = None,
+    policies: Annotated[Path | None, typer.Option(
+        help="Policies table (policy_id, person_id, product, start_date, end_date), CSV or Parquet: adds the "
+             "named products' indemnity layers (paid_<layer>) and pays only policies in force on the day."
+    )] = None,
 ) -> None:
     """Settle claims one-stop through every layer; one output row per claim, in input order."""
     from yibao.api import explain_from_frames
@@ -56,7 +60,7 @@ def settle(
     if engine is EngineChoice.dask and claims.is_dir() and out is not None and out.suffix == "":
         if explain is not None:
             raise InputError("--explain reads one claims table, not a partitioned dataset", code="input.bad_option")
-        _settle_dataset(scheme, tuple(reform or ()), persons, claims, out, scheduler, console)
+        _settle_dataset(scheme, tuple(reform or ()), persons, claims, out, scheduler, console, policies)
         return
     if out is not None:
         output_file(out)
@@ -71,22 +75,28 @@ def settle(
         built = load_scheme(scheme, tuple(reform or ()))
         progress.update(task, description=f"reading {persons}")
         people = read_persons(persons)
+        held = None
+        if policies is not None:
+            from yibao.products.settlement import settle_with_policies
+
+            progress.update(task, description=f"reading {policies}")
+            built, held = settle_with_policies(built, people, policies)
         progress.update(task, description=f"reading {claims}")
         bills = read_claims(claims, people, built)
         if out is not None:
             progress.update(task, description=f"settling {bills.height:,} claims ({engine.value})")
-            settled = settle_frame(built, people, bills, engine.value, scheduler)
+            settled = settle_frame(built, people, bills, engine.value, scheduler, policies=held)
             progress.update(task, description=f"writing {out}")
             write_table(settlement_output(built, settled), out)
     if out is not None:
         _summary(built.layer_ids, settled, out)
     if explain is not None:
-        print(explain_from_frames(built, people, bills, explain, lang.value).text())
+        print(explain_from_frames(built, people, bills, explain, lang.value, held).text())
 
 
 def _settle_dataset(
     scheme: str, reforms: tuple[str, ...], persons: Path, claims: Path, out: Path, scheduler: str | None,
-    console: Console,
+    console: Console, policies: Path | None,
 ) -> None:
     """A dataset partitioned by person, settled part by part on the Dask workers into out/<part name>."""
     from yibao.core.money import format_yuan
@@ -94,8 +104,14 @@ def _settle_dataset(
     from yibao.schemes import load_scheme
 
     built = load_scheme(scheme, reforms)
+    held = None
+    if policies is not None:  # checked against every person of the dataset, then shared by the workers
+        from yibao.products.settlement import settle_with_policies
+        from yibao.tables import read_persons
+
+        built, held = settle_with_policies(built, read_persons(persons), policies)
     with console.status(f"settling the parts of {claims} on Dask"):
-        results = settle_dask_dataset(built, persons, claims, out, scheduler)
+        results = settle_dask_dataset(built, persons, claims, out, scheduler, policies=held)
     rows = sum(r.rows for r in results)
     table = Table(title=f"{rows:,} claims in {len(results)} parts settled → {out}/")
     table.add_column("")

@@ -77,13 +77,15 @@ def settle_dask_frame(
     scheduler: str | None = None,
     client: Any = None,
     partitions: int | None = None,
+    policies: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The settled frame (as `yibao.engine.settle_frame`), computed on a Dask cluster."""
     if client is None:
         with dask_client(scheduler) as own:
-            return settle_dask_frame(scheme, persons, claims, client=own, partitions=partitions)
-    # Only NumPy columns travel to the workers: the join and the sort are done once here.
-    table = claim_table(persons, claims)
+            return settle_dask_frame(scheme, persons, claims, client=own, partitions=partitions, policies=policies)
+    # Only NumPy columns travel to the workers: the join and the sort are done once here (the persons' cover
+    # dates and policies go with each group's columns).
+    table = claim_table(persons, claims, policies)
     # groups of whole persons in canonical order, and their input rows in that order
     groups = [table.sorted(rows) for rows in table.chunks(partitions or _worker_count(client))]
     scheme_future = client.scatter(scheme, broadcast=True, hash=False)
@@ -131,11 +133,15 @@ class PartResult:
     sums: dict[str, int]
 
 
-def settle_part(scheme: Scheme, persons_path: str, claims_path: str, out_path: str) -> PartResult:
-    """One part, on a worker: read (with the usual file/line/column checks), settle, write the output part."""
+def settle_part(scheme: Scheme, persons_path: str, claims_path: str, out_path: str,
+                policies: pl.DataFrame | None = None) -> PartResult:
+    """One part, on a worker: read (with the usual file/line/column checks), settle, write the output part.
+    `policies`: every person's (person_id, product, start_date, end_date); the part's persons' are used."""
     persons = read_persons(persons_path)
     claims = read_claims(claims_path, persons, scheme)
-    settled = settle_batch(scheme, persons, claims, threads=1)
+    if policies is not None:
+        policies = policies.filter(pl.col("person_id").is_in(persons["person_id"].implode()))
+    settled = settle_batch(scheme, persons, claims, threads=1, policies=policies)
     write_table(settlement_output(scheme, settled), out_path)
     money = ["total", *[f"paid_{i}" for i in scheme.layer_ids], "out_of_pocket"]
     sums = {name: int(value or 0) for name, value in settled.select(money).sum().row(0, named=True).items()}
@@ -164,20 +170,23 @@ def settle_dask_dataset(
     out_dir: str | Path,
     scheduler: str | None = None,
     client: Any = None,
+    policies: pl.DataFrame | None = None,
 ) -> list[PartResult]:
     """Settle a dataset partitioned by person: each worker reads its parts and writes out_dir/<part name>.
+    `policies` (person_id, product, start_date, end_date) go to every worker, which uses its persons'.
 
     Refuses (after the fact, writing nothing more) a dataset where one person's claims are in two parts,
     since each part's yearly accumulators would then start from zero."""
     if client is None:
         with dask_client(scheduler) as own:
-            return settle_dask_dataset(scheme, persons, claims, out_dir, client=own)
+            return settle_dask_dataset(scheme, persons, claims, out_dir, client=own, policies=policies)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pairs = dataset_parts(persons, claims)
     scheme_future = client.scatter(scheme, broadcast=True, hash=False)
+    held = None if policies is None else client.scatter(policies, broadcast=True, hash=False)
     futures = [
-        client.submit(settle_part, scheme_future, p, c, str(out / Path(c).name), pure=False) for p, c in pairs
+        client.submit(settle_part, scheme_future, p, c, str(out / Path(c).name), held, pure=False) for p, c in pairs
     ]
     results: list[PartResult] = client.gather(futures)
     _check_partitioned(results, [c for _, c in pairs])

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+import polars as pl
 
 from yibao.core.errors import InputError
 from yibao.products.benefits import Policy, PolicyStatus, premium_fen
@@ -30,9 +32,19 @@ def _date(text: object, src: Source, row: int, column: str) -> dt.date:
         raise src.fail(row, column, f"{text!r} is not a date such as 2021-06-01") from None
 
 
-def read_policies(path: str | Path, birth_dates: Mapping[str, dt.date], products: Mapping[str, Product]) -> list[Policy]:
-    """The policies of a file, checked against the persons (id -> birth date) and the products (id -> product)."""
+def read_policies(path: str | Path, birth_dates: Mapping[str, dt.date], products: Mapping[str, Product],
+                  own: Iterable[str] = ()) -> list[Policy]:
+    """The policies of a file, checked against the persons (id -> birth date) and the products (id -> product).
+    `own`: further product ids a policy may name, a scheme's own private layers (`settlement.own_products`;
+    no product file: their premium is not known here and is recorded as 0)."""
     frame, src = read_raw(path)
+    return policies_of(frame, src, birth_dates, products, own)
+
+
+def policies_of(frame: pl.DataFrame, src: Source, birth_dates: Mapping[str, dt.date],
+                products: Mapping[str, Product], own: Iterable[str] = ()) -> list[Policy]:
+    """`read_policies` on a table already read (`src` names it in errors)."""
+    own_ids = frozenset(own)
     missing = [c for c in POLICY_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(f"{src.name}, line 1: missing column(s) {missing}; expected columns {list(POLICY_COLUMNS)}",
@@ -52,15 +64,15 @@ def read_policies(path: str | Path, birth_dates: Mapping[str, dt.date], products
                            code="input.unknown_person")
         product_id = str(record["product"] or "").strip()
         product = products.get(product_id)
-        if product is None:
-            raise src.fail(row, "product", f"unknown product {product_id!r} (known: {sorted(products)})",
+        if product is None and product_id not in own_ids:
+            raise src.fail(row, "product", f"unknown product {product_id!r} (known: {sorted({*products, *own_ids})})",
                            code="input.unknown_product")
         start = _date(record["start_date"], src, row, "start_date")
         end = _date(record["end_date"], src, row, "end_date")
         if end < start:
             raise src.fail(row, "end_date", f"end {end} before start {start}")
-        policies.append(Policy(policy_id, person_id, product_id, start, end,
-                               premium_fen(product, birth_dates[person_id], start), PolicyStatus.ACTIVE))
+        premium = 0 if product is None else premium_fen(product, birth_dates[person_id], start)
+        policies.append(Policy(policy_id, person_id, product_id, start, end, premium, PolicyStatus.ACTIVE))
     _check_overlaps(policies, src)
     return policies
 
