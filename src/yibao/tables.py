@@ -5,7 +5,8 @@ Contract files (architecture.md) hold amounts in yuan; inside, tables are
 
 * persons: person_id, birth_date (Date), sex, region, scheme, assistance_category,
   huiminbao (Boolean), pre_existing (Boolean), annual_income (Int64 fen); and, when the file has them (optional
-  columns), cover_start and cover_end (Date, null = open at that end): the days public cover runs
+  columns), cover_start and cover_end (Date, null = open at that end): the days public cover runs, and the
+  individual_account_balance, serious_illness_cap_raise (Int64 fen)
 * policies (yibao.products.policies.read_policies, then yibao.products.settlement.policies_frame):
   person_id, product, start_date, end_date (Date)
 * claims: claim_id, person_id, service_date (Date), region, facility_level (Int8),
@@ -36,7 +37,7 @@ from yibao.core.model import (
     PolicyCover,
     Sex,
 )
-from yibao.core.scheme import Scheme
+from yibao.core.scheme import PersonAmount, Scheme
 from yibao.outfile import temporary_beside
 
 PERSON_COLUMNS = (
@@ -44,6 +45,9 @@ PERSON_COLUMNS = (
     "huiminbao", "pre_existing", "annual_income",
 )  # fmt: skip
 COVER_COLUMNS = ("cover_start", "cover_end")  # optional in a persons table: empty = open at that end
+# Optional persons' columns, yuan (PersonAmount; absent: 0 for everyone): the UEBMI individual account's balance at
+# the start of the year (own + shared by relatives under family sharing) and the raise of the serious-illness cap
+PERSON_AMOUNT_COLUMNS = tuple(amount.value for amount in PersonAmount)
 CLAIM_COLUMNS = (
     "claim_id", "person_id", "service_date", "region", "facility_level", "care_type",
     "amount_class_a", "amount_class_b", "amount_self_pay", "amount_special_drugs", "diagnosis",
@@ -248,6 +252,7 @@ def normalise_persons(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
             "annual_income": fen_column(frame, src, "annual_income"),
             **_cover(frame, src),
         }
+        | {name: fen_column(frame, src, name) for name in PERSON_AMOUNT_COLUMNS if name in frame.columns}
     )
 
 
@@ -349,6 +354,7 @@ def persons_records(persons: pl.DataFrame, policies: pl.DataFrame | None = None)
             cover_start=row.get("cover_start"),
             cover_end=row.get("cover_end"),
             policies=tuple(held.get(row["person_id"], ())),
+            **{name: int(row[name]) for name in PERSON_AMOUNT_COLUMNS if name in row},
         )
         for row in persons.iter_rows(named=True)
     }
@@ -409,8 +415,9 @@ def write_table(frame: pl.DataFrame, out: str | Path) -> None:
 
 
 def to_contract_persons(persons: pl.DataFrame) -> pl.DataFrame:
-    columns = [*PERSON_COLUMNS, *(c for c in COVER_COLUMNS if c in persons.columns)]
-    return persons.with_columns(fen_to_yuan_expr("annual_income").alias("annual_income")).select(columns)
+    money = ["annual_income", *[name for name in PERSON_AMOUNT_COLUMNS if name in persons.columns]]
+    columns = [*PERSON_COLUMNS, *money[1:], *(c for c in COVER_COLUMNS if c in persons.columns)]
+    return persons.with_columns([fen_to_yuan_expr(name).alias(name) for name in money]).select(columns)
 
 
 def to_contract_claims(claims: pl.DataFrame) -> pl.DataFrame:

@@ -22,7 +22,7 @@ import polars as pl
 
 from yibao.core.errors import InputError
 from yibao.core.rows import OPEN_END, OPEN_START, PolicyIndex, yyyymmdd
-from yibao.core.scheme import CLAIM_DIMENSIONS, DIMENSION_KEYS, PERSON_DIMENSIONS, Dimension, Scheme
+from yibao.core.scheme import CLAIM_DIMENSIONS, DIMENSION_KEYS, PERSON_DIMENSIONS, Dimension, PersonAmount, Scheme
 from yibao.engine.run import CHUNK_ROWS, chunk_count, settle_columns
 from yibao.engine.table import AMOUNTS, Chunked, ClaimTable, new_column
 
@@ -224,7 +224,7 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame, policies: pl.DataFr
     finally:
         pool.shutdown()
     return dataclasses.replace(table, person_codes=person_codes, birth=birth, cover=cover_columns(persons),
-                               policies=policy_index(persons, policies))
+                               policies=policy_index(persons, policies), person_amounts=_person_amounts(persons))
 
 
 def cover_columns(persons: pl.DataFrame) -> np.ndarray | None:
@@ -253,6 +253,13 @@ def policy_index(persons: pl.DataFrame, policies: pl.DataFrame | None) -> Policy
                          code="input.unknown_person")
     return PolicyIndex.of(rows, policies["product"].to_numpy(), policies["start_date"].cast(pl.Int32).to_numpy(),
                           policies["end_date"].cast(pl.Int32).to_numpy())
+
+
+
+def _person_amounts(persons: pl.DataFrame) -> dict[str, np.ndarray]:
+    """ClaimTable.person_amounts: the persons' amounts their table gives (fen, one per person)."""
+    return {amount.value: persons[amount.value].cast(pl.Int64).to_numpy()
+            for amount in PersonAmount if amount.value in persons.columns}
 
 
 def _person_columns(persons: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:

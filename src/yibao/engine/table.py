@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import itertools
 import mmap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -106,6 +106,8 @@ class ClaimTable:
     # yibao.core.rows.OPEN_START / OPEN_END); None: every person covered every day
     cover: npt.NDArray[np.int32] | None = None
     policies: PolicyIndex | None = None  # the persons' policies, by person row; None: none
+    # amounts persons carry (PersonAmount value -> fen per person, int64), when the persons table gives them
+    person_amounts: Mapping[str, I64] = field(default_factory=dict)
 
     @staticmethod
     def group_piece(person: npt.NDArray[np.int32], persons: int, count: int, perm: npt.NDArray[np.int32]) -> I64:
@@ -168,10 +170,13 @@ class ClaimTable:
         """The claims at input rows `rows` (ascending, whole persons) in canonical order, and their input rows in
         that order. The claims' rows are read at the ascending rows (in address order) and then put in order."""
         self.check_unspent()
-        return self.gather(rows)
+        return self.gather(rows, True, tuple(self.person_amounts))
 
-    def gather(self, rows: npt.NDArray[np.intp], ages: bool = True) -> tuple[ClaimColumns, npt.NDArray[np.intp]]:
-        """`ages`: False when nothing will look at them (ClaimColumns.age is then empty)."""
+    def gather(
+        self, rows: npt.NDArray[np.intp], ages: bool = True, wanted: tuple[str, ...] = ()
+    ) -> tuple[ClaimColumns, npt.NDArray[np.intp]]:
+        """`ages`: False when nothing will look at them (ClaimColumns.age is then empty); `wanted`: the persons'
+        amounts to gather (those of them the persons table gives)."""
         block = np.take(self.rows, rows, axis=0)
         order = self._order(block[:, _PERSON].copy(), block[:, _DAY].copy())
         if order is not None:  # whole rows moved at once (a row is 32 bytes): cheaper than column by column
@@ -210,6 +215,8 @@ class ClaimTable:
             cover_start=None if self.cover is None else np.take(self.cover[:, 0], person),
             cover_end=None if self.cover is None else np.take(self.cover[:, 1], person),
             policies=self.policies,
+            person_amounts={name: np.take(self.person_amounts[name], person)
+                            for name in wanted if name in self.person_amounts},
         )
         return columns, rows
 
