@@ -38,7 +38,7 @@ def test_a_claim_the_day_before_cover_starts_pays_no_public_layer_and_says_why()
     first_day = claim("C2", "P1", "2024-04-01", 1, a="10000")
     settled = settle(CITY, waiting, before, first_day)
     s1, s2 = settled["C1"], settled["C2"]
-    assert [layer.paid for layer in s1.layers] == [0, 0, 0, 0]  # type: ignore[attr-defined]
+    assert [layer.paid for layer in s1.layers] == [0] * len(CITY.layers)  # type: ignore[attr-defined]
     assert s1.out_of_pocket == y("10000")  # type: ignore[attr-defined]
     # the claim before cover was not seen by the basic layer: the first day's claim is the year's first
     # admission (deductible 200, not the second admission's 100)
@@ -50,7 +50,7 @@ def test_a_claim_the_day_before_cover_starts_pays_no_public_layer_and_says_why()
         assert basic["reasons"] == [{"code": "cover_not_started", "text": text}]
         assert text in explain(s1, CITY, data["lang"]).text()  # type: ignore[arg-type]
     # Huiminbao is private: the person holds none, and says so
-    assert en["layers"][3]["reasons"][0]["code"] == "no_policy"  # type: ignore[index]
+    assert en["layers"][CITY.layer_ids.index("huiminbao")]["reasons"][0]["code"] == "no_policy"  # type: ignore[index]
 
 
 def test_a_claim_after_cover_ended_pays_no_public_layer() -> None:
@@ -72,6 +72,7 @@ def holder(*policies: PolicyCover, huiminbao: bool = False) -> object:
 
 
 DRUGS = ("2024-06-15", 1)
+HUHUIBAO_AT = WITH_HUHUIBAO.layer_ids.index("huhuibao")
 
 
 @pytest.mark.parametrize(
@@ -89,12 +90,12 @@ def test_a_product_pays_only_under_a_policy_in_force(start: date, end: date, pai
     assert s.paid("huhuibao") == y(paid)  # type: ignore[attr-defined]
     assert s.paid("huiminbao") == 0  # type: ignore[attr-defined]  # the scheme's own product is not held
     assert s.out_of_pocket == y("1000") - y(paid)  # type: ignore[attr-defined]
-    reasons = explain(s, WITH_HUHUIBAO, "en").to_dict()["layers"][4]["reasons"]  # type: ignore[arg-type,index]
+    reasons = explain(s, WITH_HUHUIBAO, "en").to_dict()["layers"][HUHUIBAO_AT]["reasons"]  # type: ignore[arg-type,index]
     assert [r["code"] for r in reasons] == ([] if code is None else [code])
     if code == "policy_ended":
         assert reasons[0]["text"] == "Huhuibao policy no longer in force: it ended 2024-05-31"
     if code == "policy_not_started":
-        zh = explain(s, WITH_HUHUIBAO, "zh").to_dict()["layers"][4]["reasons"]  # type: ignore[arg-type,index]
+        zh = explain(s, WITH_HUHUIBAO, "zh").to_dict()["layers"][HUHUIBAO_AT]["reasons"]  # type: ignore[arg-type,index]
         assert zh[0]["text"] == "沪惠保保单尚未生效：自 2024-07-01 起保障"
 
 

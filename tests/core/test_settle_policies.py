@@ -54,8 +54,9 @@ def test_policies_add_the_products_layer_and_pay_only_in_force(folder: Path) -> 
     result = settle(folder, "--policies", str(folder / "policies.csv"))
     assert result.exit_code == 0, result.output
     out = pl.read_csv(folder / "out.csv", infer_schema=False)
-    assert out.columns == ["claim_id", "paid_basic", "paid_serious_illness", "paid_assistance", "paid_huiminbao",
-                           "paid_huhuibao", "out_of_pocket"]  # fmt: skip
+    assert out.columns == ["claim_id", "paid_basic", "paid_large_amount_subsidy", "paid_serious_illness",
+                           "paid_assistance", "paid_huiminbao", "paid_huhuibao", "paid_individual_account",
+                           "out_of_pocket"]  # fmt: skip
     rows = {row["claim_id"]: row for row in out.iter_rows(named=True)}
     assert (rows["C1"]["paid_huhuibao"], rows["C1"]["out_of_pocket"]) == ("700.00", "300.00")  # in force
     assert (rows["C2"]["paid_huhuibao"], rows["C2"]["out_of_pocket"]) == ("0.00", "1000.00")  # expired

@@ -303,9 +303,13 @@ class Scheme:
         return self.preselfpay_rate.first_date
 
     def with_layers(self, layers: tuple[Layer, ...]) -> Scheme:
-        """The scheme with `layers` settled after its own (for example products' indemnity layers:
-        `yibao.products.with_products`), checked."""
-        extended = replace(self, layers=(*self.layers, *layers))
+        """The scheme with `layers` settled after its own payers (for example products' indemnity layers:
+        `yibao.products.with_products`) and before its closing individual-account layers, which spend the member's
+        own money on what every payer left; checked."""
+        cut = len(self.layers)
+        while cut and self.layers[cut - 1].kind is LayerKind.INDIVIDUAL_ACCOUNT:
+            cut -= 1
+        extended = replace(self, layers=(*self.layers[:cut], *layers, *self.layers[cut:]))
         extended.check()
         return extended
 

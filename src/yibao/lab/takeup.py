@@ -34,12 +34,11 @@ import numpy as np
 import polars as pl
 
 from yibao.core.money import format_yuan, round_half_up_div
-from yibao.core.scheme import Scheme
+from yibao.core.scheme import LayerKind, Scheme
 from yibao.products.benefits import age_on
 from yibao.products.loader import ProductError
 from yibao.products.model import PreExisting, Product
 
-PUBLIC_KINDS = ("basic", "serious_illness", "assistance")
 AGE_BANDS = ((0, "0-17"), (18, "18-39"), (40, "40-59"), (60, "60-74"), (75, "75+"))
 PPM = 1_000_000
 
@@ -117,7 +116,9 @@ def product_scheme(scheme: Scheme, product: Product) -> Scheme:
     if product.indemnity is None:
         raise ProductError(f"product {product.id!r} has no indemnity benefit to model take-up on (choose one with "
                            "an 'indemnity', e.g. shanghai-huhuibao-2021)", code="product.no_indemnity")
-    public = tuple(layer for layer in scheme.layers if layer.kind.value in PUBLIC_KINDS)
+    # the public payers before a product: every public layer but the individual account, which the member spends
+    # on what is left after every payer (reference-city's individual_account.yaml)
+    public = tuple(layer for layer in scheme.layers if layer.public and layer.kind is not LayerKind.INDIVIDUAL_ACCOUNT)
     return dataclasses.replace(scheme, layers=(*public, product.indemnity))
 
 
