@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from ops_bureau import OFFICER, REGION, Bureau
+from tests.ops.ops_bureau import OFFICER, REGION, Bureau
 
 from yibao.ops import claims, ledger
 from yibao.ops.audit import Actor

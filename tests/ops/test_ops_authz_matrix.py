@@ -35,7 +35,7 @@ MISSING = {
     "person_id": "NOBODY", "claim_id": "NOCLAIM", "contribution_id": "999999", "jti": "nojti", "code": "nowhere",
     "region": "nowhere", "username": "nobody", "member_id": "999999", "ma_claim_id": "999999", "flag_id": "999999",
     "case_id": "999999", "inspection_id": "NOINSPECTION", "uscc": "91370202MA0000099X",
-    "batch_id": "PB-nowhere-2024-03-1",
+    "batch_id": "PB-nowhere-2024-03-1", "facility_id": "NOFACILITY",
 }
 # not scoped: the same value stands in every column (a plan and its periods are public; a contract is built in)
 SHARED = {"plan_id": PILOT, "notice_date": "2020-05-05", "contract": CONTRACT}
@@ -69,6 +69,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/donations"): {"region": "{region}", "year": 2024, "amount": "1.00", "channel": "counter", "reference": "mx"},
     ("POST", "/audit/twin/cases/{case_id}/outcome"): {"outcome": "dismissed"},
     ("POST", "/payments/statements"): {"region": "{region}", "month": "2024-03"},
+    ("PUT", "/payments/facilities/{facility_id}/bank-account"): {"bank_account": "6222020200001234567"},
     ("POST", "/payments/batches"): {"region": "{region}", "month": "2024-03"},
     ("POST", "/payments/year-end"): {"region": "{region}", "year": 2024},
     ("POST", "/payments/confirmations"): {"file_name": "c.csv", "text": (
@@ -114,7 +115,8 @@ def _ids(api: Api, person: str, claim: str, facility_role: str) -> dict[str, str
     ma_claim = api.call("platform", "POST", f"/mutual-aid/members/{member}/claims", ok=201, json={
         "illness_code": "C34.1", "diagnosis_date": "2020-05-01", "day": "2020-05-02"})["claim_id"]
     return {"person_id": person, "claim_id": claim, "contribution_id": str(contribution), "jti": card, "code": REGION,
-            "region": REGION, "username": "officer", "member_id": str(member), "ma_claim_id": str(ma_claim)}
+            "region": REGION, "username": "officer", "member_id": str(member), "ma_claim_id": str(ma_claim),
+            "facility_id": "H2" if facility_role == "facility" else "H9"}
 
 
 def _bureau_records(api: Api) -> dict[str, str]:

@@ -95,5 +95,9 @@ def test_bad_input_is_refused_with_catalogue_codes(api: Api) -> None:
         "region": REGION, "year": 2024, "kept": [{"facility_id": "H5", "amount": "1.00", "reason": "x"}]})["code"] \
         == "payments.keep_exceeds"
     assert api.call("officer", "GET", "/payments/statements", params={"region": REGION}) == []  # nothing was made
+    put = "/payments/facilities/H2/bank-account"
+    assert api.call("far", "PUT", put, ok=404, json={"bank_account": BANK_ACCOUNT})["code"] == "facility.not_found"
+    assert api.call("officer", "PUT", put, ok=422, json={"bank_account": "12"})["code"] == "request.invalid"
+    assert api.call("officer", "PUT", put, json={"bank_account": BANK_ACCOUNT})["bank_account"] == BANK_ACCOUNT
     assert api.call("officer", "POST", "/facilities", ok=422, json={
         "id": "H6", "name": "x", "region": REGION, "level": 1, "bank_account": "12 34"})["code"] == "request.invalid"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from ops_bureau import Bureau
-from ops_payments import BANK_ACCOUNT, Clock, march, with_bank_account
+from ops_payments import BANK_ACCOUNT, Clock, march
 from typer.testing import CliRunner
 
 from yibao.cli.main import app
@@ -22,12 +22,12 @@ def test_statement_batch_confirm_and_year_end_by_command(tmp_path: Path, monkeyp
     engine = make_engine(url)
     upgrade(engine)
     bureau = Bureau(Store(engine))
-    with_bank_account(bureau)
     clock = Clock()
     monkeypatch.setattr(ledger, "utcnow", clock)
     march(bureau, clock)
     engine.dispose()
     runner = CliRunner()
+    assert runner.invoke(app, ["payments", "bank-account", "H2", BANK_ACCOUNT, "--database-url", url]).exit_code == 0
 
     def run(*args: str) -> str:
         result = runner.invoke(app, ["payments", *args, "--database-url", url], env={"COLUMNS": "200"})

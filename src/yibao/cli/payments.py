@@ -172,3 +172,25 @@ def year_end(
     for row in made:
         table.add_row(row.facility_id, format_yuan(row.released), format_yuan(row.kept), row.reason)
     console.print(table)
+
+
+@payments_app.command("bank-account")
+def bank_account(
+    facility: Annotated[str, typer.Argument(help="The facility's code.")],
+    account: Annotated[str, typer.Argument(help="Its bank account (digits, letters, hyphens; 6–34 characters).")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Register or change the account the funds pay a facility to."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from yibao.core.errors import InputError
+    from yibao.ops import hospital_payments
+    from yibao.ops.schemas import BankAccount
+
+    try:
+        TypeAdapter(BankAccount).validate_python(account)
+    except ValidationError:
+        raise InputError(f"{account!r}: a bank account is 6–34 digits, letters or hyphens", code="input.bad_option") from None
+    with _session(database_url) as s:
+        row = hospital_payments.set_bank_account(s, _actor(), facility, account)
+        terminal().print(f"{row.id} {row.name}: {row.bank_account}")

@@ -11,10 +11,10 @@ from pydantic import Field, StringConstraints
 
 from yibao.core.money import format_rate, format_yuan, parse_yuan
 from yibao.http.deps import check_region, instant, require, store_of
-from yibao.ops import hospital_payments, payment_files
+from yibao.ops import hospital_payments, payment_files, registry
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import NotFound
-from yibao.ops.schemas import Identifier, Reason, Shape, Year, Yuan
+from yibao.ops.schemas import BankAccount, Identifier, Reason, Shape, Year, Yuan
 from yibao.ops.store_payments import PaymentBatch, PaymentLine, PaymentStatement
 
 router = APIRouter(tags=["hospital payments"])
@@ -39,6 +39,10 @@ class YearEndIn(Shape):
     region: Identifier
     year: Year
     kept: list[KeptIn] = Field(default_factory=list, max_length=10_000)
+
+
+class BankAccountIn(Shape):
+    bank_account: BankAccount
 
 
 class ConfirmationIn(Shape):
@@ -148,3 +152,13 @@ def post_year_end(request: Request, who: Officer, data: YearEndIn) -> list[dict[
         made = hospital_payments.year_end(s, who.actor, data.region, data.year, kept)
         return [{"facility_id": d.facility_id, "released": format_yuan(d.released), "kept": format_yuan(d.kept),
                  "reason": d.reason} for d in made]
+
+
+@router.put("/payments/facilities/{facility_id}/bank-account")
+def put_bank_account(request: Request, who: Officer, facility_id: Identifier, data: BankAccountIn) -> dict[str, Any]:
+    """Register or change the account the funds pay the facility to (an officer of the facility's region)."""
+    with store_of(request).transaction() as s:
+        row = registry.facility(s, facility_id)
+        check_region(who, row.region, NotFound(f"no facility {facility_id!r}", code="facility.not_found"))
+        row = hospital_payments.set_bank_account(s, who.actor, facility_id, data.bank_account)
+        return {"id": row.id, "name": row.name, "region": row.region, "bank_account": row.bank_account}
