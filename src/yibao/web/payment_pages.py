@@ -36,7 +36,7 @@ DONE = {
     "batch": N_("The payment batch was made; download its bank file."),
     "year_end": N_("The quality deposits were decided."),
 }
-STATUS = {"sent": N_("sent"), "paid": N_("paid"), "failed": N_("failed")}
+STATUS = {"sent": N_("sent"), "paid": N_("paid to the facility"), "failed": N_("transfer failed")}
 
 
 def _regions(s: Session, who: Principal) -> list[str]:
