@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import Field, StringConstraints
 
-from yibao.core.money import format_rate, format_yuan, parse_yuan
+from yibao.core.money import RatePpm, format_rate, format_yuan, parse_yuan
 from yibao.http.deps import check_region, instant, require, store_of
 from yibao.ops import hospital_payments, payment_files, registry
 from yibao.ops.auth import Principal, Role
@@ -54,7 +54,7 @@ def statement_view(row: PaymentStatement) -> dict[str, Any]:
     return {
         "id": row.id, "region": row.region, "facility_id": row.facility_id, "month": row.month, "claims": row.claims,
         "owed": format_yuan(row.owed), "withheld": format_yuan(row.withheld), "payable": format_yuan(row.payable),
-        "deposit_rate": format_rate(row.deposit_rate_ppm), "made_at": instant(row.made_at), "made_by": row.made_by,
+        "deposit_rate": format_rate(RatePpm(row.deposit_rate_ppm)), "made_at": instant(row.made_at), "made_by": row.made_by,
         "lines": [{"year": line["year"], "fund": line["fund"], "amount": format_yuan(line["amount"])}
                   for line in row.lines["lines"]],
     }
