@@ -251,6 +251,10 @@ CATALOGUE: Mapping[str, ErrorKind] = {
     "web.not_found": ErrorKind(404, "This page does not exist.", "页面不存在。"),
     "ops.conflict": ErrorKind(409, "Conflicts with the current state", "与当前状态冲突"),
     "ops.rejected": ErrorKind(422, "Refused by the rules", "被规则拒绝"),
+    # money in: contribution rules, windows, allocation to the funds (issue 18)
+    "payment.outside_window": ErrorKind(422, "Paid outside the product's sales window", "不在该产品的投保期内缴费"),
+    "contribution.not_a_transfer": ErrorKind(422, "Only donations, lottery income and budget transfers are received this way",
+                                             "只有捐赠、彩票公益金和财政转移资金可按此方式收取"),
 }
 
 
