@@ -209,3 +209,18 @@ def test_every_contribution_is_allocated_to_the_last_fen_and_the_ledger_balances
             assert debit == (f"{c.region}:{c.year}:contribution_income:{c.source}", c.amount)
             assert sum(v for _, v in credits) == -c.amount and all(v <= 0 for _, v in credits)
         assert ledger.trial_balance(s).balanced and ledger.unbalanced_entries(s) == []
+
+
+def test_a_claim_before_cover_starts_pays_no_public_layer_and_says_why(bureau: Bureau) -> None:
+    """Paid for 2025 on 2025-02-10, outside the window: covered from 2025-05-10. A 10,000 admission (level 2) on
+    2025-05-09 gets nothing from the public layers and its explanation names the day cover starts; the same bill
+    on 2025-05-10 gets basic (10,000 - 600) x 75% = 7,050."""
+    pid = _person(bureau)
+    _enrol_and_pay(bureau, pid, 2025, date(2025, 2, 10))
+    before = _claim(bureau, "W-1", pid, date(2025, 5, 9), "10000")
+    on_the_day = _claim(bureau, "W-2", pid, date(2025, 5, 10), "10000")
+    assert set(before["paid"].values()) == {"0.00"} and before["out_of_pocket"] == "10000.00"  # type: ignore[union-attr]
+    assert on_the_day["paid"]["basic"] == "7050.00"  # type: ignore[index]
+    with bureau.store.transaction() as s:
+        explained = str(claims.claim(s, "W-1").explanation)
+    assert "2025-05-10" in explained
