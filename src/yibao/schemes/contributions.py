@@ -5,11 +5,11 @@ The figures live in `contributions.yaml` beside a scheme's `scheme.yaml` (one pa
 reference, values keyed by the date they take effect, as in the layer files). A parameter may be keyed `by: region`
 (region codes, with a `default` for regions the file does not name) or `by: assistance_category`. `rules_for` gives
 the values in force for a region and year (on 1 January of the year) as one frozen record; it and its small pure
-functions (`contribution_base`, `resident_dues`, `subsidy_split`, `waiting_months`, `cap_raise`, ...) are what the
-operations service and the policy lab both use. Pure data: no database, no clock.
+functions (`contribution_base`, `employee_dues`, `subsidy_split`, `assistance_paid`, `WaitingPeriod.months`,
+`CapRaise.amount`) are what the operations service and the policy lab both use. Pure data: no database, no clock.
 
-Every error names the file, the line and the key path (`contributions.yaml: line 12: residents.individual: missing
-key 'unit'`).
+Every error names the file, the line and the key path (`contributions.yaml: line 18: residents.government_subsidy:
+missing key 'unit'`).
 """
 
 from __future__ import annotations
