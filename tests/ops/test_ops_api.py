@@ -155,12 +155,12 @@ def test_payment_notification_over_http(api: Api) -> None:
                       if a["account"] == f"{REGION}:2024:member_receivable:N1")
     assert receivable["balance"] == "0.00"
     payments = [e for e in api.call("auditor", "GET", "/audit") if e["action"] == "contribution.paid" and e["actor"] == "payment-gateway"]
-    assert len(payments) == 2
+    assert len(payments) == 3  # the member's 400, the central and the local subsidy
 
 
 def test_cancel_a_contribution_over_http(api: Api) -> None:
     api.call("officer", "POST", "/persons", ok=201, json={"person_id": "Q1", "ric": make_ric(date(1999, 9, 8), 23), "name": "Q", "region": REGION})
-    individual, _ = api.call("officer", "POST", "/persons/Q1/enrolments", ok=201, json={"year": 2024, "scheme": "urrbmi"})["contributions"]
+    individual, *_subsidy = api.call("officer", "POST", "/persons/Q1/enrolments", ok=201, json={"year": 2024, "scheme": "urrbmi"})["contributions"]
     r = api.request("officer", "POST", f"/contributions/{individual['id']}/cancel", json={"reason": ""})
     assert r.status_code == 422 and r.json()["code"] == "request.invalid"  # a reason is required
     done = api.call("officer", "POST", f"/contributions/{individual['id']}/cancel", json={"reason": "moved away"})
