@@ -227,14 +227,7 @@ def test_a_claim_before_cover_starts_pays_no_public_layer_and_says_why(bureau: B
 
 
 def test_the_cap_raise_reaches_the_rules_core(bureau: Bureau) -> None:
-    """The continuity raise stored on the enrolment is the core Person's `serious_illness_cap_raise` (the field
-    comes with the accounts branch: skipped on a core without it)."""
-    import pytest
-
-    from yibao.core.model import Person
-
-    if "serious_illness_cap_raise" not in Person.__dataclass_fields__:
-        pytest.skip("the rules core has no serious_illness_cap_raise yet (accounts branch not merged)")
+    """The continuity raise stored on the enrolment is the core Person's `serious_illness_cap_raise`."""
     pid = _person(bureau)
     for year in range(2023, 2028):
         _enrol_and_pay(bureau, pid, year, date(year - 1, 12, 1))

@@ -8,7 +8,7 @@ unified social credit codes with `stdnum.cn.uscc`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any
@@ -315,20 +315,9 @@ def insured_from(found: Sequence[Any] | None, person_id: str, day: date) -> Insu
         annual_income=income,
         cover_start=cover_start,  # the public layers pay nothing outside the enrolment's cover (window, waiting)
         cover_end=cover_end,
-        **_cap_raise(cap_raise),
+        serious_illness_cap_raise=int(cap_raise or 0),  # earned by continuous enrolment (国办发〔2024〕38号)
     )
     return Insured(person, scheme_name)
-
-
-_PERSON_FIELDS = frozenset(f.name for f in fields(Person))
-
-
-def _cap_raise(raise_fen: int | None) -> dict[str, int]:
-    """The serious-illness cap raise earned by continuity (国办发〔2024〕38号), for a rules core whose Person carries
-    it (`serious_illness_cap_raise`, from the accounts branch); a core without the field gets nothing."""
-    if "serious_illness_cap_raise" not in _PERSON_FIELDS:
-        return {}
-    return {"serious_illness_cap_raise": int(raise_fen or 0)}
 
 
 def insured(session: Session, person_id: str, day: date) -> Insured:
