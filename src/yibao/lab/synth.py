@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from yibao.core.errors import YibaoError
+from yibao.lab.synth_accounts import account_balances
 from yibao.lab.synth_claims import CLAIMS_SCHEMA, OTHER_REGIONS, claims_block
 from yibao.lab.synth_files import (
     CONTRACT_YUAN,
@@ -37,7 +38,7 @@ from yibao.lab.synth_files import (
     grouped,
     write_city,
 )
-from yibao.lab.synth_persons import PERSONS_SCHEMA, block_rng, persons_block
+from yibao.lab.synth_persons import DRAWN_PERSONS_SCHEMA, block_rng, persons_block
 
 __all__ = [
     "BLOCK_PEOPLE",
@@ -64,6 +65,8 @@ __all__ = [
 
 BLOCK_PEOPLE = 10_000  # persons per generation block: fixed, part of what a seed means
 DEFAULT_REGION = "reference-city"
+# the persons frame: the drawn columns, then the individual-account balance at the start of the year (fen)
+PERSONS_SCHEMA = pl.Schema({**DRAWN_PERSONS_SCHEMA, "individual_account_balance": pl.Int64})
 
 
 def synthesize_block(block: int, people: int, year: int, seed: int, region: str = DEFAULT_REGION) -> City:
@@ -77,6 +80,7 @@ def synthesize_block(block: int, people: int, year: int, seed: int, region: str 
         raise SynthError(f"block {block} is beyond a city of {people} people")
     rng = block_rng(seed, block)
     persons, attributes = persons_block(rng, first, BLOCK_PEOPLE, year, region)
+    persons = persons.with_columns(account_balances(persons, year, region))
     claims = claims_block(rng, attributes, persons["person_id"], year, region)
     if n < BLOCK_PEOPLE:
         persons = persons.head(n)

@@ -13,7 +13,9 @@ from typing import Any
 
 import polars as pl
 
-from yibao.tables import CLAIM_AMOUNTS, to_contract_claims, to_contract_persons
+from yibao.tables import CLAIM_AMOUNTS, fen_to_yuan_expr, to_contract_claims, to_contract_persons
+
+ACCOUNT_BALANCE = "individual_account_balance"  # optional persons column (yuan in files, fen inside)
 
 CONTRACT_YUAN = pl.Decimal(14, 2)
 
@@ -32,8 +34,14 @@ class City:
 
 
 def contract_persons(persons: pl.DataFrame) -> pl.DataFrame:
-    """The contract's persons columns, income in yuan as decimal(14, 2)."""
-    return to_contract_persons(persons).with_columns(pl.col("annual_income").cast(CONTRACT_YUAN))
+    """The contract's persons columns, income (and the individual-account balance, when the frame has it) in yuan as
+    decimal(14, 2)."""
+    out = to_contract_persons(persons).with_columns(pl.col("annual_income").cast(CONTRACT_YUAN))
+    if ACCOUNT_BALANCE in persons.columns and ACCOUNT_BALANCE not in out.columns:
+        out = out.with_columns(persons.select(fen_to_yuan_expr(ACCOUNT_BALANCE).alias(ACCOUNT_BALANCE)).to_series())
+    if ACCOUNT_BALANCE in out.columns:
+        out = out.with_columns(pl.col(ACCOUNT_BALANCE).cast(CONTRACT_YUAN))
+    return out
 
 
 def contract_claims(claims: pl.DataFrame) -> pl.DataFrame:

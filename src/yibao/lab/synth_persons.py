@@ -226,7 +226,7 @@ def persons_block(rng: Rng, first: int, n: int, year: int, region: str) -> tuple
             "pre_existing": pl.Series(pre_existing, dtype=pl.Boolean),
             "annual_income": pl.Series(income, dtype=pl.Int64),
         },
-        schema=PERSONS_SCHEMA,
+        schema=DRAWN_PERSONS_SCHEMA,
     )
     return frame, People(age, male, scheme, category, pre_existing)
 
@@ -236,7 +236,8 @@ def person_ids_of(index: IntArray) -> pl.Series:
     return pl.select(pl.concat_str(pl.lit("P"), pl.lit(digits))).to_series()
 
 
-PERSONS_SCHEMA = pl.Schema(
+DRAWN_PERSONS_SCHEMA = pl.Schema(  # the drawn columns; yibao.lab.synth adds the account balance
+
     {
         "person_id": pl.String,
         "birth_date": pl.Date,
