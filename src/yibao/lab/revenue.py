@@ -25,7 +25,7 @@ Conventions (docs/lab.md, "Money in and fund results"):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -36,6 +36,8 @@ import polars as pl
 from yibao.core.model import AssistanceCategory, InsuranceScheme
 from yibao.core.money import Fen, RatePpm, apply_rate
 from yibao.core.scheme import Scheme
+from yibao.lab.compare import Figure, Unit
+from yibao.lab.metrics import ALL
 from yibao.tables import paid_column
 
 # sources of money in (the operations ledger's names: yibao.ops.contributions, the allocation interface)
@@ -325,5 +327,43 @@ def contribution_rules(scheme: str | Path, region: str, year: int) -> Contributi
         raise
 
 
-def sources_of(revenue: pl.DataFrame) -> Sequence[tuple[str, str]]:
-    return list(revenue.select("scheme", "source").iter_rows())
+# --- figures (yibao.lab.compare) ---------------------------------------------------------------------------------
+
+CASH, ACCOUNT, CASH_AND_ACCOUNT = "cash", "individual_account", "cash_and_account"
+PERSONAL_GROUPS = (CASH, ACCOUNT, CASH_AND_ACCOUNT)
+
+
+def revenue_group(scheme: str, source: str) -> str:
+    return f"{scheme}/{source}"
+
+
+def money_figures(money: MoneyIn | None) -> list[Figure]:
+    """The revenue side as figures: revenue.amount|payers (group scheme/source), revenue.total (group all and
+    each scheme), fund.income|outlay|result (group: fund), fund.opening_balance (individual accounts),
+    personal.amount|share (group cash, individual_account, cash_and_account) and personal.accounts_netted (1 or 0)."""
+    if money is None:
+        return []
+    out: list[Figure] = []
+    for scheme, source, payers, amount in money.revenue.iter_rows():
+        group = revenue_group(scheme, source)
+        out += [Figure("revenue.amount", group, Unit.YUAN, amount), Figure("revenue.payers", group, Unit.COUNT, payers)]
+    totals = money.revenue.group_by("scheme", maintain_order=True).agg(pl.col("amount").sum())
+    out += [Figure("revenue.total", scheme, Unit.YUAN, int(amount)) for scheme, amount in totals.iter_rows()]
+    out.append(Figure("revenue.total", ALL, Unit.YUAN, int(money.revenue["amount"].sum())))
+    for fund, income, outlay, result in money.results.iter_rows():
+        out += [
+            Figure("fund.income", fund, Unit.YUAN, income),
+            Figure("fund.outlay", fund, Unit.YUAN, outlay),
+            Figure("fund.result", fund, Unit.YUAN, result),
+        ]
+    if money.income.opening_account_balances is not None:
+        out.append(Figure("fund.opening_balance", INDIVIDUAL_ACCOUNTS, Unit.YUAN, money.income.opening_account_balances))
+    p = money.personal
+    amounts = {CASH: p.cash, ACCOUNT: p.account, CASH_AND_ACCOUNT: p.cash_and_account}
+    out += [Figure("personal.amount", g, Unit.YUAN, amounts[g]) for g in PERSONAL_GROUPS]
+    out += [
+        Figure("personal.share", g, Unit.SHARE, amounts[g] / p.total_spending if p.total_spending else None)
+        for g in PERSONAL_GROUPS
+    ]
+    out.append(Figure("personal.accounts_netted", ALL, Unit.COUNT, int(p.accounts_netted)))
+    return out
