@@ -1,0 +1,184 @@
+"""The lab's revenue side: money in by source, each fund's result, out of pocket with and without accounts.
+
+Figures are recomputed here by hand or by a plain per-person loop (Python integers, half-up rounding written out),
+never by yibao.lab.revenue's own functions.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.lab.lab_population import LAYERS, fen, persons, settled
+from yibao.lab.metrics import compute
+from yibao.lab.report import Scenario, write_report
+from yibao.lab.revenue import contribution_rules, money_in
+from yibao.lab.synth import synthesize
+from yibao.schemes import load_scheme
+from yibao.schemes.contributions import rules_for
+
+
+def _scenario(name: str, frame: pl.DataFrame, people: pl.DataFrame | None = None) -> Scenario:
+    scheme = load_scheme("reference-city")
+    people = persons() if people is None else people
+    money = money_in(scheme, people, frame, contribution_rules("reference-city", "reference-city", 2024))
+    return Scenario(name, name.title(), scheme, compute(people, frame, LAYERS), money=money)
+
+
+def _reformed() -> pl.DataFrame:
+    """Serious illness pays 1,000.01 yuan more on c4 (as in test_lab_report)."""
+    more = pl.col("claim_id") == "c4"
+    return settled().with_columns(
+        pl.when(more).then(pl.col("paid_serious_illness") + 100_001).otherwise(pl.col("paid_serious_illness")),
+        pl.when(more).then(pl.col("out_of_pocket") - 100_001).otherwise(pl.col("out_of_pocket")),
+    )
+
+
+def test_money_in_and_fund_results_of_the_five_person_city_by_hand() -> None:
+    """reference-city 2024: residents 400 + subsidy 670 (central 60% = 402, local 268); dibao: assistance pays 70%
+    of 400 = 280, the member 120; serious illness takes 5% of every resident contribution; employees 6% + 2% of the
+    base (p3 earns 20,000 < floor 60,000: employer 3,600, employee 1,200, all of it to the account); retirees'
+    account credit 720 from the employees' pool; Huiminbao premium 89 (p2).
+
+    residents' money: individual 120 + 400 + 400 = 920, assistance 280, central 3 x 402 = 1,206, local 3 x 268 = 804;
+    total 3,210, 5% = 160.50 to serious illness, 3,049.50 to the residents' pool.
+    outlays (lab_population): basic pays 60 + 500 + 1,000 = 1,560 for residents, 5,000 + 30,000 for UEBMI;
+    serious illness 10,000 (c4).
+    results: residents' pool 3,049.50 - 1,560 = 1,489.50; employees' pool 3,600 - (35,000 + 720) = -32,120;
+    serious illness 160.50 - 10,000 = -9,839.50; assistance 0 - 280 = -280; accounts 1,200 + 720 = 1,920;
+    Huiminbao 89.
+    """
+    s = _scenario("baseline", settled())
+    revenue = {(f.group, f.value) for f in s.figures if f.metric == "revenue.amount"}
+    assert revenue == {
+        ("urrbmi/individual", fen(920)),
+        ("urrbmi/assistance", fen(280)),
+        ("urrbmi/government_subsidy_central", fen(1_206)),
+        ("urrbmi/government_subsidy_local", fen(804)),
+        ("uebmi_employee/individual", fen(1_200)),
+        ("uebmi_employee/employer", fen(3_600)),
+        ("huiminbao/huiminbao_premium", fen(89)),
+    }
+    assert s.value("revenue.total", "all") == fen(8_099)
+    results = {f.group: f.value for f in s.figures if f.metric == "fund.result"}
+    assert results == {
+        "urrbmi_pooled_fund": 148_950,
+        "uebmi_pooled_fund": fen(-32_120),
+        "serious_illness": -983_950,
+        "assistance_fund": fen(-280),
+        "individual_accounts": fen(1_920),
+        "huiminbao": fen(89),
+    }
+    # no account layer settled here: out of pocket is not netted, cash and cash + account are the same
+    assert s.value("personal.accounts_netted") == 0
+    assert s.value("personal.amount", "cash") == s.value("personal.amount", "cash_and_account") == fen(16_541)
+
+
+def test_fund_result_is_income_minus_outlay_and_reforms_change_only_outlays() -> None:
+    base, reform = _scenario("baseline", settled()), _scenario("si-more", _reformed())
+    for s in (base, reform):
+        funds = {f.group for f in s.figures if f.metric == "fund.result"}
+        assert funds
+        for fund in funds:
+            assert s.value("fund.result", fund) == s.value("fund.income", fund) - s.value("fund.outlay", fund)
+    assert reform.value("fund.income", "serious_illness") == base.value("fund.income", "serious_illness")
+    assert reform.value("fund.result", "serious_illness") == base.value("fund.result", "serious_illness") - 100_001
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def test_revenue_of_a_synthetic_city_equals_a_plain_recomputation() -> None:
+    """Every person of a 4,000-person synthetic city, one by one, with the published figures of contributions.yaml."""
+    city = synthesize(4_000, 2024, seed=21)
+    r = rules_for("reference-city", "reference-city", 2024)
+    floor = _half_up(r.base_floor * r.average_wage, 1_000_000)
+    ceiling = _half_up(r.base_ceiling * r.average_wage, 1_000_000)
+    central = _half_up(r.subsidy_central_share * r.resident_subsidy, 1_000_000)
+    expected: Counter[str] = Counter()
+    serious = 0
+    for p in city.persons.iter_rows(named=True):
+        if p["scheme"] == "urrbmi":
+            share = r.assistance_share.get(p["assistance_category"], 0)
+            assisted = _half_up(share * r.resident_individual, 1_000_000)
+            parts = {
+                "individual": r.resident_individual - assisted,
+                "assistance": assisted,
+                "government_subsidy_central": central,
+                "government_subsidy_local": r.resident_subsidy - central,
+            }
+            for source, amount in parts.items():
+                expected[f"urrbmi/{source}"] += amount
+                serious += _half_up(r.serious_illness_share * amount, 1_000_000)
+        elif p["scheme"] == "uebmi_employee":
+            base = min(max(p["annual_income"], floor), ceiling)
+            expected["uebmi_employee/employer"] += _half_up(r.employer_rate * base, 1_000_000)
+            expected["uebmi_employee/individual"] += _half_up(r.employee_rate * base, 1_000_000)
+        if p["huiminbao"]:
+            expected["huiminbao/huiminbao_premium"] += r.huiminbao_premium
+    scheme = load_scheme("reference-city")
+    empty = pl.DataFrame(schema={"person_id": pl.String, "total": pl.Int64, "out_of_pocket": pl.Int64})
+    money = money_in(scheme, city.persons, empty, r)
+    assert money is not None
+    got = {f"{scheme_}/{source}": amount for scheme_, source, _, amount in money.revenue.iter_rows()}
+    assert got == {k: v for k, v in expected.items() if v}
+    assert sum(money.income.by_fund["serious_illness"].values()) == serious
+    # allocations sum to the money in: the pools, serious illness and the accounts share every public contribution
+    public = sum(v for k, v in expected.items() if not k.startswith("huiminbao"))
+    retiree_credit = r.retiree_account_credit * city.persons.filter(pl.col("scheme") == "uebmi_retiree").height
+    allocated = sum(money.income.total(f) for f in ("urrbmi_pooled_fund", "uebmi_pooled_fund", "serious_illness"))
+    assert allocated + money.income.total("individual_accounts") - retiree_credit == public
+
+
+def test_a_scheme_without_contribution_rules_has_no_revenue_side(tmp_path: Path) -> None:
+    assert money_in(load_scheme("reference-city"), persons(), settled(), None) is None
+    s = Scenario("baseline", "Baseline", load_scheme("reference-city"), compute(persons(), settled(), LAYERS))
+    page = write_report([s], tmp_path).html.read_text(encoding="utf-8")
+    assert "has no contribution rules" in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "fund", "not_netted"),
+    [
+        ("en", "Money in and fund results", "Serious-illness insurance", "Individual accounts are NOT netted"),
+        ("zh", "基金收入与收支结果", "大病保险", "未扣除个人账户"),
+    ],
+)
+def test_report_shows_the_revenue_side_in_both_languages(
+    tmp_path: Path, lang: str, title: str, fund: str, not_netted: str
+) -> None:
+    files = write_report([_scenario("baseline", settled()), _scenario("si-more", _reformed())], tmp_path, lang)
+    page = files.html.read_text(encoding="utf-8")
+    assert f"<h2>{title}</h2>" in page
+    assert fund in page and not_netted in page
+    assert "-9,839.50" in page and "-10,839.51" in page and "-1,000.01" in page  # SI result and its change
+    assert "8,099.00" in page  # money in, total
+    with files.figures_csv.open(encoding="utf-8") as f:
+        rows = {(r["scenario"], r["metric"], r["group"]): r["value"] for r in csv.DictReader(f)}
+    assert rows[("si-more", "fund.result", "serious_illness")] == "-10839.51"
+    assert rows[("baseline", "revenue.amount", "urrbmi/assistance")] == "280.00"
+    with files.deltas_csv.open(encoding="utf-8") as f:
+        deltas = {(r["metric"], r["group"]): r["change"] for r in csv.DictReader(f)}
+    assert deltas[("fund.result", "serious_illness")] == "-1000.01"
+
+
+@pytest.mark.browser
+def test_revenue_section_in_headless_chromium(page: object, tmp_path: Path) -> None:
+    files = write_report([_scenario("baseline", settled()), _scenario("si-more", _reformed())], tmp_path, "en")
+    page.goto(files.html.resolve().as_uri())  # type: ignore[attr-defined]
+    page.wait_for_load_state("load")  # type: ignore[attr-defined]
+    section = page.locator("section", has=page.locator("h2", has_text="Money in and fund results"))  # type: ignore[attr-defined]
+    assert section.count() == 1
+    tables = section.locator("table")
+    assert tables.count() == 3
+    for i in range(3):
+        box = tables.nth(i).bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 60
+    text = section.inner_text()
+    assert "Employees' pooled fund (UEBMI)" in text and "-32,120.00" in text
+    assert page.failed_requests == []  # type: ignore[attr-defined]
