@@ -178,19 +178,25 @@ def _revenue_table(scenario: Scenario, lang: str) -> str:
 
 
 def _funds_table(scenarios: Sequence[Scenario], lang: str) -> str:
+    """Income, the baseline's outlay and result, then each reform's result and its change (a reform's outlay is
+    the income minus its result: not repeated, so the table stays narrow)."""
     with_money = [s for s in scenarios if s.money is not None]
-    headers = [tr("fund", lang), tr("income", lang)]
-    for s in with_money:
-        headers += [tr("outlay_of", lang, name=s.short(lang)), tr("result_of", lang, name=s.short(lang))]
-    headers += [tr("result_change_of", lang, name=s.short(lang)) for s in with_money[1:]]
-    rows = []
     base = with_money[0]
+    headers = [tr("fund", lang), tr("income", lang), tr("outlay_of", lang, name=base.short(lang)),
+               tr("result_of", lang, name=base.short(lang))]  # fmt: skip
+    for s in with_money[1:]:
+        headers += [tr("result_of", lang, name=s.short(lang)), tr("result_change_of", lang, name=s.short(lang))]
+    rows = []
     for fund in fund_keys(with_money):
-        row = [fund_name(fund, scenarios, lang), value_text(Unit.YUAN, base.value("fund.income", fund))]
-        for s in with_money:
-            row += [value_text(Unit.YUAN, s.value("fund.outlay", fund)), value_text(Unit.YUAN, s.value("fund.result", fund))]
+        row = [
+            fund_name(fund, scenarios, lang),
+            value_text(Unit.YUAN, base.value("fund.income", fund)),
+            value_text(Unit.YUAN, base.value("fund.outlay", fund)),
+            value_text(Unit.YUAN, base.value("fund.result", fund)),
+        ]
         for s in with_money[1:]:
             before, after = base.value("fund.result", fund), s.value("fund.result", fund)
+            row.append(value_text(Unit.YUAN, after))
             row.append(change_text(Unit.YUAN, None if before is None or after is None else after - before))
         rows.append(row)
     return html_report.table(headers, rows)
