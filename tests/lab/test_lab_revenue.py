@@ -182,3 +182,32 @@ def test_revenue_section_in_headless_chromium(page: object, tmp_path: Path) -> N
     text = section.inner_text()
     assert "Employees' pooled fund (UEBMI)" in text and "-32,120.00" in text
     assert page.failed_requests == []  # type: ignore[attr-defined]
+
+
+def test_accounts_netted_through_settlement_replace_cash_only(tmp_path: Path) -> None:
+    """The same bills with and without balances (scalar engine): the account layer comes last, so with balances
+    the cash plus the account payments equal the cash without them, claim for claim in total; the accounts pay
+    something, never more than the balances, and the page says which case it is."""
+    from tests.lab.test_lab_report import city_claims
+    from yibao.lab.run import batch_settle, run_lab
+
+    bills = city_claims(seed=7)
+    # p3 (employee) 1,200.00 yuan, p4 (retiree) 720.00 yuan
+    with_balances = persons().with_columns(
+        pl.Series("individual_account_balance", [0, 0, 1_200_00, 720_00, 0], dtype=pl.Int64)
+    )
+    netted = run_lab(
+        "reference-city", [], with_balances, bills, tmp_path / "a", settle=batch_settle("scalar"), lang="en"
+    )
+    plain = run_lab("reference-city", [], persons(), bills, tmp_path / "b", settle=batch_settle("scalar"), lang="en")
+    a, b = netted.scenarios[0], plain.scenarios[0]
+    assert a.value("personal.accounts_netted") == 1 and b.value("personal.accounts_netted") == 0
+    assert 0 < a.value("personal.amount", "individual_account") <= 1_200_00 + 720_00
+    assert a.value("personal.amount", "cash_and_account") == b.value("personal.amount", "cash")
+    assert a.value("personal.amount", "cash") == a.value("payment.amount", "out_of_pocket")
+    assert a.value("personal.amount", "cash") < b.value("personal.amount", "cash")
+    # the accounts' fund: income this year's credits (1,200 + 720), outlay the account payments
+    assert a.value("fund.outlay", "individual_accounts") == a.value("personal.amount", "individual_account")
+    assert a.value("fund.opening_balance", "individual_accounts") == 1_920_00
+    assert "Individual accounts are netted" in netted.report.read_text(encoding="utf-8")
+    assert "the persons table carries no individual-account balances" in plain.report.read_text(encoding="utf-8")

@@ -172,12 +172,10 @@ ACCOUNT_BALANCE = "individual_account_balance"
 
 
 def assert_same_persons(read: pl.DataFrame, made: pl.DataFrame, raw: pl.DataFrame) -> None:
-    """The reader's columns are the synthetic ones to the fen; the balance column, which a reader without
-    individual accounts leaves out, holds the same fen as yuan text or decimals."""
-    assert read.equals(made.select(read.columns))
+    """The reader gives the synthetic persons back to the fen, the individual-account balance included."""
+    assert read.equals(made)
     balance = raw[ACCOUNT_BALANCE].cast(pl.String).str.replace(r"\.", "").cast(pl.Int64)
     assert balance.to_list() == made[ACCOUNT_BALANCE].to_list()
-
 
 
 def test_parquet_files_hold_contract_columns_with_exact_decimals(small: City, tmp_path: Path) -> None:
