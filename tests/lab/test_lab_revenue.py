@@ -211,3 +211,29 @@ def test_accounts_netted_through_settlement_replace_cash_only(tmp_path: Path) ->
     assert a.value("fund.opening_balance", "individual_accounts") == 1_920_00
     assert "Individual accounts are netted" in netted.report.read_text(encoding="utf-8")
     assert "the persons table carries no individual-account balances" in plain.report.read_text(encoding="utf-8")
+
+
+@pytest.mark.browser
+def test_demo_report_shows_the_revenue_side_with_accounts_netted(page: object, tmp_path: Path) -> None:
+    """`yibao demo` on a small city: its report (in Chinese, the scheme's language) has the revenue section, the
+    synthetic balances are spent by the account layer, and the headline says the accounts are netted."""
+    from typer.testing import CliRunner
+
+    from yibao.cli.main import app
+
+    result = CliRunner().invoke(app, ["demo", "--people", "3000", "--pages-persons", "0", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    report = tmp_path / "report" / "report.html"
+    page.goto(report.resolve().as_uri())  # type: ignore[attr-defined]
+    page.wait_for_load_state("load")  # type: ignore[attr-defined]
+    section = page.locator("section", has=page.locator("h2", has_text="基金收入与收支结果"))  # type: ignore[attr-defined]
+    assert section.count() == 1 and section.locator("table").count() == 3
+    text = section.inner_text()
+    assert "城乡居民医保：中央财政补助" in text and "职工医保个人账户" in text and "已扣除个人账户" in text
+    glance = page.locator("section").first.inner_text()  # type: ignore[attr-defined]
+    assert "患者支付占总费用比例：现金自付（已扣除个人账户支付）" in glance
+    with (tmp_path / "report" / "figures.csv").open(encoding="utf-8") as f:
+        rows = {(r["scenario"], r["metric"], r["group"]): r["value"] for r in csv.DictReader(f)}
+    assert rows[("baseline", "personal.accounts_netted", "all")] == "1"
+    assert float(rows[("baseline", "personal.amount", "individual_account")]) > 0
+    assert page.failed_requests == []  # type: ignore[attr-defined]
