@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.lab.lab_population import LAYERS, fen, persons, settled
 from yibao.lab.metrics import compute
@@ -237,3 +241,72 @@ def test_demo_report_shows_the_revenue_side_with_accounts_netted(page: object, t
     assert rows[("baseline", "personal.accounts_netted", "all")] == "1"
     assert float(rows[("baseline", "personal.amount", "individual_account")]) > 0
     assert page.failed_requests == []  # type: ignore[attr-defined]
+
+
+# --- properties ----------------------------------------------------------------------------------------------------
+
+SCHEMES = ["urrbmi", "uebmi_employee", "uebmi_retiree"]
+CATEGORIES = ["none", "extreme_poor", "dibao", "low_income"]
+person_rows = st.lists(
+    st.tuples(st.sampled_from(SCHEMES), st.sampled_from(CATEGORIES), st.integers(0, 10**8), st.booleans()),
+    min_size=1,
+    max_size=40,
+)
+ppm = st.integers(0, 1_000_000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=person_rows,
+    individual=st.integers(0, 2_000_00),
+    subsidy=st.integers(0, 2_000_00),
+    central=ppm,
+    serious=ppm,
+    employee_share=ppm,
+    employer_share=ppm,
+    employer_rate=st.integers(0, 120_000),
+    employee_rate=st.integers(0, 40_000),
+    dibao=ppm,
+)
+def test_every_contribution_is_allocated_whole_and_results_are_income_minus_outlay(
+    rows: list[tuple[str, str, int, bool]], individual: int, subsidy: int, central: int, serious: int,
+    employee_share: int, employer_share: int, employer_rate: int, employee_rate: int, dibao: int,
+) -> None:  # fmt: skip
+    rules = replace(
+        rules_for("reference-city", "reference-city", 2024),
+        resident_individual=individual, resident_subsidy=subsidy, subsidy_central_share=central,
+        serious_illness_share=serious, employee_account_share=employee_share, employer_account_share=employer_share,
+        employer_rate=employer_rate, employee_rate=employee_rate,
+        assistance_share={"none": 0, "extreme_poor": 1_000_000, "dibao": dibao, "low_income": dibao // 2},
+    )  # fmt: skip
+    n = len(rows)
+    people = pl.DataFrame(
+        {
+            "person_id": [f"p{i}" for i in range(n)],
+            "birth_date": [date(1980, 1, 1)] * n,
+            "scheme": [r[0] for r in rows],
+            "assistance_category": [r[1] for r in rows],
+            "huiminbao": [r[3] for r in rows],
+            "annual_income": [r[2] for r in rows],
+        }
+    )
+    empty = pl.DataFrame(schema={"person_id": pl.String, "total": pl.Int64, "out_of_pocket": pl.Int64})
+    money = money_in(load_scheme("reference-city"), people, empty, rules)
+    assert money is not None
+    revenue = {(s, src): a for s, src, _, a in money.revenue.iter_rows()}
+    public = sum(a for (s, _), a in revenue.items() if s != "huiminbao")
+    credits = rules.retiree_account_credit * sum(1 for r in rows if r[0] == "uebmi_retiree")
+    funds = ("urrbmi_pooled_fund", "uebmi_pooled_fund", "serious_illness", "individual_accounts")
+    assert sum(money.income.total(f) for f in funds) == public + credits
+    # residents' money: the pool and serious illness share each source exactly
+    for source in ("individual", "assistance", "government_subsidy_central", "government_subsidy_local"):
+        split = money.income.by_fund["urrbmi_pooled_fund"].get(source, 0)
+        split += money.income.by_fund["serious_illness"].get(source, 0)
+        assert split == revenue.get(("urrbmi", source), 0)
+    # a resident's individual part: what assistance pays plus what the member pays is the whole contribution
+    residents = sum(1 for r in rows if r[0] == "urrbmi")
+    paid = revenue.get(("urrbmi", "individual"), 0) + revenue.get(("urrbmi", "assistance"), 0)
+    assert paid == individual * residents
+    assert all(v >= 0 for by in money.income.by_fund.values() for v in by.values())
+    for fund, income, outlay, result in money.results.iter_rows():
+        assert result == income - outlay, fund
