@@ -66,7 +66,7 @@ __all__ = [
 BLOCK_PEOPLE = 10_000  # persons per generation block: fixed, part of what a seed means
 DEFAULT_REGION = "reference-city"
 # the persons frame: the drawn columns, then the individual-account balance at the start of the year (fen)
-PERSONS_SCHEMA = pl.Schema({**DRAWN_PERSONS_SCHEMA, "individual_account_balance": pl.Int64})
+PERSONS_SCHEMA = pl.Schema([*DRAWN_PERSONS_SCHEMA.items(), ("individual_account_balance", pl.Int64)])
 
 
 def synthesize_block(block: int, people: int, year: int, seed: int, region: str = DEFAULT_REGION) -> City:
