@@ -168,18 +168,28 @@ def test_files_are_identical_whatever_the_write_chunking(tmp_path: Path) -> None
 
 # --- files in the contract ----------------------------------------------------------------------
 
+ACCOUNT_BALANCE = "individual_account_balance"
+
+
+def assert_same_persons(read: pl.DataFrame, made: pl.DataFrame, raw: pl.DataFrame) -> None:
+    """The reader gives the synthetic persons back to the fen, the individual-account balance included."""
+    assert read.equals(made)
+    balance = raw[ACCOUNT_BALANCE].cast(pl.String).str.replace(r"\.", "").cast(pl.Int64)
+    assert balance.to_list() == made[ACCOUNT_BALANCE].to_list()
+
 
 def test_parquet_files_hold_contract_columns_with_exact_decimals(small: City, tmp_path: Path) -> None:
     files = write_city(small, tmp_path, "parquet")
     persons, claims = pl.read_parquet(files.persons), pl.read_parquet(files.claims)
-    assert persons.columns == list(PERSON_COLUMNS)
+    assert persons.columns == [*PERSON_COLUMNS, ACCOUNT_BALANCE]
+    assert persons.schema[ACCOUNT_BALANCE] == pl.Decimal(14, 2)
     assert claims.columns == list(CLAIM_COLUMNS)
     assert persons.schema["annual_income"] == pl.Decimal(14, 2)
     assert all(claims.schema[c] == pl.Decimal(14, 2) for c in CLAIM_AMOUNTS)
     assert claims.schema["facility_level"] == pl.Int8
     assert persons.schema["huiminbao"] == pl.Boolean
     # read back through the engine's reader: the same fen, to the last one
-    assert read_persons(files.persons).equals(small.persons)
+    assert_same_persons(read_persons(files.persons), small.persons, persons)
     assert read_claims(files.claims, small.persons).equals(small.claims)
 
 
@@ -189,9 +199,10 @@ def test_csv_files_hold_two_decimal_text_and_read_back_exactly(small: City, tmp_
     assert raw.columns == list(CLAIM_COLUMNS)
     assert all(raw[c].str.contains(r"^\d+\.\d{2}$").all() for c in CLAIM_AMOUNTS)
     persons_raw = pl.read_csv(files.persons, infer_schema=False)
-    assert persons_raw.columns == list(PERSON_COLUMNS)
+    assert persons_raw.columns == [*PERSON_COLUMNS, ACCOUNT_BALANCE]
+    assert persons_raw[ACCOUNT_BALANCE].str.contains(r"^\d+\.\d{2}$").all()
     assert set(persons_raw["huiminbao"].unique()) <= {"true", "false"}
-    assert read_persons(files.persons).equals(small.persons)
+    assert_same_persons(read_persons(files.persons), small.persons, persons_raw)
     assert read_claims(files.claims, small.persons).equals(small.claims)
 
 

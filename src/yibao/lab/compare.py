@@ -70,6 +70,16 @@ METRIC_LABELS = {
     "outlay.enrollees": "Enrollees",
     "outlay.per_enrollee": "Outlay per enrollee-year",
     "outlay.per_capita": "Outlay per capita-year",
+    "revenue.amount": "Money in",
+    "revenue.payers": "Persons paying or paid for",
+    "revenue.total": "Money in, total",
+    "fund.income": "Fund income",
+    "fund.outlay": "Fund outlay",
+    "fund.result": "Fund result (income − outlay)",
+    "fund.opening_balance": "Balance at the start of the year",
+    "personal.amount": "Paid by patients",
+    "personal.share": "Share of spending paid by patients",
+    "personal.accounts_netted": "Individual accounts netted (1 = yes)",
 }
 
 

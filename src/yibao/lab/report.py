@@ -38,6 +38,7 @@ from yibao.lab.report_charts import (
     layer_order,
     scheme_name,
 )
+from yibao.lab.report_money import fund_keys, group_label, headline_money_keys, money_section
 from yibao.lab.report_text import metric_label, tr
 
 
@@ -61,6 +62,7 @@ def headline_keys(scenarios: Sequence[Scenario]) -> list[tuple[str, str]]:
     keys += [("payment.amount", layer) for layer in layer_order(scenarios)]
     keys += [
         ("payment.amount", OUT_OF_POCKET),
+        *headline_money_keys(scenarios),
         ("reimbursement.rate_total", ALL),
         ("reimbursement.rate_in_policy", ALL),
         ("oop.person_year", "mean"),
@@ -76,6 +78,9 @@ def headline_keys(scenarios: Sequence[Scenario]) -> list[tuple[str, str]]:
 def row_label(metric: str, group: str, scenarios: Sequence[Scenario], lang: str = "en") -> str:
     name = metric_label(metric, lang)
     sep = "：" if lang == "zh" else ": "
+    money_group = group_label(metric, group, scenarios, lang)
+    if money_group is not None:
+        return f"{name}{sep}{money_group}"
     if metric.startswith(("payment.", "outlay.")) and group != ALL:
         return f"{name}{sep}{layer_names(scenarios, lang).get(group, group)}"
     if group == ALL:
@@ -210,6 +215,7 @@ def build_page(scenarios: Sequence[Scenario], files: Sequence[str] = (), lang: s
                 lang,
             ),
         ),
+        money_section(scenarios, lang),
         html_report.Section(
             tr("rates", lang),
             note("note_rates")
@@ -283,6 +289,7 @@ def _delta_rows(items: Sequence[Delta], scenarios: Sequence[Scenario], lang: str
     wanted = {k for k in headline_keys(scenarios)}
     wanted |= {(f"che.{t}", q) for t in CHE_THRESHOLDS_PCT for q in QUINTILE_NAMES}
     wanted |= {("outlay.per_enrollee", layer) for layer in layer_order(scenarios)}
+    wanted |= {("fund.result", fund) for fund in fund_keys(scenarios)}
     rows = []
     for d in items:
         if (d.metric, d.group) not in wanted:

@@ -19,6 +19,7 @@ from yibao.core.scheme import Scheme
 from yibao.lab.compare import Figure, figure_value, figures
 from yibao.lab.metrics import ALL, CHE_THRESHOLDS_PCT, OUT_OF_POCKET, QUINTILES, LabMetrics
 from yibao.lab.report_text import tr
+from yibao.lab.revenue import MoneyIn, money_figures
 
 OOP_COLOUR = "#aab4be"
 SCENARIO_COLOURS = ("#1b3a57", "#e07b39", "#3a9d5d", "#8e6bbf", "#c0392b", "#17becf", "#8c564b", "#bcbd22")
@@ -39,6 +40,7 @@ class Scenario:
     description: str = ""
     title_zh: str = ""
     description_zh: str = ""
+    money: MoneyIn | None = None  # the revenue side (yibao.lab.revenue), when the scheme has contribution rules
 
     def description_in(self, lang: str) -> str:
         return self.description_zh if lang == "zh" and self.description_zh else self.description
@@ -54,7 +56,7 @@ class Scenario:
 
     @cached_property
     def figures(self) -> list[Figure]:
-        return figures(self.metrics)
+        return figures(self.metrics) + money_figures(self.money)
 
     def value(self, metric: str, group: str = ALL) -> Any:
         return figure_value(self.figures, metric, group)

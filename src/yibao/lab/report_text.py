@@ -168,6 +168,16 @@ METRIC_ZH: dict[str, str] = {
     "outlay.enrollees": "覆盖人数",
     "outlay.per_enrollee": "每覆盖人年支出",
     "outlay.per_capita": "每人年支出",
+    "revenue.amount": "收入",
+    "revenue.payers": "缴费或被资助人数",
+    "revenue.total": "收入合计",
+    "fund.income": "基金收入",
+    "fund.outlay": "基金支出",
+    "fund.result": "基金收支结果（收入 − 支出）",
+    "fund.opening_balance": "年初余额",
+    "personal.amount": "患者支付",
+    "personal.share": "患者支付占总费用比例",
+    "personal.accounts_netted": "已扣除个人账户（1 = 是）",
 }
 
 

@@ -25,6 +25,7 @@ from yibao.lab.report import (
     row_label,
     write_report,
 )
+from yibao.lab.revenue import contribution_rules, money_in
 from yibao.schemes import load_scheme, reform_path
 from yibao.schemes.reform import Reform
 
@@ -89,11 +90,13 @@ def run_lab(
             _scenario_name(reform, taken), reform.title.en, reform.title.zh, scheme, reform.description,
             reform.description_zh,
         ))  # fmt: skip
+    rules = contribution_rules(scheme_name, base_scheme.region, base_scheme.year)
     scenarios = []
     for name, title, title_zh, scheme, description, description_zh in plans:
         settled = settle(scheme, persons, claims)
         metrics = compute(persons, settled, scheme.layer_ids, layer_enrollees(scheme, persons))
-        scenarios.append(Scenario(name, title, scheme, metrics, description, title_zh, description_zh))
+        money = money_in(scheme, persons, settled, rules)
+        scenarios.append(Scenario(name, title, scheme, metrics, description, title_zh, description_zh, money))
         if on_settled is not None:
             on_settled(title)
     files = write_report(scenarios, out_dir, lang or base_scheme.lang)
