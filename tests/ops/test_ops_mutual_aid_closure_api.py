@@ -11,7 +11,6 @@ from ops_mutual_aid import PILOT, migrated_sqlite
 from test_ops_mutual_aid_api import EVERYONE, PLATFORM, READERS, ROLES, MutualAidApi
 
 from yibao.http.mutual_aid_closure import router
-from yibao.ops.store import Store
 
 P = f"/mutual-aid/plans/{PILOT}"
 CLOSURE = {"decided_on": "2020-12-28", "reference": "CBIRC rectification; operator's notice of 2020-12-28",
