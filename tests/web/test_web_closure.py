@@ -17,8 +17,8 @@ from yibao.ops.auth import add_user
 from yibao.ops.schemas import UserIn
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ops"))
-from ops_mutual_aid import PILOT, PLATFORM, Pool, migrated_sqlite  # noqa: E402
-from test_ops_mutual_aid_closure import DECISION, OFFER  # noqa: E402
+from ops_mutual_aid import PILOT, PLATFORM, Pool, migrated_sqlite
+from test_ops_mutual_aid_closure import DECISION, OFFER
 
 PASSWORD = "copper-lantern-harbour-41"
 
