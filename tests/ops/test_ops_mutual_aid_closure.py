@@ -99,6 +99,8 @@ def test_a_closure_with_two_pending_claims_by_hand(store: Store, tmp_path: Path)
     assert balances == {"mutual_aid_member_charges": 0, "mutual_aid_pool": 0, "mutual_aid_platform_fee": 0,
                         "mutual_aid_beneficiary_payable": 0}
     assert code_of(store, closing.finish, PLATFORM, PILOT, FINAL, CLOSE_DAY, pool.data) == "mutual_aid.plan_already_closed"
+    assert code_of(store, periods.apportion, PLATFORM, PILOT, dt.date(2021, 2, 7), pool.data) \
+        == "mutual_aid.plan_already_closed"  # no period after the final one
 
     # the conversion offer: a free year of million-medical, the premium of the age band at 2021-01-29 paid by the
     # platform: 王小明 was paid out (not offered); member others[0] (born 1990-05-01, 30) accepts: 126 yuan;
