@@ -32,9 +32,10 @@ PlanOption = Annotated[str, typer.Option(help="Built-in plan name (e.g. xianghub
 
 
 def register(app: typer.Typer) -> None:
-    from yibao.cli import mutual_aid_ops
+    from yibao.cli import mutual_aid_closure, mutual_aid_ops
 
     mutual_aid_ops.register(mutual_aid_app)
+    mutual_aid_closure.register(mutual_aid_app)
     app.add_typer(mutual_aid_app, name="mutual-aid")
 
 

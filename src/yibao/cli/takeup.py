@@ -15,9 +15,11 @@ if TYPE_CHECKING:
 HEAD = {
     "en": ("year", "premium", "members", "take-up", "loss ratio", "mutual aid", "Q1..Q5", "by age band",
            "pre-existing no/yes", "figure", "published", "model", "error", "held out", "yes", "no", "range ok",
-           "range failed", "Take-up by year", "Published vs model"),
+           "range failed", "Take-up by year", "Published vs model", "converted", "renewed",
+           "Catastrophic spending (share of persons; OOP net of each arrangement > 10% / 25% of income)"),
     "zh": ("年度", "保费", "参保人数", "参保率", "赔付率", "互助成员", "收入五分位", "年龄段", "既往症 无/有",
-           "指标", "公开数据", "模型", "误差", "留出检验", "是", "否", "范围符合", "范围不符", "逐年参保", "公开数据与模型"),
+           "指标", "公开数据", "模型", "误差", "留出检验", "是", "否", "范围符合", "范围不符", "逐年参保", "公开数据与模型",
+           "转换参保", "续保", "灾难性医疗支出(人数占比；各安排下自付超过收入的 10% / 25%)"),
 }
 
 
@@ -39,13 +41,14 @@ def _print(years: list[Year], figures: list[Figure], lang: str) -> None:
     h = HEAD[lang]
     console = terminal()
     table = Table(title=h[18])
-    for col in (*h[:9],):
+    for col in (*h[:9], h[20], h[21]):
         table.add_column(col)
     for y in years:
         table.add_row(str(y.year), format_yuan(y.premium_fen), f"{y.members:,}", f"{y.takeup:.1%}",
                       f"{y.loss_ratio:.1%}", f"{y.mutual_aid_share:.1%}", _share(y.by_quintile),
-                      _share(y.by_age_band), _share(y.by_pre_existing))
+                      _share(y.by_age_band), _share(y.by_pre_existing), f"{y.converted:,}", f"{y.converted_renewed:,}")
     console.print(table)
+    _print_protection(years, lang)
     published = Table(title=h[19])
     for col in h[9:14]:
         published.add_column(col)
@@ -56,6 +59,23 @@ def _print(years: list[Year], figures: list[Figure], lang: str) -> None:
             verdict = f"{f.error:+.1%}"
         published.add_row(f.title(lang), _fmt(f.published), _fmt(f.model), verdict, h[14] if f.held_out else h[15])
     console.print(published)
+
+
+def _print_protection(years: list[Year], lang: str) -> None:
+    from rich.table import Table
+
+    from yibao.lab.metrics import CHE_THRESHOLDS_PCT
+    from yibao.lab.protection import SCENARIO_TITLES, SCENARIOS
+
+    table = Table(title=HEAD[lang][22])
+    table.add_column(HEAD[lang][0])
+    for s in SCENARIOS:
+        table.add_column(SCENARIO_TITLES[lang][s])
+    n = len(SCENARIOS)
+    for y in years:
+        table.add_row(str(y.year), *[" / ".join(f"{y.catastrophic[t * n + i]:.2%}" for t in range(len(CHE_THRESHOLDS_PCT)))
+                                     for i in range(n)])
+    terminal().print(table)
 
 
 def _fmt(value: object) -> str:
@@ -78,7 +98,11 @@ def takeup(
     city_seed: Annotated[int, typer.Option(help="Seed of the synthetic city.")] = 1,
     years: Annotated[int, typer.Option(help="Simulated years (the first is calibrated).")] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the choices: same seed, same years.")] = 1,
-    out: Annotated[Path | None, typer.Option(help="Folder for years.csv and figures.csv.")] = None,
+    mutual_aid_closes: Annotated[int | None, typer.Option(
+        help="Year from which the mutual-aid plan is closed (Xiang Hu Bao: 2022); its last members are offered a "
+             "free first year of the product.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for years.csv, figures.csv, calibration.csv and people.parquet (per person-year).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="en or zh.")] = "en",
 ) -> None:
     """Each person decides each year whether to buy the product and join mutual aid (logit, docs/products.md);
@@ -94,7 +118,7 @@ def takeup(
         calibrate,
         figures,
         figures_frame,
-        simulate,
+        simulate_people,
         years_frame,
     )
     from yibao.products import load_product
@@ -118,17 +142,19 @@ def takeup(
     persons_c, claims_c = contract_persons(people_frame), contract_claims(bills)
     pool = build_pool(built, item, persons_c, claims_c)
     if item.id == CALIBRATION_PRODUCT:
-        settings = calibrate(pool, item, Settings(years=years, seed=seed))
+        settings = calibrate(pool, item, Settings(years=years, seed=seed, closure_year=mutual_aid_closes))
     else:  # the people's coefficients and the city's cost level come from Huhuibao's first year on the same city
         anchor = load_product(CALIBRATION_PRODUCT)
-        settings = calibrate(build_pool(built, anchor, persons_c, claims_c), anchor, Settings(years=years, seed=seed))
-    result = simulate(pool, item, settings)
+        settings = calibrate(build_pool(built, anchor, persons_c, claims_c), anchor,
+                             Settings(years=years, seed=seed, closure_year=mutual_aid_closes))
+    result, per_person = simulate_people(pool, item, settings)
     published = figures(result, item.id)
     _print(result, published, lang)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         years_frame(result).write_csv(out / "years.csv")
         figures_frame(published).write_csv(out / "figures.csv")
+        per_person.write_parquet(out / "people.parquet")
         pl.DataFrame({"parameter": ["intercept", "cost_level_ppm", "mutual_aid_intercept"],
                       "value": [settings.choice.intercept, float(settings.cost_level_ppm),
                                 settings.mutual_aid.intercept]}).write_csv(out / "calibration.csv")

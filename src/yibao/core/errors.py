@@ -280,6 +280,17 @@ CATALOGUE: Mapping[str, ErrorKind] = {
     "payment.outside_window": ErrorKind(422, "Paid outside the product's sales window", "不在该产品的投保期内缴费"),
     "contribution.not_a_transfer": ErrorKind(422, "Only donations, lottery income and budget transfers are received this way",
                                              "只有捐赠、彩票公益金和财政转移资金可按此方式收取"),
+    # mutual aid's closure and conversion offer (issue 20, yibao.mutual_aid.closure / closing)
+    "mutual_aid.plan_closed": ErrorKind(422, "The plan is closing: no new members or claims", "该计划正在关闭：不再接受新成员或新申请"),
+    "mutual_aid.closure_invalid": ErrorKind(422, "The closure or its offer is not valid", "关闭决定或转换要约无效"),
+    "mutual_aid.closure_exists": ErrorKind(409, "The plan already has a closure decided", "该计划已有关闭决定"),
+    "mutual_aid.no_closure": ErrorKind(404, "The plan has no closure decided", "该计划没有关闭决定"),
+    "mutual_aid.plan_already_closed": ErrorKind(409, "The plan is already closed", "该计划已关闭"),
+    "mutual_aid.claims_pending": ErrorKind(422, "Claims are still pending: finish them first", "仍有未处理完的互助申请，请先处理"),
+    "mutual_aid.no_offer": ErrorKind(422, "The closure made no conversion offer", "该关闭决定未提供转换要约"),
+    "mutual_aid.offer_closed": ErrorKind(422, "The conversion offer is not open on that day", "转换要约在该日不开放"),
+    "mutual_aid.already_answered": ErrorKind(409, "The member has already answered the offer", "该成员已答复转换要约"),
+    "mutual_aid.offer_ineligible": ErrorKind(422, "The member may not hold the offered product", "该成员不符合所提供产品的投保条件"),
 }
 
 

@@ -24,6 +24,7 @@ from yibao.http import (
     hospital_payments,
     ledger,
     mutual_aid,
+    mutual_aid_closure,
     registry,
     review,
     search,
@@ -54,8 +55,8 @@ def create_app(store: Store) -> FastAPI:
     app.state.secrets = secrets
     install_error_handlers(app)
     app.include_router(claims.submit_router)  # first: the busiest route (see `claims.submit_router`)
-    for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review, twin,
-                   hospital_payments):
+    for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid_closure, mutual_aid,
+                   contracts, review, twin, hospital_payments):
         app.include_router(domain.router)
     declare_errors(app)
     web.install(app)  # the people's pages (/, /m/, /counter/, /bureau/, /platform/, /public/mutual-aid/)

@@ -35,10 +35,13 @@ import polars as pl
 
 from yibao.core.money import format_yuan, round_half_up_div
 from yibao.core.scheme import LayerKind, Scheme
+from yibao.lab.protection import YearProtection, che_keys, lump_sums, people_frame, year_protection
+from yibao.mutual_aid.plan import load_plan
 from yibao.products.benefits import age_on
 from yibao.products.loader import ProductError
 from yibao.products.model import PreExisting, Product
 
+MUTUAL_AID_PLAN = "xianghubao-2020"  # the plan whose lump sums members receive (lab.protection)
 AGE_BANDS = ((0, "0-17"), (18, "18-39"), (40, "40-59"), (60, "60-74"), (75, "75+"))
 PPM = 1_000_000
 
@@ -55,6 +58,7 @@ class Choice:
     own_oop: float = 0.25  # ln(1 + own out-of-pocket / 1000 yuan)
     renew: float = 0.5  # held the product last year (inertia, renewal reminders)
     experience: float = 0.5  # weight a member gives their own last-year benefit in the expected benefit
+    free_floor_yuan: float = 1.0  # a free year (conversion offer): the value term at this price, the burden term 0
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Settings:
     choice: Choice = field(default_factory=Choice)
     mutual_aid: MutualAidChoice = field(default_factory=MutualAidChoice)
     cost_level_ppm: int = PPM  # calibrated: the product's claims in the city relative to the synthetic city's
+    closure_year: int | None = None  # the mutual-aid plan closes before this year; its members are offered the product
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,8 @@ class Pool:
     benefit_fen: np.ndarray
     claims: np.ndarray  # claims the product would pay (count)
     base_premium_fen: np.ndarray  # the product's premium for the person's age band at the start of year one
+    income_fen: np.ndarray  # annual income, exact (catastrophic spending)
+    lump_fen: np.ndarray  # the mutual-aid plan's lump sum a member would receive (a covered critical illness), else 0
 
     @property
     def size(self) -> int:
@@ -180,6 +187,8 @@ def build_pool(scheme: Scheme, product: Product, persons: pl.DataFrame, claims: 
         benefit_fen=benefit,
         claims=claims_n,
         base_premium_fen=base_premium,
+        income_fen=(frame["annual_income"].cast(pl.Decimal(18, 2)) * 100).cast(pl.Int64).to_numpy(),
+        lump_fen=lump_sums(load_plan(MUTUAL_AID_PLAN), frame["person_id"].to_numpy(), ages, claims),
     )
 
 
@@ -231,6 +240,10 @@ class Year:
     mutual_aid_share: float
     mutual_aid_low_income_share: float  # members earning under LOW_INCOME_YUAN a year
     mutual_aid_rural_share: float
+    converted: int = 0  # mutual-aid members at the plan's closure who took the free year of the product
+    converted_renewed: int = 0  # last year's converted members who bought again at the renewal price
+    platform_paid_fen: int = 0  # the free years' premiums, paid by the platform
+    catastrophic: tuple[float, ...] = ()  # shares of persons, in lab.protection.che_keys() order
 
 
 LOW_INCOME_YUAN = 103_500  # US$15,000 at the 2020 average rate of 6.90 yuan per dollar
@@ -259,6 +272,20 @@ def premiums_at(base_fen: np.ndarray, index: int) -> np.ndarray:
 
 def simulate(pool: Pool, product: Product, settings: Settings) -> list[Year]:
     """The years of take-up, pricing and mutual aid for one pool; the same seed gives the same years."""
+    return _run(pool, product, settings, None)
+
+
+def simulate_people(pool: Pool, product: Product, settings: Settings) -> tuple[list[Year], pl.DataFrame]:
+    """The years and, per person-year, the choices and each layer's payment (lab.protection.people_frame)."""
+    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray, YearProtection]] = []
+    years = _run(pool, product, settings, kept)
+    frame = people_frame(pool.person_id, pool.income_fen, pool.oop_fen, [y.year for y in years],
+                         [k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept], [k[3] for k in kept])
+    return years, frame
+
+
+def _run(pool: Pool, product: Product, settings: Settings,
+         kept: list[tuple[np.ndarray, np.ndarray, np.ndarray, YearProtection]] | None) -> list[Year]:
     rng = np.random.default_rng(settings.seed)
     c, m = settings.choice, settings.mutual_aid
     price_ppm = PPM
@@ -271,25 +298,42 @@ def simulate(pool: Pool, product: Product, settings: Settings) -> list[Year]:
     ma_eligible = (pool.age <= m.max_age) & ~pool.pre_existing
     member = np.zeros(pool.size, dtype=bool)
     ma_member = np.zeros(pool.size, dtype=bool)
+    converted = np.zeros(pool.size, dtype=bool)
     years: list[Year] = []
     eligible_n = int(pool.eligible.sum())
     for offset in range(settings.years):
+        year = product.year + offset
         draws, ma_draws = rng.random(pool.size), rng.random(pool.size)
         premium = premiums_at(pool.base_premium_fen, price_ppm)
         p_yuan = np.maximum(premium, 1) / 100
         learned = np.where(member, (1 - c.experience) * expected + c.experience * scaled, expected)
-        v = (c.intercept + c.value * np.log((learned / 100 + 1e-9) / p_yuan) + c.burden * 100 * p_yuan / pool.income_yuan
-             + c.pre_existing * pre + c.age_decade * pool.age / 10 + c.own_oop * log_oop + c.renew * member)
-        member = pool.eligible & (draws < _sigmoid(v))
+        common = (c.intercept + c.pre_existing * pre + c.age_decade * pool.age / 10 + c.own_oop * log_oop
+                  + c.renew * member)
+        v = common + c.value * np.log((learned / 100 + 1e-9) / p_yuan) + c.burden * 100 * p_yuan / pool.income_yuan
+        offered = np.zeros(pool.size, dtype=bool)
+        if settings.closure_year is not None and year == settings.closure_year:
+            # the plan closed: last year's members eligible for the product are offered a free first year, taken up
+            # by the product's logit at a zero premium (no burden; value at the floor price); docs/products.md
+            offered = ma_member & pool.eligible
+            v_free = common + c.value * np.log((learned / 100 + 1e-9) / c.free_floor_yuan)
+            offered &= rng.random(pool.size) < _sigmoid(v_free)
+        renewed_from = converted
+        converted = offered
+        bought = pool.eligible & (draws < _sigmoid(v))
+        member = bought | converted
         vm = (m.intercept + m.log_income * log_income + m.rural * pool.rural + m.own_oop * log_oop
               + m.age_decade * pool.age / 10 + m.renew * ma_member + m.holds_product * member)
-        ma_member = ma_eligible & (ma_draws < _sigmoid(vm))
+        closed = settings.closure_year is not None and year >= settings.closure_year
+        ma_member = ma_eligible & (ma_draws < _sigmoid(vm)) & (not closed)
         members = int(member.sum())
         income = int(premium[member].sum())
         paid = int(scaled[member].sum())
         ma_n = int(ma_member.sum())
+        protection = year_protection(pool.benefit_fen, pool.lump_fen, member, ma_member)
+        if kept is not None:
+            kept.append((member, converted, ma_member, protection))
         years.append(Year(
-            year=product.year + offset,
+            year=year,
             premium_fen=round_half_up_div(income, members) if members else int(premium[pool.eligible].max(initial=0)),
             eligible=eligible_n,
             members=members,
@@ -305,6 +349,10 @@ def simulate(pool: Pool, product: Product, settings: Settings) -> list[Year]:
             mutual_aid_share=ma_n / pool.size if pool.size else 0.0,
             mutual_aid_low_income_share=float((pool.income_yuan[ma_member] < LOW_INCOME_YUAN).mean()) if ma_n else 0.0,
             mutual_aid_rural_share=float(pool.rural[ma_member].mean()) if ma_n else 0.0,
+            converted=int(converted.sum()),
+            converted_renewed=int((renewed_from & member).sum()),
+            platform_paid_fen=int(premium[converted].sum()),
+            catastrophic=protection.shares(pool.oop_fen, pool.income_fen),
         ))
         price_ppm = _next_index(price_ppm, paid, income, settings)
     return years
@@ -323,7 +371,7 @@ def _bisect(low: float, high: float, measure: object, target: float, steps: int 
 
 def calibrate(pool: Pool, product: Product, settings: Settings, targets: Targets = Targets()) -> Settings:
     """Fit the product intercept, the cost level and the mutual-aid intercept to the first year's targets."""
-    first = dataclasses.replace(settings, years=1)
+    first = dataclasses.replace(settings, years=1, closure_year=None)
     current = first
     for _ in range(6):
         def takeup(b0: float, base: Settings = current) -> float:
@@ -344,7 +392,7 @@ def calibrate(pool: Pool, product: Product, settings: Settings, targets: Targets
 
     a0 = _bisect(-15.0, 15.0, share, targets.mutual_aid_share)
     current = dataclasses.replace(current, mutual_aid=dataclasses.replace(current.mutual_aid, intercept=a0))
-    return dataclasses.replace(current, years=settings.years)
+    return dataclasses.replace(current, years=settings.years, closure_year=settings.closure_year)
 
 
 # --- published vs model ------------------------------------------------------------------------------------
@@ -445,8 +493,11 @@ def years_frame(years: Sequence[Year]) -> pl.DataFrame:
         row |= {f"takeup_q{i + 1}": s for i, s in enumerate(y.by_quintile)}
         row |= {f"takeup_age_{label}": s for (_, label), s in zip(AGE_BANDS, y.by_age_band, strict=True)}
         row |= {"takeup_no_pre_existing": y.by_pre_existing[0], "takeup_pre_existing": y.by_pre_existing[1]}
+        row |= {"converted": y.converted, "converted_renewed": y.converted_renewed,
+                "platform_paid": format_yuan(y.platform_paid_fen)}
+        row |= dict(zip(che_keys(), y.catastrophic, strict=True))
         rows.append(row)
-    money = ("premium", "premium_income", "claims_paid")
+    money = ("premium", "premium_income", "claims_paid", "platform_paid")
     return pl.DataFrame(rows).with_columns(pl.col(money).cast(pl.Decimal(18, 2)))
 
 

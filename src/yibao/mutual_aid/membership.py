@@ -25,6 +25,7 @@ class MemberStatus(StrEnum):
     AGED_OUT = "aged_out"
     ENDED_IN_WAITING = "ended_in_waiting"  # diagnosed inside the waiting period: membership ends, charges refunded
     PAID_OUT = "paid_out"  # received the lump sum: membership ends
+    CLOSED = "closed"  # the plan closed (a regulatory decision): every membership still active ends
 
 
 class EventKind(StrEnum):
@@ -38,6 +39,7 @@ class EventKind(StrEnum):
     ENDED_IN_WAITING = "ended_in_waiting"
     REFUNDED = "refunded"
     PAID_OUT = "paid_out"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,3 +222,10 @@ def paid_out(member: Member, day: dt.date, amount: Fen) -> Transition:
     _require_active(member)
     ended = dataclasses.replace(member, status=MemberStatus.PAID_OUT, ended_on=day)
     return ended, (Event(EventKind.PAID_OUT, member.member_id, day, amount),)
+
+
+def close(member: Member, day: dt.date) -> Transition:
+    """The plan closes: an active membership ends on the closing day (yibao.mutual_aid.closure)."""
+    _require_active(member)
+    ended = dataclasses.replace(member, status=MemberStatus.CLOSED, ended_on=day)
+    return ended, (Event(EventKind.CLOSED, member.member_id, day),)

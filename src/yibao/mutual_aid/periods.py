@@ -45,11 +45,12 @@ from yibao.mutual_aid.service import (
 )
 from yibao.ops import audit, ledger
 from yibao.ops.audit import Actor
-from yibao.ops.errors import NotFound, Rejected
+from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
 from yibao.ops.store import utcnow
 from yibao.ops.store_mutual_aid import (
     MutualAidClaim,
+    MutualAidClosure,
     MutualAidDeductionFailure,
     MutualAidDisclosure,
     MutualAidMember,
@@ -175,6 +176,10 @@ def apportion(session: Session, actor: Actor, plan_id: str, notice_date: dt.date
         select(MutualAidPeriod.notice_date).where(MutualAidPeriod.plan_id == plan_id)
         .order_by(MutualAidPeriod.notice_date.desc()).limit(1)
     ).scalar_one_or_none()
+    closed = session.execute(select(MutualAidClosure.final_notice_date).where(
+        MutualAidClosure.plan_id == plan_id, MutualAidClosure.final_notice_date.is_not(None))).scalar_one_or_none()
+    if closed is not None and notice_date > closed:
+        raise Conflict(f"plan {plan_id} closed with its final period {closed}", code="mutual_aid.plan_already_closed")
     if latest is not None and latest > notice_date:
         # the yearly cap is counted forward in time; a late period would escape it (membership.charge)
         raise Rejected(f"period {notice_date} is before the last apportioned period {latest}",

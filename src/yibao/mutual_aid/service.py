@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.core.money import RatePpm, format_rate, format_yuan
-from yibao.mutual_aid import claims, jury, membership
+from yibao.mutual_aid import claims, closure, jury, membership
 from yibao.mutual_aid.calendar import day_number
 from yibao.mutual_aid.claims import Claim, ClaimStatus, Findings, PublicNotice, Step
 from yibao.mutual_aid.errors import MutualAidError
@@ -35,6 +35,7 @@ from yibao.ops.ledger import Account, AccountKind, Line
 from yibao.ops.store import utcnow
 from yibao.ops.store_mutual_aid import (
     MutualAidClaim,
+    MutualAidClosure,
     MutualAidJuror,
     MutualAidJury,
     MutualAidMember,
@@ -76,6 +77,16 @@ def plan_row(session: Session, plan_id: str, *, lock: bool = False) -> MutualAid
     if row is None:
         raise NotFound(f"no mutual-aid plan {plan_id!r} in force (see GET /mutual-aid/plans)", code="mutual_aid.plan_not_found")
     return row
+
+
+def closing_since(session: Session, plan_id: str) -> dt.date | None:
+    """The decision date of the plan's closure, if one was decided (yibao.mutual_aid.closing)."""
+    return session.execute(select(MutualAidClosure.decided_on).where(MutualAidClosure.plan_id == plan_id)).scalar_one_or_none()
+
+
+def refuse_if_closing(session: Session, plan_id: str, day: dt.date, what: str) -> None:
+    with rules():
+        closure.refuse_after_decision(plan_id, closing_since(session, plan_id), day, what)
 
 
 def launch_plan(
@@ -158,6 +169,7 @@ def join(
     plan_row_ = plan_row(session, plan_id)
     if day < plan_row_.in_force_from:
         raise Rejected(f"plan {plan_id} is in force from {plan_row_.in_force_from}", code="mutual_aid.plan_not_in_force")
+    refuse_if_closing(session, plan_id, day, "new members")
     person = registry.person(session, person_id)
     plan = plan_of(plan_row_)
     with rules():
@@ -268,6 +280,7 @@ def file_claim(session: Session, actor: Actor, member_id: int, illness_code: str
     refused: `end_in_waiting_period` ends the membership with a refund instead)."""
     member = member_row(session, member_id)
     plan = plan_of(plan_row(session, member.plan_id))
+    refuse_if_closing(session, member.plan_id, day, "new claims")
     open_claim = select(MutualAidClaim.id).where(MutualAidClaim.member_id == member_id,
                                                 MutualAidClaim.status != ClaimStatus.DENIED.value)
     if session.execute(open_claim).first() is not None:

@@ -184,3 +184,44 @@ class MutualAidDisclosure(Base):
     published_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- a plan's closure (issue 20): the regulatory decision, the final period, the conversion offer -------------
+
+
+class MutualAidClosure(Base):
+    """A plan's closure (yibao.mutual_aid.closure): decided (closing), then closed with its public disclosure."""
+
+    __tablename__ = "mutual_aid_closures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("mutual_aid_plans.id"), unique=True)
+    decided_on: Mapped[date] = mapped_column(Date)  # no new members or claims from this day
+    reference: Mapped[str] = mapped_column(String(400))
+    text_en: Mapped[str] = mapped_column(Text)
+    text_zh: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(1000))
+    offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # closure.ConversionOffer.as_json()
+    status: Mapped[str] = mapped_column(String(16))  # closure.ClosureStatus
+    final_notice_date: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    disclosure: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the closure disclosure as published (zh + en)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class MutualAidConversion(Base):
+    """A member's answer to the conversion offer; an acceptance holds the policy (premium paid by the platform)."""
+
+    __tablename__ = "mutual_aid_conversions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    closure_id: Mapped[int] = mapped_column(ForeignKey("mutual_aid_closures.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("mutual_aid_members.id"), unique=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    day: Mapped[date] = mapped_column(Date)
+    policy_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    product: Mapped[str | None] = mapped_column(String(64))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    premium: Mapped[int] = mapped_column(BigInteger)  # fen; paid by the platform
+    actor: Mapped[str] = mapped_column(String(64))

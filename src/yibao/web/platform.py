@@ -1,6 +1,7 @@
 """`/platform/`: a mutual-aid platform operator at a desk — each plan's claims moved through the workflow
 (investigation, review, public notice, denial, the jury's verdict, payment) and its periods (apportionment of a
-notice day, publication of the disclosure). Every step is the mutual-aid service's, dated today."""
+notice day, publication of the disclosure) and, once a closure is decided, the final period that closes the plan.
+Every step is the mutual-aid service's, dated today."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from starlette.datastructures import FormData
 
 from yibao.core.errors import YibaoError
 from yibao.http.mutual_aid import data_dir
-from yibao.mutual_aid import periods
+from yibao.mutual_aid import closing, periods
 from yibao.mutual_aid import service as mutual_aid
 from yibao.mutual_aid.calendar import periods_between
 from yibao.ops.auth import Principal, Role
 from yibao.ops.store import utcnow
-from yibao.ops.store_mutual_aid import MutualAidDisclosure, MutualAidPlan
+from yibao.ops.store_mutual_aid import MutualAidClosure, MutualAidDisclosure, MutualAidPlan
 from yibao.web import session
 from yibao.web.messages import N_, of_error
 from yibao.web.render import in_store, redirect, render, texts_of
@@ -36,7 +37,9 @@ def _desk(s: Session) -> list[dict[str, Any]]:
         latest = done[-1].notice_date if done else row.in_force_from
         disclosed = set(s.execute(select(MutualAidDisclosure.period_id)).scalars())
         plan = mutual_aid.plan_of(row)
+        closure = s.execute(select(MutualAidClosure).where(MutualAidClosure.plan_id == row.id)).scalar_one_or_none()
         plans.append({
+            "closure": None if closure is None else closing.closure_view(closure),
             "row": row, "title": plan.title,
             "claims": [mutual_aid.claim_view(s, c) for c in mutual_aid.claims_of(s, plan_id=row.id)],
             "periods": [(p, p.id in disclosed) for p in reversed(done)],
@@ -53,7 +56,8 @@ async def _page(request: Request, who: Principal, *, errors: dict[str, str] | No
 
 
 DONE = {"claim": N_("The claim moved on."), "period": N_("The period was apportioned."),
-        "disclosure": N_("The disclosure was published.")}
+        "disclosure": N_("The disclosure was published."),
+        "closure": N_("The plan is closed: its closure disclosure is published.")}
 
 
 @router.get("/")
@@ -130,3 +134,21 @@ async def disclose(request: Request, plan_id: str, notice_date: dt.date) -> Resp
     except YibaoError as exc:
         return await _page(request, who, errors={f"period-{plan_id}": of_error(texts_of(request), exc)})
     return redirect("/platform/?done=disclosure#periods")
+
+
+@router.post("/plans/{plan_id}/closure")
+async def finish_closure(request: Request, plan_id: str) -> Response:
+    """Finish a plan's closure (yibao.mutual_aid.closing.finish): the final period on the chosen notice day, today."""
+    who = session.signed_in(request, Role.PLATFORM_OPERATOR)
+    form = await request.form()
+    session.check_csrf(request, form.get(session.CSRF_FIELD))
+    folder = data_dir(request)
+    try:
+        notice = dt.date.fromisoformat(_text(form, "notice_date"))
+    except ValueError:
+        return await _page(request, who, errors={f"closure-{plan_id}": of_error(texts_of(request), YibaoError("", code="web.date"))})
+    try:
+        await in_store(request, lambda s: closing.finish(s, who.actor, plan_id, notice, utcnow().date(), folder))
+    except YibaoError as exc:
+        return await _page(request, who, errors={f"closure-{plan_id}": of_error(texts_of(request), exc)})
+    return redirect("/platform/?done=closure#closure")
