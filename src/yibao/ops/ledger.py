@@ -33,6 +33,7 @@ class AccountKind(StrEnum):
     HUIMINBAO_INSURER = "huiminbao_insurer"
     COMMERCIAL_INSURER = "commercial_insurer"
     FACILITY_PAYABLE = "facility_payable"  # sub = facility
+    QUALITY_DEPOSIT = "quality_deposit"  # sub = facility: withheld from monthly payments until year end
     MEMBER_RECEIVABLE = "member_receivable"  # sub = person: contributions due from a member, not yet paid
     CONTRIBUTION_RECEIVABLE = "contribution_receivable"  # sub = source: due from an employer, the government or assistance
     SERIOUS_ILLNESS_INSURER = "serious_illness_insurer"  # sub = insurer: the contracted insurer's side of the layer

@@ -149,7 +149,7 @@ def add_facility(session: Session, actor: Actor, data: FacilityIn) -> Facility:
     region(session, data.region)
     if session.get(Facility, data.id) is not None:
         raise Conflict(f"facility {data.id!r} exists", code="facility.exists")
-    row = Facility(id=data.id, name=data.name, region=data.region, level=data.level)
+    row = Facility(id=data.id, name=data.name, region=data.region, level=data.level, bank_account=data.bank_account)
     created(session, actor, "facility", row, "id")
     return row
 

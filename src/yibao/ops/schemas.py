@@ -44,6 +44,8 @@ ShortText = Annotated[str, StringConstraints(max_length=200, pattern=_TEXT)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=400, pattern=_TEXT)]
 Summary = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=_TEXT)]
 Diagnosis = Annotated[str, StringConstraints(max_length=16, pattern=r"^[^\x00-\x1f\x7f]*$")]
+BankAccount = Annotated[str, StringConstraints(min_length=6, max_length=34, pattern=r"^[0-9A-Za-z-]+$")]
+"""A bank account number (digits, letters, hyphens; 6–34 characters): written as it is into payment files."""
 Channel = Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=_ID_PATTERN)]
 
 
@@ -74,6 +76,7 @@ class FacilityIn(Shape):
     name: Name
     region: Identifier
     level: int = Field(ge=1, le=3)
+    bank_account: BankAccount | None = Field(None, description="the account the funds pay it to (payment batches)")
 
 
 class PersonIn(Shape):

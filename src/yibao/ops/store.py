@@ -167,6 +167,7 @@ class Facility(Base):
     name: Mapped[str]
     region: Mapped[str] = mapped_column(ForeignKey("regions.code"))
     level: Mapped[int]
+    bank_account: Mapped[str | None] = mapped_column(String(64))  # where the funds pay it (hospital payments)
 
 
 class User(Base):
