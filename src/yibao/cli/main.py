@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "yibao.cli.lab",
     "yibao.cli.ops",
     "yibao.cli.funds",
+    "yibao.cli.family",
     "yibao.cli.users",
     "yibao.cli.mutual_aid",
     "yibao.cli.contracts",

@@ -21,6 +21,7 @@ from yibao.http import (
     claims,
     contracts,
     contributions,
+    family,
     funds,
     ledger,
     mutual_aid,
@@ -54,7 +55,8 @@ def create_app(store: Store) -> FastAPI:
     app.state.secrets = secrets
     install_error_handlers(app)
     app.include_router(claims.submit_router)  # first: the busiest route (see `claims.submit_router`)
-    for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review, twin, funds):
+    for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review, twin, funds,
+                   family):
         app.include_router(domain.router)
     declare_errors(app)
     web.install(app)  # the people's pages (/, /m/, /counter/, /bureau/, /platform/, /public/mutual-aid/)

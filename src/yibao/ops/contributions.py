@@ -50,6 +50,7 @@ class Channel(StrEnum):
     BANK = "bank"
     MOBILE = "mobile"
     COUNTER = "counter"
+    ACCOUNT = "account"  # a UEBMI member's individual account (family sharing: yibao.ops.family), never a callback
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +158,15 @@ def _channel(text: str) -> Channel:
 
 
 def record_payment(
-    session: Session, actor: Actor, contribution_id: int, amount: Fen, channel: str, reference: str
+    session: Session, actor: Actor, contribution_id: int, amount: Fen, channel: str, reference: str,
+    paid_from: Account | None = None,
 ) -> Contribution:
-    """Mark a contribution paid and post it. Idempotent on the payment reference: a repeat changes nothing."""
+    """Mark a contribution paid and post it. Idempotent on the payment reference: a repeat changes nothing.
+    `paid_from` (channel `account` only) is the individual account debited in place of the channel's bank account."""
     paying = _channel(channel)
+    if (paying is Channel.ACCOUNT) != (paid_from is not None):
+        raise Rejected("a payment from an individual account is made through family sharing, not a channel",
+                       code="payment.channel")
     seen = session.execute(select(Contribution).where(Contribution.payment_reference == reference)).scalar_one_or_none()
     if seen is not None:
         if seen.id != contribution_id or seen.amount != amount:
@@ -182,7 +188,7 @@ def record_payment(
     before = audit.snapshot(contribution)
     contribution.status, contribution.channel = PAID, paying.value
     contribution.payment_reference, contribution.paid_at = reference, utcnow()
-    bank = Account(contribution.region, contribution.year, AccountKind.BANK, paying.value)
+    bank = paid_from or Account(contribution.region, contribution.year, AccountKind.BANK, paying.value)
     if enrolment is not None and _recognised(session, contribution):
         cleared = receivable_account(contribution, enrolment.person_id)  # the receivable is settled
     else:
