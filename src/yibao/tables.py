@@ -4,7 +4,8 @@ Contract files (architecture.md) hold amounts in yuan; inside, tables are
 "normalised" Polars frames with amounts in integer fen:
 
 * persons: person_id, birth_date (Date), sex, region, scheme, assistance_category,
-  huiminbao (Boolean), pre_existing (Boolean), annual_income (Int64 fen)
+  huiminbao (Boolean), pre_existing (Boolean), annual_income (Int64 fen), and the optional
+  individual_account_balance, serious_illness_cap_raise (Int64 fen) when the file has them
 * claims: claim_id, person_id, service_date (Date), region, facility_level (Int8),
   care_type, class_a, class_b, self_pay, special_drugs (Int64 fen), diagnosis
 * settled: the claims plus total, preselfpay, in_policy, one paid_<layer> per layer
@@ -32,13 +33,16 @@ from yibao.core.model import (
     Person,
     Sex,
 )
-from yibao.core.scheme import Scheme
+from yibao.core.scheme import PersonAmount, Scheme
 from yibao.outfile import temporary_beside
 
 PERSON_COLUMNS = (
     "person_id", "birth_date", "sex", "region", "scheme", "assistance_category",
     "huiminbao", "pre_existing", "annual_income",
 )  # fmt: skip
+# Optional persons' columns, yuan (PersonAmount; absent: 0 for everyone): the UEBMI individual account's balance at
+# the start of the year (own + shared by relatives under family sharing) and the raise of the serious-illness cap
+PERSON_AMOUNT_COLUMNS = tuple(amount.value for amount in PersonAmount)
 CLAIM_COLUMNS = (
     "claim_id", "person_id", "service_date", "region", "facility_level", "care_type",
     "amount_class_a", "amount_class_b", "amount_self_pay", "amount_special_drugs", "diagnosis",
@@ -242,6 +246,7 @@ def normalise_persons(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
             "pre_existing": _flag(frame, src, "pre_existing"),
             "annual_income": fen_column(frame, src, "annual_income"),
         }
+        | {name: fen_column(frame, src, name) for name in PERSON_AMOUNT_COLUMNS if name in frame.columns}
     )
 
 
@@ -305,6 +310,7 @@ def persons_records(persons: pl.DataFrame) -> dict[str, Person]:
             huiminbao=bool(row["huiminbao"]),
             pre_existing=bool(row["pre_existing"]),
             annual_income=int(row["annual_income"]),
+            **{name: int(row[name]) for name in PERSON_AMOUNT_COLUMNS if name in row},
         )
         for row in persons.iter_rows(named=True)
     }
@@ -365,7 +371,10 @@ def write_table(frame: pl.DataFrame, out: str | Path) -> None:
 
 
 def to_contract_persons(persons: pl.DataFrame) -> pl.DataFrame:
-    return persons.with_columns(fen_to_yuan_expr("annual_income").alias("annual_income")).select(PERSON_COLUMNS)
+    money = ["annual_income", *[name for name in PERSON_AMOUNT_COLUMNS if name in persons.columns]]
+    return persons.with_columns([fen_to_yuan_expr(name).alias(name) for name in money]).select(
+        [*PERSON_COLUMNS, *money[1:]]
+    )
 
 
 def to_contract_claims(claims: pl.DataFrame) -> pl.DataFrame:

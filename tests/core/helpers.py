@@ -63,6 +63,9 @@ def persons_frame(persons: list[Person]) -> pl.DataFrame:
             "huiminbao": [p.huiminbao for p in persons],
             "pre_existing": [p.pre_existing for p in persons],
             "annual_income": pl.Series([p.annual_income for p in persons], dtype=pl.Int64),
+            # the optional amounts (yibao.tables.PERSON_AMOUNT_COLUMNS), given for every person
+            "individual_account_balance": pl.Series([p.individual_account_balance for p in persons], dtype=pl.Int64),
+            "serious_illness_cap_raise": pl.Series([p.serious_illness_cap_raise for p in persons], dtype=pl.Int64),
         }
     )
 

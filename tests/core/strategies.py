@@ -22,10 +22,12 @@ from yibao.core.scheme import (
     Names,
     Parameter,
     Part,
+    PersonAmount,
     Quantity,
     RepeatClaim,
     Scheme,
     Unit,
+    layer_terms,
 )
 
 START = date(2024, 1, 1)
@@ -84,10 +86,16 @@ def conditions(draw: Any) -> Condition:
 
 @st.composite
 def parts(draw: Any, part_id: str, earlier: list[str]) -> Part:
+    """A part; `earlier`: the base terms earlier layers offer (their payments, their parts' payments and what they
+    left beyond their yearly caps: yibao.core.scheme.layer_terms)."""
     quantities = st.sampled_from(list(Quantity))
+    beyond = [term for term in earlier if term.endswith(".beyond_cap")]
     plus = tuple(draw(st.lists(quantities, min_size=1, max_size=2)))
-    minus = tuple(draw(st.lists(st.sampled_from(earlier), max_size=len(earlier), unique=True))) if earlier else ()
+    if beyond and draw(st.booleans()):  # paying on what an earlier layer left beyond its cap (a subsidy)
+        plus = (draw(st.sampled_from(beyond)), *plus[1:])
+    minus = tuple(draw(st.lists(st.sampled_from(earlier), max_size=3, unique=True))) if earlier else ()
     money_or_none = st.one_of(st.none(), fen)
+    cap_person = draw(st.one_of(st.none(), st.none(), st.just(PersonAmount.INDIVIDUAL_ACCOUNT_BALANCE)))
     return Part(
         id=part_id,
         name=Names(part_id, part_id),
@@ -102,8 +110,10 @@ def parts(draw: Any, part_id: str, earlier: list[str]) -> Part:
         adjustments=tuple(
             draw(st.lists(st.builds(Adjustment, conditions(), dated(points, Unit.RATE)), max_size=2))
         ),
-        cap=draw(st.one_of(st.none(), dated(money_or_none, Unit.YUAN))),
+        cap=None if cap_person else draw(st.one_of(st.none(), dated(money_or_none, Unit.YUAN))),
         claim_cap=draw(st.one_of(st.none(), dated(money_or_none, Unit.YUAN, keyed=False))),
+        cap_person=cap_person,
+        cap_raise=draw(st.one_of(st.none(), st.just(PersonAmount.SERIOUS_ILLNESS_CAP_RAISE))),
     )
 
 
@@ -112,7 +122,7 @@ def schemes(draw: Any) -> Scheme:
     layers: list[Layer] = []
     for i in range(draw(st.integers(1, 6))):  # more than 4: the batch path writes some payments otherwise
         layer_id = f"layer{i}"
-        earlier = [layer.id for layer in layers]
+        earlier = [term for layer in layers for term in layer_terms(layer)]
         count = draw(st.integers(1, 3))
         layer_parts = tuple(draw(parts(f"p{j}", earlier)) for j in range(count))
         layers.append(Layer(layer_id, draw(st.sampled_from(list(LayerKind))), Names(layer_id, layer_id), layer_parts))
@@ -136,6 +146,8 @@ def persons(draw: Any, count: int) -> list[Person]:
             huiminbao=draw(st.booleans()),
             pre_existing=draw(st.booleans()),
             annual_income=draw(fen),
+            individual_account_balance=draw(st.one_of(st.just(0), st.integers(0, 500_000), fen)),
+            serious_illness_cap_raise=draw(st.one_of(st.just(0), st.integers(0, 300_000))),
         )
         for i in range(count)
     ]

@@ -14,7 +14,7 @@ import yaml
 import yibao.api
 from tests.core.helpers import claim, person, settle_both, y
 from yibao.core.errors import SchemeError
-from yibao.core.scheme import Dimension
+from yibao.core.scheme import Dimension, LayerKind, PersonAmount
 from yibao.schemes import BUILTIN_DIR, builtin_schemes, load_scheme
 
 EXAMPLES = BUILTIN_DIR / "reference-city" / "examples"
@@ -23,7 +23,9 @@ EXAMPLES = BUILTIN_DIR / "reference-city" / "examples"
 def test_reference_city_is_built_in_with_every_figure() -> None:
     assert [info.name for info in builtin_schemes()] == ["reference-city"]
     city = load_scheme("reference-city")
-    assert city.layer_ids == ("basic", "serious_illness", "assistance", "huiminbao")
+    assert city.layer_ids == (
+        "basic", "large_amount_subsidy", "serious_illness", "assistance", "huiminbao", "individual_account"
+    )
     si = city.layer("serious_illness").parts[0]
     day = date(2024, 1, 1)
     assert si.deductible is not None and si.cap is not None
@@ -35,6 +37,14 @@ def test_reference_city_is_built_in_with_every_figure() -> None:
     assert basic["urrbmi_inpatient"].deductible is not None
     assert basic["urrbmi_inpatient"].deductible.by is Dimension.FACILITY_LEVEL
     assert city.preselfpay_rate.at(day) == 100_000
+    assert si.cap_raise is PersonAmount.SERIOUS_ILLNESS_CAP_RAISE  # 国办发〔2024〕38号
+    subsidy = city.layer("large_amount_subsidy").parts[0]
+    assert subsidy.base.plus == ("basic.beyond_cap",) and subsidy.cap is not None
+    assert subsidy.rate.at(day)[0].rate == 900_000 and subsidy.cap.at(day) == y("400000")
+    account = city.layer("individual_account")
+    assert account.kind is LayerKind.INDIVIDUAL_ACCOUNT
+    assert account.parts[0].cap_person is PersonAmount.INDIVIDUAL_ACCOUNT_BALANCE and account.parts[0].cap is None
+    assert "huiminbao.in_catalogue" in account.parts[0].base.minus
 
 
 def _copy_city(tmp_path: Path) -> Path:
@@ -100,7 +110,12 @@ def test_reform_overlay_changes_parameters_and_layers(tmp_path: Path) -> None:
     reform.write_text(
         "reform: no-huiminbao\ntitle: {en: Without Huiminbao, zh: 无惠民保}\nchanges:\n  - remove_layer: huiminbao\n"
     )
-    assert load_scheme("reference-city", [reform]).layer_ids == ("basic", "serious_illness", "assistance")
+    without = load_scheme("reference-city", [reform])
+    assert without.layer_ids == ("basic", "large_amount_subsidy", "serious_illness", "assistance", "individual_account")
+    # a removed layer pays nothing: the account's base no longer subtracts Huiminbao's in-catalogue part
+    assert without.layer("individual_account").parts[0].base.minus == (
+        "basic", "large_amount_subsidy", "serious_illness", "assistance"
+    )
     broken = tmp_path / "broken.yaml"
     broken.write_text("reform: x\ntitle: {en: x, zh: x}\nchanges:\n  - set: basic.nope.rate\n    values: {2024-01-01: 0.5}\n")
     with pytest.raises(SchemeError, match="a part of layer 'basic'"):

@@ -37,8 +37,8 @@ def test_writes_one_row_per_claim_in_input_order_in_yuan(files: Path) -> None:
     assert result.exit_code == 0, result.output
     out = pl.read_csv(files / "out.csv", infer_schema=False)
     claims = pl.read_csv(files / "claims.csv", infer_schema=False)
-    assert out.columns == ["claim_id", "paid_basic", "paid_serious_illness", "paid_assistance",
-                           "paid_huiminbao", "out_of_pocket"]  # fmt: skip
+    assert out.columns == ["claim_id", "paid_basic", "paid_large_amount_subsidy", "paid_serious_illness",
+                           "paid_assistance", "paid_huiminbao", "paid_individual_account", "out_of_pocket"]  # fmt: skip
     assert out["claim_id"].to_list() == claims["claim_id"].to_list()
     b3 = out.filter(pl.col("claim_id") == "B0003").row(0, named=True)
     assert b3["paid_basic"] == "37732.50" and b3["out_of_pocket"] == "27325.40"
@@ -84,8 +84,44 @@ def test_empty_claims_file_gives_an_empty_output_with_the_header(files: Path) ->
     result = settle(files)
     assert result.exit_code == 0, result.output
     assert (files / "out.csv").read_text().strip() == (
-        "claim_id,paid_basic,paid_serious_illness,paid_assistance,paid_huiminbao,out_of_pocket"
+        "claim_id,paid_basic,paid_large_amount_subsidy,paid_serious_illness,paid_assistance,paid_huiminbao,"
+        "paid_individual_account,out_of_pocket"
     )
+
+
+def test_individual_account_balances_in_the_persons_file_lower_the_cash_paid(files: Path) -> None:
+    """The example persons with balances: E001 3,000 yuan, E002 20,000 yuan (the others none given: 0).
+
+    E0001: in the catalogue 15,000 - basic 12,155 = 2,845 is left: the account pays it; 600 self-pay is cash.
+    E0002: 1,200 - basic 877.50 = 322.50 left, 155 left in the account: it pays 155; cash 167.50.
+    E0003 (retiree, Huiminbao with a pre-existing condition): basic 162,016; Huiminbao's in-catalogue part
+    40% x (200,000 - 162,016 - 20,000) = 7,193.60; in the catalogue 200,000 - 162,016 - 7,193.60 = 30,790.40 is
+    left, the account holds 20,000: it pays 20,000; cash 66,790.40 - 20,000 = 46,790.40."""
+    persons = pl.read_csv(files / "persons.csv", infer_schema=False)
+    balances = {"E001": "3000.00", "E002": "20000"}
+    persons.with_columns(
+        pl.col("person_id").replace_strict(balances, default="0").alias("individual_account_balance")
+    ).write_csv(files / "persons.csv")
+    for engine in ("batch", "scalar"):
+        assert settle(files, "--engine", engine, out=f"{engine}.csv").exit_code == 0
+    out = pl.read_csv(files / "batch.csv", infer_schema=False)
+    assert out.equals(pl.read_csv(files / "scalar.csv", infer_schema=False))
+    rows = {row["claim_id"]: row for row in out.iter_rows(named=True)}
+    assert (rows["E0001"]["paid_individual_account"], rows["E0001"]["out_of_pocket"]) == ("2845.00", "600.00")
+    assert (rows["E0002"]["paid_individual_account"], rows["E0002"]["out_of_pocket"]) == ("155.00", "167.50")
+    assert (rows["E0003"]["paid_individual_account"], rows["E0003"]["out_of_pocket"]) == ("20000.00", "46790.40")
+    assert all(rows[c]["paid_individual_account"] == "0.00" for c in rows if c.startswith("B"))
+
+
+def test_a_bad_balance_names_the_file_line_and_column(files: Path) -> None:
+    persons = pl.read_csv(files / "persons.csv", infer_schema=False)
+    persons.with_columns(pl.Series("individual_account_balance", ["0", "0", "-5", "0", "0", "0"])).write_csv(
+        files / "persons.csv"
+    )
+    result = settle(files)
+    assert result.exit_code != 0
+    message = result.output + str(result.exception)
+    assert "persons.csv, line 4, column 'individual_account_balance'" in message and "negative" in message
 
 
 def _edit(path: Path, line: int, column: str, value: str) -> None:

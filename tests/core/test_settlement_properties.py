@@ -65,6 +65,28 @@ def base_from_bill(part: Part, claim: Claim, scheme: Scheme, paid_before: dict[s
     return max(sum(amounts[str(t)] for t in part.base.plus) - sum(amounts[str(t)] for t in part.base.minus), 0)
 
 
+def test_no_account_pays_more_than_the_balance_on_the_reference_city() -> None:
+    """Hand-built: two claims of an employee whose in-catalogue personal parts (2,845 and 322.50) exceed a
+    2,000-yuan balance: the account pays 2,000 then nothing; the balance never goes below zero."""
+    from dataclasses import replace
+
+    from tests.core.helpers import claim, person, y
+
+    who = replace(person("E", "uebmi_employee"), individual_account_balance=y("2000"))
+    bills = [claim("E1", "E", "2024-03-22", 2, a="12000", b="3000", self_pay="600"),
+             claim("E2", "E", "2024-09-05", 1, "outpatient", a="900", b="300")]
+    settled = check_invariants(CITY, [who], bills)
+    assert [s.paid("individual_account") for s in settled] == [y("2000"), 0]
+
+
+def yearly_cap_of(part: Part, person: Person, claim: Claim) -> int | None:
+    """The part's yearly cap for this claim: the person's amount or the scheme's figure, plus the person's raise."""
+    cap = getattr(person, part.cap_person.value) if part.cap_person else in_force(part.cap, person, claim)
+    if cap is not None and part.cap_raise is not None:
+        cap += getattr(person, part.cap_raise.value)
+    return cap
+
+
 def check_invariants(scheme: Scheme, people: list[Person], bills: list[Claim]) -> list[Settlement]:
     """Invariants that no path holds by construction, checked against the raw bills and the scheme's own tables;
     and every engine gives the same fen (assert_engines_agree)."""
@@ -90,9 +112,13 @@ def check_invariants(scheme: Scheme, people: list[Person], bills: list[Claim]) -
                 assert claim_cap is None or r.paid <= claim_cap
                 key = (claim.person_id, claim.service_date.year, layer.id, part.id)
                 running[key] += r.paid
-                cap = in_force(part.cap, person, claim)
+                cap = yearly_cap_of(part, person, claim)
+                # an individual account (a cap from the person's balance) never pays more than the balance
                 assert cap is None or r.paid == 0 or running[key] <= cap, (key, running[key], cap)
+                assert 0 <= r.beyond_cap <= r.base and (cap is not None or r.beyond_cap == 0)
             paid_before[layer.id] = result.paid
+            paid_before[f"{layer.id}.beyond_cap"] = sum(r.beyond_cap for r in result.parts)
+            paid_before |= {f"{layer.id}.{r.part_id}": r.paid for r in result.parts}
 
     # every engine gives the same fen, and conserves the raw bill too
     frame = assert_engines_agree(scheme, persons_frame(people), claims_frame(bills))

@@ -25,16 +25,18 @@ from yibao.core.rows import I64, NO_CAP, Chunk, ClaimColumns, ParameterTables, R
 from yibao.core.rules import (
     ClaimBand,
     adjusted_rate,
+    beyond_cap,
     bill_share,
     claim_capped,
     classify_bill,
     clip_to_cap,
     layer_base,
+    person_cap,
     repeat_claim_deductible,
     schedule,
     yearly_payment,
 )
-from yibao.core.scheme import Accumulation, Part, Quantity, Scheme
+from yibao.core.scheme import BEYOND_CAP, Accumulation, Part, Quantity, Scheme
 
 # rate (<= 1e6 ppm) x amount must stay inside int64 with room for the half-up doubling
 MAX_BATCH_AMOUNT = 4 * 10**12
@@ -65,24 +67,45 @@ def settle_sorted(scheme: Scheme, cols: ClaimColumns, tables: ParameterTables | 
 
     bill_left = split.total.copy()
     out = {"total": split.total, "preselfpay": split.preselfpay, "in_policy": split.in_policy}
+    named = named_terms(scheme)  # the parts' payments and beyond-cap amounts a later base names
     for layer in scheme.layers:
         layer_paid = np.zeros(len(cols), dtype=np.int64)
+        beyond_term = f"{layer.id}.{BEYOND_CAP}"
+        beyond_paid = np.zeros(len(cols), dtype=np.int64) if beyond_term in named else None
         for part in layer.parts:
+            part_term = f"{layer.id}.{part.id}"
+            if part_term in named:
+                amounts[part_term] = np.zeros(len(cols), dtype=np.int64)
             rows = chunk.meeting(part.when)  # eligibility
             if rows is None:
                 continue
-            rows, paid = settle_part(part, rows, amounts, bill_left)
+            rows, paid, beyond = settle_part(part, rows, amounts, bill_left, beyond=beyond_paid is not None)
             rows.put(layer_paid, paid)
             rows.put(bill_left, paid, sign=-1)
+            if part_term in named:
+                rows.put(amounts[part_term], paid)
+            if beyond is not None and beyond_paid is not None:
+                rows.put(beyond_paid, beyond)
         amounts[layer.id] = layer_paid
+        if beyond_paid is not None:
+            amounts[beyond_term] = beyond_paid
         out[f"paid_{layer.id}"] = layer_paid
     out["out_of_pocket"] = bill_left
     return out
 
 
-def settle_part(part: Part, rows: Rows, amounts: Mapping[str, I64], bill_left: I64) -> tuple[Rows, I64]:
+def named_terms(scheme: Scheme) -> set[str]:
+    """The base terms naming one part's payment or a layer's amount beyond its cap ("<layer>.<...>")."""
+    return {str(t) for layer in scheme.layers for part in layer.parts for t in part.base.layer_refs() if "." in t}
+
+
+def settle_part(
+    part: Part, rows: Rows, amounts: Mapping[str, I64], bill_left: I64, *, beyond: bool = False
+) -> tuple[Rows, I64, I64 | None]:
     """One part over `rows` (the claims meeting its condition, in canonical order): the rows it pays on (`rows`
-    or fewer) and what it pays on each."""
+    or fewer), what it pays on each and, when `beyond` is asked for and the part has a yearly cap, the part of
+    each row's base lying beyond the point where the cap is reached (then on every row: no row left out)."""
+    every = beyond and part.has_cap  # each row's amount beyond the cap is wanted: no row may be left out
     base = layer_base(part.base, lambda term: rows.take(amounts[term]))
 
     deductible = rows.money(part.deductible, none_means=np.int64(0))
@@ -96,9 +119,10 @@ def settle_part(part: Part, rows: Rows, amounts: Mapping[str, I64], bill_left: I
         before = after - base
     else:
         after, before = base, 0  # a claim's rule starts from nothing
-    del base
-    # a schedule pays nothing at or below the deductible
-    rows, (after, before, deductible) = rows.only(after > deductible, after, before, deductible)
+    if not every:
+        del base
+        # a schedule pays nothing at or below the deductible
+        rows, (after, before, deductible) = rows.only(after > deductible, after, before, deductible)
 
     points: int | I64 = 0
     for adjustment in part.adjustments:
@@ -114,15 +138,57 @@ def settle_part(part: Part, rows: Rows, amounts: Mapping[str, I64], bill_left: I
         return schedule(after, deductible, adjusted)
 
     raw = rows.per_band_set(part.rate, pay, after, before, deductible, points)
-    del after, before, deductible
+    del after
 
+    claim_cap: I64 | None = None
     if part.claim_cap is not None:
-        raw = claim_capped(raw, rows.money(part.claim_cap, none_means=NO_CAP))
-    if part.cap is not None:
-        rows, (raw,) = rows.only(raw != 0, raw)  # a cap clips only rows that pay
+        claim_cap = rows.money(part.claim_cap, none_means=NO_CAP)
+        raw = claim_capped(raw, claim_cap)
+    past: I64 | None = None
+    if part.has_cap:
+        if not every:
+            rows, (raw,) = rows.only(raw != 0, raw)  # a cap clips only rows that pay
         running = rows.running_total(raw)
-        raw = clip_to_cap(running - raw, raw, rows.money(part.cap, none_means=NO_CAP))
-    return rows, bill_share(raw, rows.take(bill_left))
+        cap = yearly_cap(part, rows)
+        if every:
+            past = beyond_cap_rows(part, rows, before, base, deductible, points, cap, running - raw, claim_cap)
+        raw = clip_to_cap(running - raw, raw, cap)
+    return rows, bill_share(raw, rows.take(bill_left)), past
+
+
+def yearly_cap(part: Part, rows: Rows) -> I64:
+    """The part's yearly cap per row (NO_CAP: none): the scheme's, or the person's amount, plus the person's raise."""
+    cap = rows.money(part.cap, none_means=NO_CAP) if part.cap_person is None else None
+    person = None if part.cap_person is None else rows.person_amount(part.cap_person.value)
+    raise_by = 0 if part.cap_raise is None else rows.person_amount(part.cap_raise.value)
+    capped: I64 = person_cap(cap, person, raise_by, NO_CAP)
+    return capped
+
+
+def beyond_cap_rows(
+    part: Part, rows: Rows, before: I64 | int, base: I64, deductible: I64 | int, points: I64 | int, cap: I64,
+    raw_before: I64, claim_cap: I64 | None,
+) -> I64:
+    """yibao.core.rules.beyond_cap per row, as the scalar path calls it (rows without a cap: nothing)."""
+    capped = cap < NO_CAP
+    room = np.where(capped, cap - raw_before, 0)  # no cap: no room to compute with (the sentinel is not money)
+
+    def work(bands: list[ClaimBand], columns: list[I64 | int]) -> I64:
+        start, base, deductible, points, room, claim_cap = columns
+        adjusted = [ClaimBand(band.above, adjusted_rate(band.rate, points)) for band in bands]
+        past: I64 = beyond_cap(start, base, deductible, adjusted, room, claim_cap)  # type: ignore[arg-type]
+        return past
+
+    no_claim_cap: I64 | int = int(NO_CAP)
+    past: I64 = rows.per_band_set(part.rate, work, before, base, deductible, points, room,
+                                  no_claim_cap if claim_cap is None else claim_cap) * capped
+    return past
+
+
+def person_amounts_used(scheme: Scheme) -> tuple[str, ...]:
+    """The persons' amounts (PersonAmount values) the scheme's yearly caps come from or are raised by."""
+    used = {amount.value for layer in scheme.layers for part in layer.parts for amount in part.person_amounts()}
+    return tuple(sorted(used))
 
 
 def uses_age(scheme: Scheme) -> bool:

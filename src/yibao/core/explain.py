@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from yibao.core.money import Fen, format_rate, format_yuan
 from yibao.core.scalar import PartResult, Settlement
-from yibao.core.scheme import Accumulation, Bands, Scheme
+from yibao.core.scheme import BEYOND_CAP, Accumulation, Bands, Scheme
 
 Lang = Literal["en", "zh"]
 
@@ -47,6 +47,17 @@ WORDS: dict[str, dict[Lang, str]] = {
     "sep": {"en": ", ", "zh": "，"},
     "list_sep": {"en": "; ", "zh": "；"},
     "why": {"en": " ({reason})", "zh": "（{reason}）"},
+    "cap_person": {"en": "yearly cap: {what} {cap}, used before {used}", "zh": "年度限额：{what} {cap}，此前已用 {used}"},
+    "cap_raised": {"en": "of which {what} {amount}", "zh": "其中{what} {amount}"},
+    "cap_left": {"en": "{what} after this claim {left}", "zh": "结算后{what} {left}"},
+    "beyond_cap": {"en": "beyond the yearly cap (封顶线以上): {amount}", "zh": "封顶线以上部分 {amount}"},
+    "beyond_term": {"en": "{layer} beyond its yearly cap", "zh": "{layer}封顶线以上部分"},
+}
+
+# The person's amounts a yearly cap can come from or be raised by (yibao.core.scheme.PersonAmount).
+PERSON_AMOUNT_WORDS: dict[str, dict[Lang, str]] = {
+    "individual_account_balance": {"en": "individual account balance", "zh": "个人账户余额"},
+    "serious_illness_cap_raise": {"en": "raise for continuous enrolment", "zh": "连续参保提高额"},
 }
 
 # Why a part or a layer paid nothing: a stable code (kept in `to_dict` for the API and pages) and its words.
@@ -59,6 +70,7 @@ REASONS: dict[str, dict[Lang, str]] = {
     "claim_cap": {"en": "per-claim cap is zero", "zh": "单次限额为零"},
     "zero_rate": {"en": "rate is 0%", "zh": "报销比例为0%"},
     "rounds_to_zero": {"en": "less than half a fen", "zh": "不足半分"},
+    "no_balance": {"en": "no individual account balance left", "zh": "个人账户余额不足"},
 }
 
 QUANTITY_WORDS: dict[str, dict[Lang, str]] = {
@@ -103,6 +115,8 @@ def zero_reason(r: PartResult) -> str | None:
         if all(band.rate == 0 for band in r.bands):
             return "zero_rate"
         return "rounds_to_zero"
+    if r.cap_person is not None:
+        return "no_balance"  # the cap is the person's balance (an individual account), used up or none
     return "cap_reached"  # raw > 0, something left of the bill, nothing paid: the yearly cap was used up
 
 
@@ -227,13 +241,24 @@ def _part_steps(r: PartResult, lang: Lang, term_names: dict[str, str]) -> tuple[
         steps.append(f"{word('claim_cap', lang)} {yuan(r.claim_cap, lang)}")
     if r.cap is None:
         steps.append(word("no_cap", lang))
+    elif r.cap_person is not None:
+        what = PERSON_AMOUNT_WORDS[r.cap_person][lang]
+        steps.append(word("cap_person", lang, what=what, cap=yuan(r.cap, lang), used=yuan(r.cap_used_before, lang)))
     else:
         steps.append(word("cap", lang, cap=yuan(r.cap, lang), used=yuan(r.cap_used_before, lang)))
+    if r.cap is not None and r.cap_raise:
+        raised = PERSON_AMOUNT_WORDS["serious_illness_cap_raise"][lang]
+        steps[-1] += f"{sep}{word('cap_raised', lang, what=raised, amount=yuan(r.cap_raise, lang))}"
+    if r.beyond_cap:
+        steps.append(word("beyond_cap", lang, amount=yuan(r.beyond_cap, lang)))
     if r.paid < r.raw and r.paid == r.bill_left:
         steps.append(word("bill_left", lang))
     reason = zero_reason(r)
     why = "" if reason is None else word("why", lang, reason=reason_text(reason, lang))
     steps.append(f"{word('paid', lang)} {yuan(r.paid, lang)}{why}")
+    if r.cap_person is not None and r.cap_left is not None:  # an individual account: the balance left
+        what = PERSON_AMOUNT_WORDS[r.cap_person][lang]
+        steps.append(word("cap_left", lang, what=what, left=yuan(r.cap_left, lang)))
     return tuple(steps)
 
 
@@ -249,7 +274,10 @@ def explain(settlement: Settlement, scheme: Scheme, lang: Lang = "en") -> Explan
         f"{word('special_drugs', lang)} {yuan(s.special_drugs, lang)}",
     )
     term_names = {q: words[lang] for q, words in QUANTITY_WORDS.items()}
-    term_names.update({layer.id: layer.name.get(lang) for layer in scheme.layers})
+    for layer in scheme.layers:
+        term_names[layer.id] = layer.name.get(lang)
+        term_names[f"{layer.id}.{BEYOND_CAP}"] = word("beyond_term", lang, layer=layer.name.get(lang))
+        term_names |= {f"{layer.id}.{p.id}": f"{layer.name.get(lang)} · {p.name.get(lang)}" for p in layer.parts}
     layers = []
     for layer_result in s.layers:
         layer = scheme.layer(layer_result.layer_id)

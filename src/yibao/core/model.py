@@ -46,6 +46,12 @@ class Person:
     huiminbao: bool
     pre_existing: bool
     annual_income: Fen
+    # Amounts a yearly cap may come from (scheme data: `cap: {person: ...}` or `raise: ...`; PersonAmount):
+    # the UEBMI individual account's balance available at the start of the year (own, plus what relatives share
+    # with the person under family sharing, as operations passes it), and the raise of the serious-illness yearly
+    # cap earned by continuous enrolment (国办发〔2024〕38号; operations computes it from enrolment history).
+    individual_account_balance: Fen = 0
+    serious_illness_cap_raise: Fen = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ the work that makes it fast without being part of the rule:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,8 @@ class ClaimColumns:
     class_b: npt.NDArray[np.integer[Any]]
     self_pay: npt.NDArray[np.integer[Any]]
     special_drugs: npt.NDArray[np.integer[Any]]
+    # the persons' amounts a yearly cap may come from (PersonAmount value -> fen per claim); absent: 0
+    person_amounts: Mapping[str, I64] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.person)
@@ -59,6 +61,7 @@ class ClaimColumns:
             keys={dim: codes[a:b] for dim, codes in self.keys.items()},
             class_a=self.class_a[a:b], class_b=self.class_b[a:b],
             self_pay=self.self_pay[a:b], special_drugs=self.special_drugs[a:b],
+            person_amounts={name: values[a:b] for name, values in self.person_amounts.items()},
         )
 
     def check_order(self) -> None:
@@ -211,6 +214,7 @@ class Chunk:
     tables: ParameterTables
     earliest: np.datetime64
     _group_ids: npt.NDArray[np.int32] | None = None
+    person_amounts: Mapping[str, I64] = field(default_factory=dict)  # ClaimColumns.person_amounts
 
     def group_ids(self) -> npt.NDArray[np.int32]:
         """Each row's person-year number in the chunk (never decreasing)."""
@@ -222,7 +226,8 @@ class Chunk:
     def of(cls, cols: ClaimColumns, tables: ParameterTables) -> Chunk:
         day = cols.day
         earliest = day.min() if len(day) else np.datetime64("1970-01-01")
-        return cls(day, cols.keys, cols.age, person_years(cols.person, day), tables, earliest)
+        return cls(day, cols.keys, cols.age, person_years(cols.person, day), tables, earliest,
+                   person_amounts=cols.person_amounts)
 
     def __len__(self) -> int:
         return len(self.day)
@@ -301,6 +306,11 @@ class Rows:
         at = np.flatnonzero(keep)
         narrowed = Rows(at if self.at is None else np.take(self.at, at), self.chunk)
         return narrowed, [_pick(column, at) for column in columns]
+
+    def person_amount(self, name: str) -> I64:
+        """A person's amount (PersonAmount value) at these rows; 0 where the persons carry none."""
+        values = self.chunk.person_amounts.get(name)
+        return _same(np.int64(0), len(self)) if values is None else self.take(values)
 
     # values of dated, keyed parameters at these rows
     def money(self, param: Parameter[Any] | None, *, none_means: np.int64) -> I64:

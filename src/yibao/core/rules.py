@@ -168,3 +168,69 @@ def clip_to_cap(running_before: Amount, amount: Amount, cap: int | Amount | None
         return amount
     clipped: Amount = _min(running_before + amount, cap) - _min(running_before, cap)
     return clipped
+
+
+def person_cap(cap: Any, person_amount: Any, raise_by: Any, no_cap: Any = None) -> Any:
+    """A part's yearly cap for a claim: the person's amount when the cap comes from it (`person_amount`, else None:
+    the scheme's `cap`), plus the person's raise (`raise_by`, 0 for none). No cap (`no_cap`: None for one claim,
+    the batch path's sentinel per claim) stays no cap."""
+    if person_amount is not None:
+        cap = person_amount
+    if isinstance(raise_by, int) and raise_by == 0:
+        return cap
+    if isinstance(cap, int) or cap is None:
+        return cap if cap is None or cap == no_cap else cap + raise_by
+    raised: Any = cap + raise_by * (cap != no_cap)  # a product: no branch a claim
+    return raised
+
+
+def beyond_cap(
+    start: Amount, base: Amount, deductible: int | Amount, bands: Sequence[BandLike], room: Amount,
+    claim_cap: int | Amount | None = None,
+) -> Amount:
+    """The part of a claim's base lying beyond the point at which the part's yearly cap is reached.
+
+    The claim moves the part's cumulative base from `start` to `start + base` (a per-claim rule: from 0); its raw
+    payment is round(f(start + x)) - round(f(start)) for the first x of its base. `room` is what the yearly cap
+    left before the claim (cap - running raw total). The cap is reached at the smallest x with raw payment >= room:
+    round(f(y)) >= T with T = round(f(start)) + room holds exactly when f's numerator (ppm-fen, an integer) is at
+    least N = T x RATE_SCALE - RATE_SCALE / 2 (half-up), and the smallest such y is found band by band by
+    inverting the linear piece with an integer ceiling division. The claim's base beyond that point is
+    start + base - max(y, start); nothing when the schedule never reaches the room (or a per-claim cap below the
+    room stops it), all of it when the cap was reached before the claim (room <= 0)."""
+    scale = RATE_SCALE
+    target = round_half_up_div(schedule_numerator(start, deductible, bands), scale) + _max(room, 0)
+    needed = target * scale - scale // 2
+    top = start + base
+    found: Any = None  # smallest y with numerator(y) >= needed, per claim (-1: none found yet)
+    below: Any = 0  # numerator at the start of the band
+    for i, band in enumerate(bands):
+        low = _max(deductible, band.above)
+        high = None if i + 1 == len(bands) else bands[i + 1].above
+        rate = band.rate
+        short = needed - below  # still needed at `low`
+        safe_rate = _max(rate, 1)
+        step = _max(-((-short) // safe_rate), 0)  # ceil(short / rate), or 0 when already enough
+        y = low + step
+        reached = (short <= 0) | (rate > 0)
+        if high is not None:
+            reached = reached & (y <= high) & (low <= high)
+        candidate = _where(reached, y, -1)
+        found = candidate if found is None else _where((found < 0) & (candidate >= 0), candidate, found)
+        if high is not None:
+            below = below + rate * _max(high - low, 0)
+    # numerator(0) = 0 >= needed: reached from the first fen (needed <= 0 happens only with room 0 and f(start) 0)
+    found = _where(needed <= 0, 0, found)
+    point = _max(found, start)
+    beyond: Any = _where(found < 0, 0, _max(top - point, 0))
+    if claim_cap is not None:
+        beyond = _where((room > 0) & (claim_cap < room), 0, beyond)
+    beyond = _where(room <= 0, base, beyond)
+    clipped: Amount = _min(beyond, base)
+    return clipped
+
+
+def _where(condition: Any, a: Any, b: Any) -> Any:
+    if isinstance(condition, bool | np.bool_):
+        return a if condition else b
+    return np.where(condition, a, b)

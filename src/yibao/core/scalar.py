@@ -16,6 +16,7 @@ from yibao.core.model import Claim, Person, age_on
 from yibao.core.money import Fen, RatePpm
 from yibao.core.rules import (
     adjusted_rate,
+    beyond_cap,
     bill_share,
     claim_capped,
     classify_bill,
@@ -23,11 +24,13 @@ from yibao.core.rules import (
     deductible_used,
     eligible,
     layer_base,
+    person_cap,
     repeat_claim_deductible,
     schedule,
     yearly_payment,
 )
 from yibao.core.scheme import (
+    BEYOND_CAP,
     PERSON_DIMENSIONS,
     Accumulation,
     Band,
@@ -35,6 +38,7 @@ from yibao.core.scheme import (
     Condition,
     Dimension,
     Part,
+    PersonAmount,
     Quantity,
     Scheme,
 )
@@ -110,6 +114,15 @@ class PartResult:
     cap_used_before: Fen = 0
     bill_left: Fen = 0
     paid: Fen = 0
+    paid_before: Fen = 0  # the part's payments earlier in the year
+    cap_person: str | None = None  # the person's amount the yearly cap came from (PersonAmount), if it did
+    cap_raise: Fen = 0  # the person's raise included in `cap`
+    beyond_cap: Fen = 0  # the part of the base lying beyond the point where the yearly cap is reached
+
+    @property
+    def cap_left(self) -> Fen | None:
+        """What the yearly cap leaves for later claims (an individual account: the balance left)."""
+        return None if self.cap is None else max(self.cap - self.cap_used_before - self.raw, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +172,7 @@ class ClaimContext:
 
     keys: Mapping[Dimension, str]
     age: int | None  # None: a person's context (`of_person`), for rules without an age limit
+    amounts: Mapping[PersonAmount, Fen] = field(default_factory=dict)  # the person's amounts (none given: 0)
 
     @classmethod
     def of(cls, person: Person, claim: Claim) -> ClaimContext:
@@ -173,6 +187,7 @@ class ClaimContext:
                 Dimension.OUT_OF_AREA: _flag(claim.region != person.region),
             },
             age=age_on(person.birth_date, claim.service_date),
+            amounts={amount: getattr(person, amount.value) for amount in PersonAmount},
         )
 
     @classmethod
@@ -186,6 +201,9 @@ class ClaimContext:
 
     def key(self, dim: Dimension | None) -> str:
         return "" if dim is None else self.keys[dim]
+
+    def amount(self, which: PersonAmount | None) -> Fen | None:
+        return None if which is None else self.amounts.get(which, 0)
 
 
 def _flag(value: bool) -> str:
@@ -263,8 +281,12 @@ def settle_part(
         raw = schedule(base, deductible, bands)
     claim_cap = _optional_money(part.claim_cap, day, ctx)
     raw = claim_capped(raw, claim_cap)
-    cap = _optional_money(part.cap, day, ctx)
+    raise_by = ctx.amount(part.cap_raise) or 0
+    cap = person_cap(_optional_money(part.cap, day, ctx), ctx.amount(part.cap_person), raise_by)
     paid = bill_share(clip_to_cap(totals.raw, raw, cap), bill_left)
+    beyond = 0 if cap is None else beyond_cap(
+        0 if part.accumulation is Accumulation.CLAIM else before, base, deductible, bands, cap - totals.raw, claim_cap
+    )
     result = PartResult(
         layer_id=layer_id,
         part_id=part.id,
@@ -284,6 +306,10 @@ def settle_part(
         cap_used_before=totals.raw,
         bill_left=bill_left,
         paid=paid,
+        paid_before=totals.paid,
+        cap_person=None if part.cap_person is None else part.cap_person.value,
+        cap_raise=raise_by if cap is not None else 0,
+        beyond_cap=beyond,
     )
     new_totals = PartTotals(
         base=totals.base + base if part.accumulation is Accumulation.YEAR else totals.base,
@@ -317,8 +343,10 @@ def settle_claim(scheme: Scheme, person: Person, claim: Claim, acc: YearAccumula
             )
             bill_left -= result.paid
             results.append(result)
+            amounts[key] = result.paid  # "<layer>.<part>": a later base may name one part's payment
         layer_paid = sum(r.paid for r in results)
         amounts[layer.id] = layer_paid
+        amounts[f"{layer.id}.{BEYOND_CAP}"] = sum(r.beyond_cap for r in results)
         layers.append(LayerResult(layer.id, layer_paid, tuple(results)))
     out_of_pocket = bill_left
     new_acc = replace(

@@ -73,6 +73,20 @@ class LayerKind(StrEnum):
     ASSISTANCE = "assistance"
     HUIMINBAO = "huiminbao"
     COMMERCIAL = "commercial"
+    LARGE_AMOUNT_SUBSIDY = "large_amount_subsidy"  # 大额医疗补助: UEBMI, above the basic yearly cap
+    INDIVIDUAL_ACCOUNT = "individual_account"  # UEBMI 个人账户: the member's own money, spent last
+
+
+class PersonAmount(StrEnum):
+    """Amounts a person carries (yibao.core.model.Person fields of the same names, fen) that a part's yearly cap can
+    come from (`cap: {person: ...}`) or be raised by (`raise: ...`)."""
+
+    INDIVIDUAL_ACCOUNT_BALANCE = "individual_account_balance"
+    SERIOUS_ILLNESS_CAP_RAISE = "serious_illness_cap_raise"
+
+
+# A base term naming what an earlier layer left beyond its yearly cap: "<layer>.beyond_cap" (yibao.core.rules.beyond_cap)
+BEYOND_CAP = "beyond_cap"
 
 
 class Unit(StrEnum):
@@ -153,13 +167,25 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class Base:
-    """base = max(sum(plus) - sum(minus), 0); terms are quantities or earlier layers' payments."""
+    """base = max(sum(plus) - sum(minus), 0); terms are quantities or what an earlier layer did on the claim: its
+    payment ("<layer>"), one part's payment ("<layer>.<part>"), or the part of its base lying beyond its yearly cap
+    ("<layer>.beyond_cap")."""
 
     plus: tuple[Quantity | str, ...]
     minus: tuple[Quantity | str, ...] = ()
 
     def layer_refs(self) -> tuple[str, ...]:
         return tuple(t for t in (*self.plus, *self.minus) if not isinstance(t, Quantity))
+
+
+def term_layer(term: str) -> str:
+    """The layer a base term refers to ("basic.beyond_cap" -> "basic")."""
+    return term.split(".", 1)[0]
+
+
+def layer_terms(layer: Layer) -> tuple[str, ...]:
+    """The base terms a later layer may use about `layer`."""
+    return (layer.id, f"{layer.id}.{BEYOND_CAP}", *(f"{layer.id}.{part.id}" for part in layer.parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +217,18 @@ class Part:
     adjustments: tuple[Adjustment, ...] = ()
     cap: Parameter[Fen | None] | None = None
     claim_cap: Parameter[Fen | None] | None = None
+    # the yearly cap is this amount of the person's instead of `cap` (an individual account's balance)
+    cap_person: PersonAmount | None = None
+    # this amount of the person's is added to the yearly cap (none: no cap stays none)
+    cap_raise: PersonAmount | None = None
+
+    @property
+    def has_cap(self) -> bool:
+        """Whether a yearly cap may clip the part."""
+        return self.cap is not None or self.cap_person is not None
+
+    def person_amounts(self) -> tuple[PersonAmount, ...]:
+        return tuple(a for a in (self.cap_person, self.cap_raise) if a is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +275,7 @@ class Scheme:
 
     def check(self) -> None:
         """Structural checks every scheme must pass, however it was built."""
-        seen: set[str] = set()
+        seen: set[str] = set()  # the terms earlier layers offer (layer_terms)
         for layer in self.layers:
             if layer.id in seen:
                 raise SchemeError(f"layer {layer.id!r} appears twice", code="scheme.duplicate_layer")
@@ -252,4 +290,6 @@ class Scheme:
             part_ids = [p.id for p in layer.parts]
             if len(set(part_ids)) != len(part_ids):
                 raise SchemeError(f"layer {layer.id!r} has duplicate part ids", code="scheme.duplicate_part")
-            seen.add(layer.id)
+            if BEYOND_CAP in part_ids:
+                raise SchemeError(f"layer {layer.id!r}: a part may not be called {BEYOND_CAP!r}", code="scheme.bad_base")
+            seen.update(layer_terms(layer))

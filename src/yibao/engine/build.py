@@ -22,7 +22,7 @@ import polars as pl
 
 from yibao.core.errors import InputError
 from yibao.core.rows import yyyymmdd
-from yibao.core.scheme import CLAIM_DIMENSIONS, DIMENSION_KEYS, PERSON_DIMENSIONS, Dimension, Scheme
+from yibao.core.scheme import CLAIM_DIMENSIONS, DIMENSION_KEYS, PERSON_DIMENSIONS, Dimension, PersonAmount, Scheme
 from yibao.engine.run import CHUNK_ROWS, chunk_count, settle_columns
 from yibao.engine.table import AMOUNTS, Chunked, ClaimTable, new_column
 
@@ -221,7 +221,13 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
         person_codes, birth = persons_side.result()
     finally:
         pool.shutdown()
-    return dataclasses.replace(table, person_codes=person_codes, birth=birth)
+    return dataclasses.replace(table, person_codes=person_codes, birth=birth, person_amounts=_person_amounts(persons))
+
+
+def _person_amounts(persons: pl.DataFrame) -> dict[str, np.ndarray]:
+    """ClaimTable.person_amounts: the persons' amounts their table gives (fen, one per person)."""
+    return {amount.value: persons[amount.value].cast(pl.Int64).to_numpy()
+            for amount in PersonAmount if amount.value in persons.columns}
 
 
 def _person_columns(persons: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from yibao.core.batch import output_names, settle_sorted, uses_age
+from yibao.core.batch import output_names, person_amounts_used, settle_sorted, uses_age
 from yibao.core.rows import I64, ClaimColumns, ParameterTables
 from yibao.core.rules import classify_bill
 from yibao.core.scheme import Parameter, Scheme
@@ -103,6 +103,7 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
     else:
         payments = new_column(n * len(side)).reshape(n, len(side))
     ages = uses_age(scheme)
+    amounts = person_amounts_used(scheme)
     split = ["total", "preselfpay", "in_policy"]
     scattered = [f"paid_{i}" for i in layer_ids[4:]] + ([] if same_rate is not None else split)
     tables = ParameterTables()
@@ -110,7 +111,7 @@ def _settle_table(scheme: Scheme, table: ClaimTable, workers: int, chunk_rows: i
     def settle_chunk(j: int) -> None:
         if partition.size(j) == 0:
             return
-        chunk, rows = table.gather(partition.rows(j), ages)  # in canonical order by construction
+        chunk, rows = table.gather(partition.rows(j), ages, amounts)  # in canonical order by construction
         settled = settle_sorted(scheme, chunk, tables)
         if side:
             block = np.empty((len(rows), payments.shape[1]), dtype=np.int64)  # whole rows (unused words: never read)

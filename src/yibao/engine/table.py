@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import itertools
 import mmap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -102,6 +102,8 @@ class ClaimTable:
     # the rows already grouped into chunks (made while the table was made; see `grouped_in_pieces`), else None
     grouped: Partition | None = None
     spent: bool = False  # its rows' memory now holds results
+    # amounts persons carry (PersonAmount value -> fen per person, int64), when the persons table gives them
+    person_amounts: Mapping[str, I64] = field(default_factory=dict)
 
     @staticmethod
     def group_piece(person: npt.NDArray[np.int32], persons: int, count: int, perm: npt.NDArray[np.int32]) -> I64:
@@ -164,10 +166,13 @@ class ClaimTable:
         """The claims at input rows `rows` (ascending, whole persons) in canonical order, and their input rows in
         that order. The claims' rows are read at the ascending rows (in address order) and then put in order."""
         self.check_unspent()
-        return self.gather(rows)
+        return self.gather(rows, True, tuple(self.person_amounts))
 
-    def gather(self, rows: npt.NDArray[np.intp], ages: bool = True) -> tuple[ClaimColumns, npt.NDArray[np.intp]]:
-        """`ages`: False when nothing will look at them (ClaimColumns.age is then empty)."""
+    def gather(
+        self, rows: npt.NDArray[np.intp], ages: bool = True, wanted: tuple[str, ...] = ()
+    ) -> tuple[ClaimColumns, npt.NDArray[np.intp]]:
+        """`ages`: False when nothing will look at them (ClaimColumns.age is then empty); `wanted`: the persons'
+        amounts to gather (those of them the persons table gives)."""
         block = np.take(self.rows, rows, axis=0)
         order = self._order(block[:, _PERSON].copy(), block[:, _DAY].copy())
         if order is not None:  # whole rows moved at once (a row is 32 bytes): cheaper than column by column
@@ -203,6 +208,8 @@ class ClaimTable:
             class_b=amounts[1],
             self_pay=amounts[2],
             special_drugs=amounts[3],
+            person_amounts={name: np.take(self.person_amounts[name], person)
+                            for name in wanted if name in self.person_amounts},
         )
         return columns, rows
 

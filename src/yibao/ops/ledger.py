@@ -50,6 +50,10 @@ LAYER_ACCOUNT: dict[LayerKind, AccountKind] = {
     LayerKind.ASSISTANCE: AccountKind.ASSISTANCE_FUND,
     LayerKind.HUIMINBAO: AccountKind.HUIMINBAO_INSURER,
     LayerKind.COMMERCIAL: AccountKind.COMMERCIAL_INSURER,
+    # the large-amount subsidy is paid from the employees' pooled fund here (a fund of its own is the funds' work);
+    # an individual account pays from the member's own account (ops passes no balance yet: it pays nothing)
+    LayerKind.LARGE_AMOUNT_SUBSIDY: AccountKind.BASIC_POOLED_FUND,
+    LayerKind.INDIVIDUAL_ACCOUNT: AccountKind.INDIVIDUAL_ACCOUNT,
 }
 
 

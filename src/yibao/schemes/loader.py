@@ -31,10 +31,12 @@ from yibao.core.scheme import (
     Names,
     Parameter,
     Part,
+    PersonAmount,
     Quantity,
     RepeatClaim,
     Scheme,
     Unit,
+    layer_terms,
 )
 
 T = TypeVar("T")
@@ -290,7 +292,10 @@ def base(node: Node, earlier_layers: list[str]) -> Base:
             return Quantity(text)
         if text in earlier_layers:
             return text
-        raise n.fail(f"a bill quantity {[q.value for q in Quantity]} or an earlier layer {earlier_layers}")
+        raise n.fail(
+            f"a bill quantity {[q.value for q in Quantity]} or an earlier layer, one of its parts or what it left "
+            f"beyond its yearly cap {earlier_layers}"
+        )
 
     plus = tuple(term(n) for n in node.req("plus").list())
     minus_node = node.get("minus", required=False)
@@ -325,6 +330,7 @@ def part(node: Node, earlier_layers: list[str]) -> Part:
             Adjustment(condition(adj.get("when", required=False)), rate_param(adj.req("points"), allowed, signed=True))
         )
     cap_node = node.get("cap", required=False)
+    cap, cap_person, cap_raise = yearly_cap(cap_node, allowed) if cap_node else (None, None, None)
     claim_cap_node = node.get("claim_cap", required=False)
     return Part(
         id=node.req("id").text(),
@@ -336,9 +342,26 @@ def part(node: Node, earlier_layers: list[str]) -> Part:
         deductible=money_param(deductible_node, allowed) if deductible_node else None,
         repeat_claim=repeat,
         adjustments=tuple(adjustments),
-        cap=cap_param(cap_node, allowed) if cap_node else None,
+        cap=cap,
         claim_cap=cap_param(claim_cap_node, allowed) if claim_cap_node else None,
+        cap_person=cap_person,
+        cap_raise=cap_raise,
     )
+
+
+def yearly_cap(
+    node: Node, allowed: Mapping[Dimension, frozenset[str]]
+) -> tuple[Parameter[Fen | None] | None, PersonAmount | None, PersonAmount | None]:
+    """A part's yearly cap: a dated parameter, or `{person: <amount>}` (the cap is the person's amount, such as an
+    individual account's balance); either may add `raise: <amount>` (the person's amount added to the cap)."""
+    table = node.mapping()
+    raise_node = node.child("raise", table["raise"]) if "raise" in table else None
+    raise_by = raise_node.enum(PersonAmount, [a.value for a in PersonAmount]) if raise_node else None
+    if "person" in table:
+        node.only("person", "raise")
+        return None, node.req("person").enum(PersonAmount, [a.value for a in PersonAmount]), raise_by
+    rest = Node({k: v for k, v in table.items() if k != "raise"}, node.file, node.path)
+    return cap_param(rest, allowed), None, raise_by
 
 
 def layer(node: Node, earlier_layers: list[str]) -> Layer:
@@ -389,7 +412,7 @@ class RawScheme:
         catalogue.only("preselfpay_rate")
         built: list[Layer] = []
         for node in self.layers:
-            built.append(layer(node, [existing.id for existing in built]))
+            built.append(layer(node, [term for existing in built for term in layer_terms(existing)]))
         desc = description(self.top.get("description", required=False))
         locale = self.top.get("locale", required=False)
         scheme = Scheme(

@@ -122,7 +122,9 @@ def _apply_change(change: Node, raw: RawScheme) -> None:
         part.setdefault("adjustments", []).append(adjustment)
     elif "remove_layer" in table:
         change.only("remove_layer")
-        del raw.layers[_find_layer(raw, key_text(table["remove_layer"]), change.req("remove_layer"))]
+        removed = key_text(table["remove_layer"])
+        del raw.layers[_find_layer(raw, removed, change.req("remove_layer"))]
+        _forget(raw, removed)
     elif "add_layer" in table:
         change.only("add_layer", "after", "before")
         spec = change.req("add_layer")
@@ -139,6 +141,21 @@ def _apply_change(change: Node, raw: RawScheme) -> None:
         raw.layers.insert(position, node)
     else:
         raise change.fail("a change with one of set, add_points, remove_layer, add_layer")
+
+
+def _forget(raw: RawScheme, removed: str) -> None:
+    """A removed layer pays nothing: the terms of later bases naming it (its payment, a part's, what it left
+    beyond its cap) are dropped, as zeros would be (a base left with nothing to add stays an error)."""
+    for layer in raw.layers:
+        parts = layer.value.get("parts") if isinstance(layer.value, dict) else None
+        for part in parts if isinstance(parts, list) else []:
+            base = part.get("base") if isinstance(part, dict) else None
+            if not isinstance(base, dict):
+                continue
+            for side in ("plus", "minus"):
+                terms = base.get(side)
+                if isinstance(terms, list):
+                    base[side] = [t for t in terms if key_text(t).split(".", 1)[0] != removed]
 
 
 def _without(node: Node, key: str) -> Node:

@@ -54,8 +54,8 @@ class RegionYear:
 def layers_of(who: Principal) -> list[LayerKind]:
     """The layers a caller's page shows: an insurer's own (none if its account names none); admin every layer."""
     if who.role is Role.INSURER:
-        return [LayerKind(who.layer)] if who.layer in {k.value for k in LayerKind} else []
-    return list(LayerKind)
+        return [LayerKind(who.layer)] if who.layer in {k.value for k in LAYER_NAMES} else []
+    return list(LAYER_NAMES)  # the layers with a fund page of their own (not the subsidy, nor members' accounts)
 
 
 def region_years(s: Session, layer: LayerKind) -> list[RegionYear]:
