@@ -57,7 +57,7 @@ def account(
 
     store = Store.existing(database_url)
     with store.transaction() as session:
-        accounts = family.available(session, person)
+        accounts = family.available(session, person, lock=False)
         moves = family.movements(session, person)
     console = terminal()
     console.print(f"balance {format_yuan(accounts[0][1])} yuan; may spend {format_yuan(sum(b for _, b in accounts))} "

@@ -56,7 +56,7 @@ def get_individual_account(request: Request, person_id: Identifier, who: Reader)
     """The account's balance now, what the member may spend (own + shared by relatives) and its movements."""
     with store_of(request).transaction() as s:
         person_in_scope(s, who, person_id)
-        shared = [(holder, held) for holder, held in family.available(s, person_id)]
+        shared = [(holder, held) for holder, held in family.available(s, person_id, lock=False)]
         return {
             "person_id": person_id,
             "balance": format_yuan(family.balance(s, person_id)),

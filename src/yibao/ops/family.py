@@ -125,10 +125,12 @@ def lock_holders(session: Session, person_ids: Sequence[str]) -> None:
     ).all()
 
 
-def available(session: Session, person_id: str) -> list[tuple[str, Fen]]:
-    """(holder, balance now) of each account the person may spend, in spending order; locks them first."""
+def available(session: Session, person_id: str, *, lock: bool = True) -> list[tuple[str, Fen]]:
+    """(holder, balance now) of each account the person may spend, in spending order; locks them first (unless
+    only shown: `lock=False`)."""
     holders = sharers(session, person_id)
-    lock_holders(session, holders)
+    if lock:
+        lock_holders(session, holders)
     return [(holder, balance(session, holder)) for holder in holders]
 
 
