@@ -97,10 +97,12 @@ class Bureau:
             )
             enrolment.enrol(s, OFFICER, person_id, EnrolmentIn(year=year, scheme=scheme, huiminbao=huiminbao, wage=wage))
         if pay:
-            self.pay_all(person_id)
+            self.pay_all(person_id, date(year - 1, 12, 1))
         return person_id
 
-    def pay_all(self, person_id: str) -> None:
+    def pay_all(self, person_id: str, paid_on: date | None = None) -> None:
+        """Pay every contribution due of the person, on `paid_on` (today if None): `person` pays on 1 December of
+        the year before, inside the residents' and Huiminbao's windows, so cover runs from 1 January."""
         with self.store.transaction() as s:
             from sqlalchemy import select
 
@@ -111,5 +113,5 @@ class Bureau:
                 .where(Enrolment.person_id == person_id, Contribution.status == "due")
             ).scalars().all()
             for c in due:
-                contributions.record_payment(s, OFFICER, c.id, c.amount, "counter", f"ref-{person_id}-{c.id}")
+                contributions.record_payment(s, OFFICER, c.id, c.amount, "counter", f"ref-{person_id}-{c.id}", paid_on)
 

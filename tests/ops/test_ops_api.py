@@ -155,7 +155,7 @@ def test_payment_notification_over_http(api: Api) -> None:
                       if a["account"] == f"{REGION}:2024:member_receivable:N1")
     assert receivable["balance"] == "0.00"
     payments = [e for e in api.call("auditor", "GET", "/audit") if e["action"] == "contribution.paid" and e["actor"] == "payment-gateway"]
-    assert len(payments) == 2
+    assert len(payments) == 3  # the member's 400, the central and the local subsidy
 
 
 def test_cancel_a_contribution_over_http(api: Api) -> None:

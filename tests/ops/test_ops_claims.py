@@ -172,12 +172,17 @@ def test_uebmi_employee_contribution_goes_to_the_individual_account(bureau: Bure
     pid = bureau.person(InsuranceScheme.UEBMI_EMPLOYEE, wage="120000")
     with bureau.store.transaction() as s:
         assert ledger.balance(s, Account("reference-city", 2024, AccountKind.INDIVIDUAL_ACCOUNT, pid)) == -2400_00
-        assert ledger.balance(s, Account("reference-city", 2024, AccountKind.CONTRIBUTION_INCOME, "employer")) == -7200_00
+        assert ledger.balance(s, Account("reference-city", 2024, AccountKind.CONTRIBUTION_INCOME, "employer")) == 0
+        assert ledger.balance(s, Account("reference-city", 2024, AccountKind.BASIC_POOLED_FUND, "in:employer")) == -7200_00
 
 
-def test_a_huiminbao_premium_paid_after_claims_resettles_the_year(bureau: Bureau) -> None:
-    """A retiree's cover is active at once (they owe no public contribution); their Huiminbao premium paid
-    later covers the whole year, so the claims settled before are settled again and the differences posted."""
+def test_a_huiminbao_premium_paid_after_a_claim_covers_from_the_next_day_only(bureau: Bureau) -> None:
+    """A retiree's cover is active at once (they owe no public contribution). Their Huiminbao premium, paid on
+    2024-02-05 (inside the product's window), covers from 2024-02-06: the claim of 2024-02-01 is not settled again
+    (Huiminbao never covers retroactively), a like claim of 2024-02-06 gets Huiminbao's share.
+    Level 3, 400,000 class A each. H1: basic (400,000 - 800) x 83% = 331,336, capped at 250,000; Huiminbao 0.
+    H2: the basic cap is used up, basic 0; Huiminbao in-catalogue (400,000 - 20,000 deductible) x 80% = 304,000
+    (H1 did not count toward Huiminbao's deductible: it was not covered)."""
     from yibao.ops import contributions
     from yibao.ops.store import Contribution
 
@@ -186,13 +191,16 @@ def test_a_huiminbao_premium_paid_after_claims_resettles_the_year(bureau: Bureau
     assert first["paid"]["huiminbao"] == "0.00"  # type: ignore[index]
     with bureau.store.transaction() as s:
         premium = s.execute(select(Contribution).where(Contribution.source == "huiminbao_premium")).scalar_one()
-        contributions.record_payment(s, OFFICER, premium.id, premium.amount, "mobile", "hmb-1")
+        contributions.record_payment(s, OFFICER, premium.id, premium.amount, "mobile", "hmb-1", date(2024, 2, 5))
     with bureau.store.transaction() as s:
         again = claim_view(claims.claim(s, "H1"))
         kinds = [e.kind for e, _ in ledger.entries(s, reference="claim:H1")]
         assert ledger.trial_balance(s).balanced
-    assert again["paid"]["huiminbao"] != "0.00" and kinds == ["claim", "adjustment"]  # type: ignore[index]
-    assert ledger_by_claim(bureau.store) == fresh_totals(bureau.store, pid)
+    assert again == first and kinds == ["claim"]  # not settled again
+    on_the_day = submit(bureau.store, bill("H2", pid, date(2024, 2, 6), "400000", level=3))
+    assert (first["paid"]["basic"], on_the_day["paid"]["basic"], on_the_day["paid"]["huiminbao"]) == (  # type: ignore[index]
+        "250000.00", "0.00", "304000.00")
+    assert ledger_by_claim(bureau.store) == {"H1": 250_000_00, "H2": 304_000_00}
 
 
 def test_a_claim_on_postgresql_is_one_locking_read_and_one_write(pg_only_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,7 +38,7 @@ def _counts(bureau: Bureau) -> tuple[int, int]:
 
 def test_payment_notification_signature_idempotency_and_mismatch(bureau: Bureau) -> None:
     pid = bureau.person(pay=False, huiminbao=True)
-    individual, subsidy, premium = _dues(bureau, pid)
+    individual, central, local, premium = _dues(bureau, pid)
     secret = "s3cret"
     body = json.dumps({"out_trade_no": individual.id, "transaction_id": "wx-1", "total_fee": "400.00", "channel": "mobile"}).encode()
     for bad in (None, "00" * 32, contributions.sign("other", body)):
@@ -56,17 +56,22 @@ def test_payment_notification_signature_idempotency_and_mismatch(bureau: Bureau)
     assert again.id == paid.id and _counts(bureau) == counts  # changes nothing
     with bureau.store.transaction() as s:
         assert registry.enrolment(s, pid, 2024).status == "pending"  # the subsidy is still due
-        contributions.record_payment(s, OFFICER, subsidy.id, 670_00, "bank", "treasury-1")
+        contributions.record_payment(s, OFFICER, central.id, 402_00, "bank", "treasury-1")
+        contributions.record_payment(s, OFFICER, local.id, 268_00, "bank", "treasury-2")
         assert registry.enrolment(s, pid, 2024).status == "active"
         assert registry.enrolment(s, pid, 2024).huiminbao is False
-        contributions.record_payment(s, OFFICER, premium.id, 89_00, "mobile", "wx-3")
+        with pytest.raises(YibaoError) as err:  # Huiminbao 2024 was sold from 2023-11-01 to 2024-03-31
+            contributions.record_payment(s, OFFICER, premium.id, 89_00, "mobile", "wx-late")
+        assert err.value.code == "payment.outside_window"
+        contributions.record_payment(s, OFFICER, premium.id, 89_00, "mobile", "wx-3", date(2024, 2, 10))
         assert registry.enrolment(s, pid, 2024).huiminbao is True
+        assert registry.enrolment(s, pid, 2024).huiminbao_start == date(2024, 2, 11)  # the day after payment
         assert ledger.trial_balance(s).balanced
         with pytest.raises(YibaoError) as err:
-            contributions.record_payment(s, OFFICER, premium.id, 89_00, "mobile", "wx-4")
+            contributions.record_payment(s, OFFICER, premium.id, 89_00, "mobile", "wx-4", date(2024, 2, 10))
         assert err.value.code == "payment.already_paid"
         with pytest.raises(YibaoError) as err:
-            contributions.record_payment(s, OFFICER, premium.id, 89_00, "pigeon", "wx-5")
+            contributions.record_payment(s, OFFICER, premium.id, 89_00, "pigeon", "wx-5", date(2024, 2, 10))
         assert err.value.code == "payment.channel"
 
 
@@ -78,50 +83,65 @@ def _source_receivable(source: str) -> ledger.Account:
     return ledger.Account("reference-city", 2024, ledger.AccountKind.CONTRIBUTION_RECEIVABLE, source)
 
 
+def _fund(kind: str, source: str) -> ledger.Account:
+    return ledger.Account("reference-city", 2024, ledger.AccountKind(kind), f"in:{source}")
+
+
 def _income(source: str) -> ledger.Account:
     return ledger.Account("reference-city", 2024, ledger.AccountKind.CONTRIBUTION_INCOME, source)
 
 
 def test_receivables_fall_due_and_payments_clear_them(bureau: Bureau) -> None:
-    """Enrolment: the member owes their 400 and the premium, the government its 670, all recognised as income.
-    Each payment moves its amount from the receivable to the channel's bank account."""
+    """Enrolment: the member owes their 400 and the premium, the government its 670 (402 central, 268 local), all
+    recognised as income. Each payment moves its amount from the receivable to the channel's bank account, and its
+    allocation from the income to the funds: 5% of a residents' contribution to serious-illness financing."""
     from yibao.core.model import InsuranceScheme
 
     pid = bureau.person(pay=False, huiminbao=True)
-    individual, subsidy, premium = _dues(bureau, pid)
+    individual, central, local, premium = _dues(bureau, pid)
     insurer = ledger.Account("reference-city", 2024, ledger.AccountKind.HUIMINBAO_INSURER)
     with bureau.store.transaction() as s:
         assert ledger.balance(s, _member_receivable(pid)) == 400_00 + 89_00
-        assert ledger.balance(s, _source_receivable("government_subsidy")) == 670_00
+        assert ledger.balance(s, _source_receivable("government_subsidy_central")) == 402_00
+        assert ledger.balance(s, _source_receivable("government_subsidy_local")) == 268_00
         assert ledger.balance(s, _income("individual")) == -400_00
-        assert ledger.balance(s, _income("government_subsidy")) == -670_00
+        assert ledger.balance(s, _income("government_subsidy_local")) == -268_00
         assert ledger.balance(s, insurer) == -89_00
         contributions.record_payment(s, OFFICER, individual.id, 400_00, "counter", "c-1")
         assert ledger.balance(s, _member_receivable(pid)) == 89_00
         assert ledger.balance(s, ledger.Account("reference-city", 2024, ledger.AccountKind.BANK, "counter")) == 400_00
-        assert ledger.balance(s, _income("individual")) == -400_00  # income was recognised once, when due
-        contributions.record_payment(s, OFFICER, subsidy.id, 670_00, "bank", "t-1")
-        contributions.record_payment(s, OFFICER, premium.id, 89_00, "mobile", "m-1")
+        assert ledger.balance(s, _income("individual")) == 0  # recognised when due, allocated when paid:
+        assert ledger.balance(s, _fund("serious_illness", "individual")) == -20_00  # 5% of 400
+        assert ledger.balance(s, _fund("basic_pooled_fund", "individual")) == -380_00
+        contributions.record_payment(s, OFFICER, central.id, 402_00, "bank", "t-1")
+        contributions.record_payment(s, OFFICER, local.id, 268_00, "bank", "t-1b")
+        contributions.record_payment(s, OFFICER, premium.id, 89_00, "mobile", "m-1", date(2023, 12, 20))
         assert ledger.balance(s, _member_receivable(pid)) == 0
-        assert ledger.balance(s, _source_receivable("government_subsidy")) == 0
+        assert ledger.balance(s, _source_receivable("government_subsidy_central")) == 0
+        assert ledger.balance(s, _fund("serious_illness", "government_subsidy_central")) == -20_10  # 5% of 402
+        assert ledger.balance(s, _fund("basic_pooled_fund", "government_subsidy_central")) == -381_90
+        assert ledger.balance(s, _fund("serious_illness", "government_subsidy_local")) == -13_40  # 5% of 268
+        assert ledger.balance(s, insurer) == -89_00  # the premium is the insurer's: not allocated
+        assert registry.enrolment(s, pid, 2024).huiminbao_start == date(2024, 1, 1)  # paid before the year
         assert ledger.trial_balance(s).balanced and ledger.unbalanced_entries(s) == []
-    # the employer owes its part, the employee theirs (credited to their individual account when due)
+    # the employer owes its part, the employee theirs (credited to their individual account when paid)
     worker = bureau.person(InsuranceScheme.UEBMI_EMPLOYEE, wage="80000", pay=False)
     with bureau.store.transaction() as s:
         assert ledger.balance(s, _source_receivable("employer")) == 4800_00
         assert ledger.balance(s, _member_receivable(worker)) == 1600_00
         own = ledger.Account("reference-city", 2024, ledger.AccountKind.INDIVIDUAL_ACCOUNT, worker)
-        assert ledger.balance(s, own) == -1600_00
+        assert ledger.balance(s, own) == 0  # nothing is credited before it is paid
     bureau.pay_all(worker)
     with bureau.store.transaction() as s:
         assert ledger.balance(s, _source_receivable("employer")) == 0
         assert ledger.balance(s, _member_receivable(worker)) == 0
         assert ledger.balance(s, own) == -1600_00
+        assert ledger.balance(s, _fund("basic_pooled_fund", "employer")) == -4800_00  # all pooled since 2021
 
 
 def test_an_over_payment_posts_nothing_and_a_cancelled_contribution_reverses_its_receivable(bureau: Bureau) -> None:
     pid = bureau.person(pay=False)
-    individual, subsidy = _dues(bureau, pid)
+    individual, subsidy, _local = _dues(bureau, pid)
     counts = _counts(bureau)
     for amount, reference in ((400_01, "over"), (399_99, "under")):
         with pytest.raises(YibaoError) as err, bureau.store.transaction() as s:
@@ -129,9 +149,9 @@ def test_an_over_payment_posts_nothing_and_a_cancelled_contribution_reverses_its
         assert err.value.code == "payment.amount_mismatch"
     assert _counts(bureau) == counts  # refused whole: nothing posted, nothing audited
     with bureau.store.transaction() as s:
-        contributions.record_payment(s, OFFICER, subsidy.id, 670_00, "bank", "t-2")
+        contributions.record_payment(s, OFFICER, subsidy.id, 402_00, "bank", "t-2")
         with pytest.raises(YibaoError) as err:
-            contributions.record_payment(s, OFFICER, subsidy.id, 670_00, "bank", "t-2-again")
+            contributions.record_payment(s, OFFICER, subsidy.id, 402_00, "bank", "t-2-again")
         assert err.value.code == "payment.already_paid"  # a second payment of a paid contribution is refused
     with bureau.store.transaction() as s:
         cancelled = contributions.cancel(s, OFFICER, individual.id, "enrolled in another city")
@@ -163,8 +183,10 @@ def test_donation(bureau: Bureau) -> None:
         gift = contributions.receive_donation(s, OFFICER, "reference-city", 2024, 5000_00, "bank", "gift-1")
         assert contributions.receive_donation(s, OFFICER, "reference-city", 2024, 5000_00, "bank", "gift-1").id == gift.id
         income = ledger.Account("reference-city", 2024, ledger.AccountKind.CONTRIBUTION_INCOME, "donation")
-        assert ledger.balance(s, income) == -5000_00
-        assert [e.kind for e, _ in ledger.entries(s, reference=f"contribution:{gift.id}")] == ["contribution"]  # never owed
+        assert ledger.balance(s, income) == 0  # received and allocated at once
+        assert ledger.balance(s, _fund("assistance_fund", "donation")) == -5000_00
+        assert [e.kind for e, _ in ledger.entries(s, reference=f"contribution:{gift.id}")] == [
+            "contribution", "allocation"]  # never owed
         with pytest.raises(YibaoError) as err:
             contributions.cancel(s, OFFICER, gift.id, "a gift is not owed")
         assert err.value.code == "contribution.not_due"
@@ -219,18 +241,18 @@ def test_card_qr_png_decodes_back_to_the_token(bureau: Bureau) -> None:
 
 
 def test_concurrent_payments_activate_the_enrolment_once(bureau: Bureau) -> None:
-    """Both contributions paid at the same moment, each notification delivered twice at once."""
+    """The three contributions paid at the same moment, each notification delivered twice at once."""
     import threading
 
     pid = bureau.person(pay=False)
-    individual, subsidy = _dues(bureau, pid)
+    dues = _dues(bureau, pid)
     secret = "a-shared-secret-of-some-length!!"
     bodies = [
         json.dumps({"out_trade_no": c.id, "transaction_id": f"wx-{c.id}", "total_fee": format_yuan(c.amount)}).encode()
-        for c in (individual, subsidy)
+        for c in dues
     ]
     errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(6)
 
     def deliver(body: bytes) -> None:
         try:
@@ -247,7 +269,7 @@ def test_concurrent_payments_activate_the_enrolment_once(bureau: Bureau) -> None
     assert errors == []
     with bureau.store.transaction() as s:
         assert registry.enrolment(s, pid, 2024).status == "active"
-        for c in (individual, subsidy):
+        for c in dues:
             posted = [e.kind for e, _ in ledger.entries(s, reference=f"contribution:{c.id}")]
-            assert posted == ["contribution_due", "contribution"]  # one payment each, clearing the receivable
+            assert posted == ["contribution_due", "contribution", "allocation"]  # one payment each, allocated once
         assert ledger.balance(s, _member_receivable(pid)) == 0

@@ -45,7 +45,9 @@ def test_enrolment_dues_and_activation(bureau: Bureau) -> None:
     store = bureau.store
     with store.transaction() as s:
         due = s.execute(select(Contribution.source, Contribution.amount).order_by(Contribution.id)).all()
-        assert [(src, amt) for src, amt in due] == [("individual", 400_00), ("government_subsidy", 670_00)]
+        # 2024: 400 + 670, the subsidy split 60% central (402) / 40% local (268)
+        assert [(src, amt) for src, amt in due] == [
+            ("individual", 400_00), ("government_subsidy_central", 402_00), ("government_subsidy_local", 268_00)]
         assert registry.enrolment(s, pending, 2024).status == "pending"
         with pytest.raises(YibaoError) as err:
             registry.core_person(s, registry.person(s, pending), date(2024, 3, 1))
@@ -68,7 +70,7 @@ def test_employee_base_is_clamped_to_the_band(bureau: Bureau) -> None:
         assert sorted(amounts) == [("employer", 18_000_00), ("individual", 6_000_00)]  # 6% and 2% of 300,000
 
 
-def test_dibao_member_contribution_is_paid_by_assistance(bureau: Bureau) -> None:
+def test_dibao_member_contribution_is_partly_paid_by_assistance(bureau: Bureau) -> None:
     with bureau.store.transaction() as s:
         registry.add_person(s, OFFICER, PersonIn(person_id="D1", ric=make_ric(date(1960, 2, 2), 11), name="D", region=REGION))
         from yibao.ops.schemas import AssistanceIn
@@ -76,7 +78,13 @@ def test_dibao_member_contribution_is_paid_by_assistance(bureau: Bureau) -> None
         registry.add_assistance(s, OFFICER, "D1", AssistanceIn(category=AssistanceCategory.DIBAO, valid_from=date(2023, 1, 1)))
         enrolled = enrolment.enrol(s, OFFICER, "D1", EnrolmentIn(year=2024, scheme=InsuranceScheme.URRBMI))
         sources = s.execute(select(Contribution.source).where(Contribution.enrolment_id == enrolled.id)).scalars().all()
-        assert sorted(sources) == ["assistance", "government_subsidy"]
+        due = s.execute(select(Contribution.source, Contribution.amount)
+                        .where(Contribution.enrolment_id == enrolled.id).order_by(Contribution.id)).all()
+        # dibao: assistance pays 70% of the 400 (280), the member owes the other 120
+        assert [(src, amt) for src, amt in due] == [
+            ("assistance", 280_00), ("individual", 120_00), ("government_subsidy_central", 402_00),
+            ("government_subsidy_local", 268_00)]
+        assert sorted(sources) == ["assistance", "government_subsidy_central", "government_subsidy_local", "individual"]
 
 
 def test_employer_registration_is_validated(bureau: Bureau) -> None:

@@ -4,6 +4,7 @@ A bad amount changes nothing and is named next to its field."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
@@ -26,7 +27,9 @@ def _paid_up_card(site: Site) -> str:
     with site.store.transaction() as s:
         for due in contributions.of_person(s, site.demo.member_person_id):
             if due.status == contributions.DUE:
-                contributions.record_payment(s, member, due.id, due.amount, "mobile", f"test-{due.id}")
+                # paid in the window for the year (1 December of the year before): covered from 1 January
+                contributions.record_payment(s, member, due.id, due.amount, "mobile", f"test-{due.id}",
+                                             date(due.year - 1, 12, 1))
         return cards.issue(s, member, ensure_secrets(s)["card_secret"], site.demo.member_person_id).token
 
 

@@ -276,6 +276,10 @@ CATALOGUE: Mapping[str, ErrorKind] = {
     "payments.unknown_line": ErrorKind(422, "The confirmation names an unknown line of the batch.", "回盘文件中的明细行不存在。"),
     "payments.bad_status": ErrorKind(422, "A line's status is paid or failed (with the bank's reason).",
                                      "明细状态应为 paid（已支付）或 failed（失败，并注明银行原因）。"),
+    # money in: contribution rules, windows, allocation to the funds (issue 18)
+    "payment.outside_window": ErrorKind(422, "Paid outside the product's sales window", "不在该产品的投保期内缴费"),
+    "contribution.not_a_transfer": ErrorKind(422, "Only donations, lottery income and budget transfers are received this way",
+                                             "只有捐赠、彩票公益金和财政转移资金可按此方式收取"),
     # --- individual accounts and family sharing (h4-funds; yibao.ops.family) ---
     "family.relation": ErrorKind(422, "A relative is a spouse, parent or child.", "共济亲属应为配偶、父母或子女。"),
     "family.self": ErrorKind(422, "A member cannot register themself as a relative.", "参保人不能将本人登记为共济亲属。"),

@@ -93,6 +93,9 @@ class Unit(StrEnum):
     YUAN = "yuan"
     RATE = "rate"
     COUNT = "count"
+    MONTH = "month"  # a number of months (waiting periods)
+    YEAR = "year"  # a number of years (continuity of enrolment)
+    DATE = "date"  # a calendar window (enrolment periods)
 
 
 @dataclass(frozen=True, slots=True)

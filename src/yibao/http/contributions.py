@@ -58,7 +58,8 @@ def post_payment(request: Request, contribution_id: RowId, body: PaymentIn, who:
     """A payment received at the counter or by bank transfer (idempotent on `reference`)."""
     with store_of(request).transaction() as s:
         _contribution_in_scope(s, who, contribution_id)
-        row = contributions.record_payment(s, who.actor, contribution_id, parse_yuan(body.amount), body.channel, body.reference)
+        row = contributions.record_payment(s, who.actor, contribution_id, parse_yuan(body.amount), body.channel, body.reference,
+                                           body.paid_on)
         return contribution_view(row)
 
 
@@ -72,9 +73,12 @@ def post_cancel_contribution(request: Request, contribution_id: RowId, body: Can
 
 @router.post("/donations", status_code=201)
 def post_donation(request: Request, body: DonationIn, who: Officer) -> dict[str, Any]:
+    """Money nobody owed (a donation, lottery income, a budget transfer to medical assistance), received and
+    allocated to the assistance fund at once (idempotent on `reference`)."""
     check_region(who, body.region)
     with store_of(request).transaction() as s:
-        row = contributions.receive_donation(s, who.actor, body.region, body.year, parse_yuan(body.amount), body.channel, body.reference)
+        row = contributions.receive_transfer(s, who.actor, body.region, body.year, parse_yuan(body.amount), body.channel,
+                                             body.reference, contributions.ContributionSource(body.source))
         return contribution_view(row)
 
 

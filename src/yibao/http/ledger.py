@@ -44,13 +44,17 @@ def get_trial_balance(
     request: Request, who: Annotated[Principal, Depends(require(Role.OFFICER, Role.INSURER, Role.AUDITOR))],
     region: Identifier | None = None, year: Year | None = None,
 ) -> dict[str, Any]:
-    """Debit and credit per account, derived from the postings. Officers see their regions, insurers their layer."""
+    """Debit and credit per account, derived from the postings. Officers see their regions, insurers what their
+    layer paid (not how the bureau finances it: the fund's `in:<source>` accounts are left out)."""
     regions = list(who.regions) if who.role is Role.OFFICER else None
     kinds = None
     if who.role is Role.INSURER:
         kinds = [LAYER_ACCOUNT[LayerKind(who.layer)].value] if who.layer is not None else []
     with store_of(request).transaction() as s:
-        return trial_balance_view(ledger.trial_balance(s, region=region, year=year, kinds=kinds, regions=regions))
+        balance = ledger.trial_balance(s, region=region, year=year, kinds=kinds, regions=regions)
+    if who.role is Role.INSURER:
+        balance = ledger.TrialBalance(tuple(row for row in balance.rows if ":in:" not in row.account))
+    return trial_balance_view(balance)
 
 
 @router.get("/ledger/entries")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -68,7 +69,14 @@ def enrolment_view(row: Enrolment) -> dict[str, Any]:
     return {
         "id": row.id, "person_id": row.person_id, "year": row.year, "scheme": row.scheme, "status": row.status,
         "huiminbao": row.huiminbao, "wage_base": None if row.wage_base is None else format_yuan(row.wage_base),
+        "cover_start": _day(row.cover_start), "cover_end": _day(row.cover_end),
+        "huiminbao_start": _day(row.huiminbao_start), "consecutive_years": row.consecutive_years,
+        "serious_illness_cap_raise": format_yuan(row.cap_raise or 0),
     }
+
+
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 # --- routes ---

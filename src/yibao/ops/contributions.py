@@ -1,18 +1,23 @@
-"""Contributions: what each enrolment owes, by source; payments through channels; the signed payment callback.
+"""Contributions: what each enrolment owes, by source; payments through channels; the signed payment callback;
+the allocation of every payment to the funds (`yibao.ops.allocation`), in the same transaction.
 
-Figures are parameters (`ContributionRules`), defaults from domain.md: URRBMI 2024
-individual 400 + government subsidy 670 yuan; UEBMI employer ~6% and employee 2%
-of a wage base clamped to 60–300% of the local average wage; retirees pay nothing;
-dibao and extreme-poor members' individual part is paid by medical assistance.
+Figures are the region-year's contribution rules (`contributions.yaml` of the region's scheme, read by
+`yibao.schemes.contributions`): residents owe an individual part (medical assistance paying all or a share of it,
+by the category in force on the enrolment's due date) and the government its subsidy, split into a central and a
+local share; UEBMI employees owe an employer and an employee part of their wage base (the wage clamped to a band of
+the local average wage); retirees pay nothing and receive a yearly credit to their individual account.
 
-The ledger recognises what an enrolment owes when it falls due: the payer's
-receivable is debited against the income account (`fall_due`): the member's own
-part and the Huiminbao premium are receivable from the member (`member_receivable`,
-sub = person), the employer's part, the government subsidy and the assistance-paid
-part from that source (`contribution_receivable`, sub = source). A payment moves the
-amount from the receivable to the channel's bank account; a cancelled contribution
-reverses its receivable. A donation is never owed, so its payment credits income
-directly.
+The ledger recognises what an enrolment owes when it falls due: the payer's receivable is debited against the
+income account (`fall_due`): the member's own part and the Huiminbao premium are receivable from the member
+(`member_receivable`, sub = person), the employer's part, the government subsidy and the assistance-paid part from
+that source (`contribution_receivable`, sub = source). A payment moves the amount from the receivable to the
+channel's bank account, and its allocation moves it from the income to the funds; a cancelled contribution reverses
+its receivable. A donation (or lottery income, or a budget transfer to medical assistance) is never owed, so its
+payment credits income directly, allocated to the assistance fund at once.
+
+When an enrolment becomes active its cover dates are set (`yibao.ops.cover`): the window and the waiting period
+decide when public cover starts; Huiminbao covers from the day after its premium is paid (in its window), never
+retroactively, so claims settled earlier are not settled again.
 """
 
 from __future__ import annotations
@@ -20,30 +25,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.core.model import AssistanceCategory, InsuranceScheme
-from yibao.core.money import Fen, RatePpm, apply_rate, format_yuan, parse_yuan
-from yibao.ops import audit, ledger
+from yibao.core.money import Fen, apply_rate, format_yuan, parse_yuan
+from yibao.ops import allocation, audit, cover, ledger
+from yibao.ops.allocation import Source as ContributionSource
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
-from yibao.ops.store import Contribution, Enrolment, JournalEntry, utcnow
+from yibao.ops.store import Contribution, Enrolment, JournalEntry, Region, utcnow
+from yibao.schemes.contributions import ContributionRules, rules_for
 
 PAYMENT_GATEWAY = Actor("payment-gateway", "system")
-
-
-class ContributionSource(StrEnum):
-    INDIVIDUAL = "individual"
-    EMPLOYER = "employer"
-    GOVERNMENT_SUBSIDY = "government_subsidy"
-    ASSISTANCE = "assistance"  # medical assistance pays the member's part
-    DONATION = "donation"
-    HUIMINBAO_PREMIUM = "huiminbao_premium"
 
 
 class Channel(StrEnum):
@@ -53,28 +51,12 @@ class Channel(StrEnum):
     ACCOUNT = "account"  # a UEBMI member's individual account (family sharing: yibao.ops.family), never a callback
 
 
-@dataclass(frozen=True, slots=True)
-class ContributionRules:
-    resident_individual: Fen = 400_00
-    resident_subsidy: Fen = 670_00
-    employer_rate: RatePpm = 60_000  # type: ignore[assignment]
-    employee_rate: RatePpm = 20_000  # type: ignore[assignment]
-    base_floor: RatePpm = 600_000  # type: ignore[assignment]
-    base_ceiling: RatePpm = 3_000_000  # type: ignore[assignment]
-    huiminbao_premium: Fen = 89_00
-    assisted: frozenset[AssistanceCategory] = field(
-        default=frozenset({AssistanceCategory.DIBAO, AssistanceCategory.EXTREME_POOR})
-    )
-
-
-DEFAULT_RULES = ContributionRules()
-
-
-def contribution_base(wage: Fen, average_wage: Fen, rules: ContributionRules = DEFAULT_RULES) -> Fen:
-    """The wage clamped to [60%, 300%] of the local average wage (rounded half-up to the fen)."""
-    floor = apply_rate(rules.base_floor, average_wage)
-    ceiling = apply_rate(rules.base_ceiling, average_wage)
-    return min(max(wage, floor), ceiling)
+def rules_of(session: Session, region: str, year: int) -> ContributionRules:
+    """The contribution rules in force for a region's year: from its scheme's contributions file."""
+    found = session.get(Region, region)
+    if found is None:
+        raise NotFound(f"no region {region!r}", code="region.not_found")
+    return rules_for(found.scheme_name, region, year)
 
 
 def dues(
@@ -82,13 +64,20 @@ def dues(
     category: AssistanceCategory,
     huiminbao: bool,
     base: Fen | None,
-    rules: ContributionRules = DEFAULT_RULES,
+    rules: ContributionRules,
 ) -> list[tuple[ContributionSource, Fen]]:
-    """The contributions an enrolment owes for its year."""
+    """The contributions an enrolment owes for its year (parts of nothing left out). `base` is a UEBMI employee's
+    contribution base (`rules.contribution_base(wage)`)."""
     owed: list[tuple[ContributionSource, Fen]] = []
     if scheme is InsuranceScheme.URRBMI:
-        payer = ContributionSource.ASSISTANCE if category in rules.assisted else ContributionSource.INDIVIDUAL
-        owed += [(payer, rules.resident_individual), (ContributionSource.GOVERNMENT_SUBSIDY, rules.resident_subsidy)]
+        assisted = rules.assistance_paid(category)
+        central, local, _residue = rules.subsidy_split()
+        owed += [
+            (ContributionSource.ASSISTANCE, assisted),
+            (ContributionSource.INDIVIDUAL, rules.resident_individual - assisted),
+            (ContributionSource.GOVERNMENT_SUBSIDY_CENTRAL, central),
+            (ContributionSource.GOVERNMENT_SUBSIDY_LOCAL, local),
+        ]
     elif scheme is InsuranceScheme.UEBMI_EMPLOYEE:
         if base is None:
             raise Rejected("a UEBMI employee's enrolment needs the yearly wage", code="enrolment.wage_missing")
@@ -98,23 +87,13 @@ def dues(
         ]
     if huiminbao:
         owed.append((ContributionSource.HUIMINBAO_PREMIUM, rules.huiminbao_premium))
-    return owed
-
-
-def _credit_account(contribution: Contribution, enrolment: Enrolment | None) -> Account:
-    source = ContributionSource(contribution.source)
-    region, year = contribution.region, contribution.year
-    if source is ContributionSource.HUIMINBAO_PREMIUM:
-        return Account(region, year, AccountKind.HUIMINBAO_INSURER)
-    employee = enrolment is not None and enrolment.scheme == InsuranceScheme.UEBMI_EMPLOYEE.value
-    if source is ContributionSource.INDIVIDUAL and employee and enrolment is not None:
-        # the UEBMI employee's own 2% goes to their individual account
-        return Account(region, year, AccountKind.INDIVIDUAL_ACCOUNT, enrolment.person_id)
-    return Account(region, year, AccountKind.CONTRIBUTION_INCOME, source.value)
+    return [(source, amount) for source, amount in owed if amount > 0]
 
 
 # The sources a member pays themself; every other source owes its own part (employer, government, assistance).
 MEMBER_PAYS = frozenset({ContributionSource.INDIVIDUAL, ContributionSource.HUIMINBAO_PREMIUM})
+# the parts of a resident's own contribution (whoever pays them): their payment day decides the window
+OWN_CONTRIBUTION = frozenset({ContributionSource.INDIVIDUAL.value, ContributionSource.ASSISTANCE.value})
 DUE, PAID, CANCELLED = "due", "paid", "cancelled"
 DUE_ENTRY, PAYMENT_ENTRY, CANCEL_ENTRY = "contribution_due", "contribution", "contribution_cancelled"
 
@@ -138,7 +117,7 @@ def fall_due(session: Session, actor: Actor, contribution: Contribution, enrolme
     ledger.post(
         session, actor, DUE_ENTRY, _reference(contribution),
         f"{contribution.source} contribution due for {enrolment.person_id} ({enrolment.year})",
-        [Line(receivable, contribution.amount), Line(_credit_account(contribution, enrolment), -contribution.amount)],
+        [Line(receivable, contribution.amount), Line(allocation.income_account(contribution), -contribution.amount)],
     )
 
 
@@ -157,12 +136,19 @@ def _channel(text: str) -> Channel:
         raise Rejected(f"unknown channel {text!r} (one of {', '.join(c.value for c in Channel)})", code="payment.channel") from None
 
 
+def paid_day(contribution: Contribution) -> date | None:
+    """The day a contribution was paid (the payment's date as recorded, UTC)."""
+    return None if contribution.paid_at is None else contribution.paid_at.astimezone(UTC).date()
+
+
 def record_payment(
     session: Session, actor: Actor, contribution_id: int, amount: Fen, channel: str, reference: str,
-    paid_from: Account | None = None,
+    paid_on: date | None = None, paid_from: Account | None = None,
 ) -> Contribution:
-    """Mark a contribution paid and post it. Idempotent on the payment reference: a repeat changes nothing.
-    `paid_from` (channel `account` only) is the individual account debited in place of the channel's bank account."""
+    """Mark a contribution paid, post it and allocate it to the funds. Idempotent on the payment reference: a repeat
+    changes nothing. `paid_on` is the day the payer paid when it is not today (a bank statement's value date): it
+    decides the enrolment window. `paid_from` (channel `account` only) is the individual account debited in place
+    of the channel's bank account (family sharing, yibao.ops.family)."""
     paying = _channel(channel)
     if (paying is Channel.ACCOUNT) != (paid_from is not None):
         raise Rejected("a payment from an individual account is made through family sharing, not a channel",
@@ -185,23 +171,33 @@ def record_payment(
             f"amount {format_yuan(amount)} does not match the {format_yuan(contribution.amount)} due",
             code="payment.amount_mismatch",
         )
+    at = utcnow() if paid_on is None else datetime(paid_on.year, paid_on.month, paid_on.day, tzinfo=UTC)
+    rules = rules_of(session, contribution.region, contribution.year)
+    if contribution.source == ContributionSource.HUIMINBAO_PREMIUM:
+        opens, closes = rules.huiminbao_window.dates(contribution.year)
+        if not opens <= at.date() <= closes:
+            raise Rejected(
+                f"Huiminbao for {contribution.year} is sold from {opens} to {closes}; paid on {at.date()}",
+                code="payment.outside_window",
+            )
     before = audit.snapshot(contribution)
     contribution.status, contribution.channel = PAID, paying.value
-    contribution.payment_reference, contribution.paid_at = reference, utcnow()
+    contribution.payment_reference, contribution.paid_at = reference, at
     bank = paid_from or Account(contribution.region, contribution.year, AccountKind.BANK, paying.value)
     if enrolment is not None and _recognised(session, contribution):
         cleared = receivable_account(contribution, enrolment.person_id)  # the receivable is settled
     else:
-        cleared = _credit_account(contribution, enrolment)  # nothing was owed (a donation): income at once
+        cleared = allocation.income_account(contribution)  # nothing was owed (a donation): income at once
     ledger.post(
         session, actor, PAYMENT_ENTRY, _reference(contribution),
         f"{contribution.source} contribution paid by {paying.value} ({reference})",
         [Line(bank, amount), Line(cleared, -amount)],
     )
+    allocation.allocate(session, actor, contribution, enrolment, rules)
     session.flush()
     audit.record(session, actor, "contribution.paid", "contribution", contribution.id, before, audit.snapshot(contribution))
     if enrolment is not None:
-        _update_enrolment(session, actor, enrolment)
+        _update_enrolment(session, actor, enrolment, rules)
     return contribution
 
 
@@ -211,10 +207,6 @@ def of_person(session: Session, person_id: str) -> list[Contribution]:
         select(Contribution).join(Enrolment, Contribution.enrolment_id == Enrolment.id)
         .where(Enrolment.person_id == person_id).order_by(Contribution.id)
     ).scalars())
-
-
-# what a member pays themselves (the rest is paid by an employer, the government or medical assistance)
-MEMBER_PAYS = frozenset({ContributionSource.INDIVIDUAL.value, ContributionSource.HUIMINBAO_PREMIUM.value})
 
 
 def _locked(session: Session, contribution_id: int) -> tuple[Enrolment | None, Contribution]:
@@ -251,46 +243,69 @@ def cancel(session: Session, actor: Actor, contribution_id: int, reason: str) ->
         ledger.post(
             session, actor, CANCEL_ENTRY, _reference(contribution),
             f"{contribution.source} contribution cancelled: {reason}",
-            [Line(_credit_account(contribution, enrolment), contribution.amount),
+            [Line(allocation.income_account(contribution), contribution.amount),
              Line(receivable_account(contribution, enrolment.person_id), -contribution.amount)],
         )
     session.flush()
     audit.record(session, actor, "contribution.cancelled", "contribution", contribution.id, before,
                  {**(audit.snapshot(contribution) or {}), "reason": reason})
-    _update_enrolment(session, actor, enrolment)
+    _update_enrolment(session, actor, enrolment, rules_of(session, contribution.region, contribution.year))
     return contribution
 
 
-def _update_enrolment(session: Session, actor: Actor, enrolment: Enrolment) -> None:
-    """Active once every public contribution of the year is paid; Huiminbao cover once its premium is."""
+def _update_enrolment(session: Session, actor: Actor, enrolment: Enrolment, rules: ContributionRules) -> None:
+    """Active once every public contribution of the year is paid, with its cover dates set then (window, waiting
+    period, continuity); Huiminbao cover from the day after its premium is paid. Claims settled before are never
+    settled again: cover is not retroactive."""
     owed = session.execute(select(Contribution).where(Contribution.enrolment_id == enrolment.id)).scalars().all()
-    public_paid = all(c.status == PAID for c in owed if c.source != ContributionSource.HUIMINBAO_PREMIUM)
-    premium_paid = any(c.status == PAID and c.source == ContributionSource.HUIMINBAO_PREMIUM for c in owed)
+    public = [c for c in owed if c.source != ContributionSource.HUIMINBAO_PREMIUM]
+    public_paid = all(c.status == PAID for c in public)
+    premium = next((c for c in owed if c.status == PAID and c.source == ContributionSource.HUIMINBAO_PREMIUM), None)
     status = "active" if public_paid else "pending"
-    if (status, premium_paid) != (enrolment.status, enrolment.huiminbao):
-        before = audit.snapshot(enrolment)
-        cover_changed = enrolment.status == "active" and premium_paid != enrolment.huiminbao
-        enrolment.status, enrolment.huiminbao = status, premium_paid
-        session.flush()
-        audit.record(session, actor, "enrolment.updated", "enrolment", enrolment.id, before, audit.snapshot(enrolment))
-        if cover_changed:  # claims already settled this year without Huiminbao are settled again with it
-            from yibao.ops import claims  # claims -> registry -> contributions: imported when needed
+    if (status, premium is not None) == (enrolment.status, enrolment.huiminbao):
+        return
+    before = audit.snapshot(enrolment)
+    if status == "active" and enrolment.status != "active":
+        activate(session, enrolment, rules, [c for c in public if c.source in OWN_CONTRIBUTION])
+    enrolment.status, enrolment.huiminbao = status, premium is not None
+    if premium is not None and enrolment.huiminbao_start is None:
+        day = paid_day(premium)
+        enrolment.huiminbao_start = None if day is None else cover.huiminbao_start(enrolment.year, day, rules)
+    session.flush()
+    audit.record(session, actor, "enrolment.updated", "enrolment", enrolment.id, before, audit.snapshot(enrolment))
 
-            claims.resettle(session, actor, enrolment.person_id, enrolment.year)
+
+def activate(session: Session, enrolment: Enrolment, rules: ContributionRules, own: list[Contribution]) -> None:
+    """Set an enrolment's cover dates and continuity as it becomes active: `own` are the member's own
+    contributions (paid by them or by medical assistance), whose last payment day decides the window."""
+    days = [day for day in (paid_day(c) for c in own) if day is not None]
+    enrolment.cover_start, enrolment.cover_end = cover.public_cover(session, enrolment, rules, max(days) if days else None)
+    enrolment.consecutive_years, enrolment.cap_raise = cover.cap_raise(session, enrolment, rules)
+
+
+def receive_transfer(
+    session: Session, actor: Actor, region: str, year: int, amount: Fen, channel: str, reference: str,
+    source: ContributionSource = ContributionSource.DONATION,
+) -> Contribution:
+    """Money nobody owed — a donation, lottery income, a budget transfer to medical assistance — recorded as a
+    contribution due and paid at once, allocated to the assistance fund."""
+    if source not in allocation.TRANSFER_SOURCES:
+        raise Rejected(f"{source} is not received as a transfer", code="contribution.not_a_transfer")
+    seen = session.execute(select(Contribution).where(Contribution.payment_reference == reference)).scalar_one_or_none()
+    if seen is not None:
+        if seen.source != source or seen.amount != amount:
+            raise Conflict(f"payment reference {reference!r} was already used", code="payment.reference_reused")
+        return seen
+    row = Contribution(region=region, year=year, source=source.value, amount=amount, status=DUE)
+    audit.added(session, actor, "contribution.created", "contribution", row)
+    return record_payment(session, actor, row.id, amount, channel, reference)
 
 
 def receive_donation(
     session: Session, actor: Actor, region: str, year: int, amount: Fen, channel: str, reference: str
 ) -> Contribution:
-    """A donation to the region's funds: recorded as a contribution due and paid at once."""
-    seen = session.execute(select(Contribution).where(Contribution.payment_reference == reference)).scalar_one_or_none()
-    if seen is not None:
-        if seen.source != ContributionSource.DONATION or seen.amount != amount:
-            raise Conflict(f"payment reference {reference!r} was already used", code="payment.reference_reused")
-        return seen
-    donation = Contribution(region=region, year=year, source=ContributionSource.DONATION.value, amount=amount, status=DUE)
-    audit.added(session, actor, "contribution.created", "contribution", donation)
-    return record_payment(session, actor, donation.id, amount, channel, reference)
+    """A donation to the region's funds (the assistance fund)."""
+    return receive_transfer(session, actor, region, year, amount, channel, reference, ContributionSource.DONATION)
 
 
 # --- the mobile-payment notification (shaped like a WeChat Pay / Alipay callback) ---

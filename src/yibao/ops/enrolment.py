@@ -20,12 +20,12 @@ from stdnum.cn import ric as stdnum_ric
 from yibao.core.errors import InputError, YibaoError
 from yibao.core.model import AssistanceCategory, InsuranceScheme
 from yibao.core.money import parse_yuan
-from yibao.ops import contributions
+from yibao.ops import allocation, contributions
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
-from yibao.ops.registry import add_assistance, add_person, assistance_on, created, person, region
+from yibao.ops.registry import add_assistance, add_person, assistance_on, created, person
 from yibao.ops.schemas import AssistanceIn, EnrolmentIn, PersonIn
-from yibao.ops.store import AccumulatorRow, Contribution, Enrolment
+from yibao.ops.store import AccumulatorRow, Contribution, Enrolment, utcnow
 
 
 def enrol(
@@ -33,24 +33,31 @@ def enrol(
     actor: Actor,
     person_id: str,
     data: EnrolmentIn,
-    rules: contributions.ContributionRules = contributions.DEFAULT_RULES,
+    on: date | None = None,
 ) -> Enrolment:
-    """Enrol a person for a scheme-year; the year's contributions fall due. Active once they are paid."""
+    """Enrol a person for a scheme-year by the region-year's contribution rules; the year's contributions fall due
+    (on `on`, today if not given, kept within the year: the assistance category in force that day
+    decides what medical assistance pays). Active once they are paid; a retiree, who owes nothing, at once, with
+    the pooled fund's yearly credit to their individual account."""
     who = person(session, person_id)
     if session.execute(select(Enrolment).where(Enrolment.person_id == person_id, Enrolment.year == data.year)).first():
         raise Conflict(f"{person_id} is already enrolled for {data.year}", code="enrolment.exists")
+    rules = contributions.rules_of(session, who.region, data.year)
     base = None
     if data.scheme is InsuranceScheme.UEBMI_EMPLOYEE:
         if data.wage is None:
             raise Rejected("a UEBMI employee's enrolment needs the yearly wage", code="enrolment.wage_missing")
-        base = contributions.contribution_base(parse_yuan(data.wage), region(session, who.region).average_wage, rules)
-    category = assistance_on(session, person_id, date(data.year, 1, 1))
+        base = rules.contribution_base(parse_yuan(data.wage))
+    due_on = min(max(on or utcnow().date(), date(data.year, 1, 1)), date(data.year, 12, 31))
+    category = assistance_on(session, person_id, due_on)
     owed = contributions.dues(data.scheme, category, data.huiminbao, base, rules)
     public_owed = any(source is not contributions.ContributionSource.HUIMINBAO_PREMIUM for source, _ in owed)
     row = Enrolment(
         person_id=person_id, year=data.year, scheme=data.scheme.value,
-        status="pending" if public_owed else "active", huiminbao=False, wage_base=base,
+        status="pending" if public_owed else "active", huiminbao=False, wage_base=base, cap_raise=0,
     )
+    if not public_owed:
+        contributions.activate(session, row, rules, [])
     created(session, actor, "enrolment", row, "id")
     for source, amount in owed:
         due = Contribution(
@@ -59,6 +66,8 @@ def enrol(
         )
         created(session, actor, "contribution", due, "id")
         contributions.fall_due(session, actor, due, row)
+    if data.scheme is InsuranceScheme.UEBMI_RETIREE:
+        allocation.credit_retiree_account(session, actor, row, who.region, rules)
     session.add(AccumulatorRow(person_id=person_id, year=data.year, data={"year": data.year}, claims=0))
     return row
 

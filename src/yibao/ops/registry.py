@@ -278,7 +278,8 @@ def insured_query() -> Select[Any]:
         select(
             Region.scheme_name, Enrolment.scheme, Enrolment.status, Enrolment.huiminbao, category,
             PersonRow.person_id, PersonRow.birth_date, PersonRow.sex, PersonRow.region, PersonRow.pre_existing,
-            PersonRow.annual_income,
+            PersonRow.annual_income, Enrolment.cover_start, Enrolment.cover_end, Enrolment.huiminbao_start,
+            Enrolment.cap_raise,
         )
         .join(Region, Region.code == PersonRow.region)
         .outerjoin(Enrolment, and_(Enrolment.person_id == PersonRow.person_id, Enrolment.year == year))
@@ -290,7 +291,7 @@ def insured_params(person_id: str, day: date) -> dict[str, Any]:
     return {"person_id": person_id, "day": day, "year": day.year}
 
 
-INSURED_COLUMNS = 11  # the columns of `insured_query`; callers' added columns follow
+INSURED_COLUMNS = 15  # the columns of `insured_query`; callers' added columns follow
 
 
 def insured_from(found: Sequence[Any] | None, person_id: str, day: date) -> Insured:
@@ -298,9 +299,8 @@ def insured_from(found: Sequence[Any] | None, person_id: str, day: date) -> Insu
     Claims need an active enrolment."""
     if found is None:
         raise NotFound(f"no person {person_id!r}", code="person.not_found")
-    scheme_name, scheme, status, huiminbao, assistance, pid, born, sex, region, pre_existing, income = (
-        found[:INSURED_COLUMNS]
-    )
+    (scheme_name, scheme, status, huiminbao, assistance, pid, born, sex, region, pre_existing, income,
+     _cover_start, _cover_end, huiminbao_start, _cap_raise) = found[:INSURED_COLUMNS]
     if status != "active":
         raise Rejected(f"{person_id} has no active enrolment for {day.year}", code="enrolment.inactive")
     person = Person(
@@ -310,7 +310,7 @@ def insured_from(found: Sequence[Any] | None, person_id: str, day: date) -> Insu
         region=region,
         scheme=InsuranceScheme(scheme),
         assistance_category=AssistanceCategory(assistance or AssistanceCategory.NONE.value),
-        huiminbao=bool(huiminbao),
+        huiminbao=bool(huiminbao) and (huiminbao_start is None or huiminbao_start <= day),  # never retroactive
         pre_existing=pre_existing,
         annual_income=income,
     )

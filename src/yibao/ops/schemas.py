@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -109,6 +109,8 @@ class PaymentIn(Shape):
     amount: Yuan
     channel: Channel
     reference: Reference
+    paid_on: date | None = Field(None, description="the day the payer paid, when not today (a bank statement's value "
+                                 "date): it decides the enrolment window")
 
 
 class DonationIn(Shape):
@@ -117,6 +119,8 @@ class DonationIn(Shape):
     amount: Yuan
     channel: Channel
     reference: Reference
+    source: Literal["donation", "lottery", "assistance_budget"] = Field(
+        "donation", description="a donation, lottery income or a budget transfer: allocated to the assistance fund")
 
 
 class BillIn(Shape):

@@ -134,6 +134,12 @@ class Enrolment(Base):
     status: Mapped[str] = mapped_column(String(16))  # pending | active
     huiminbao: Mapped[bool] = mapped_column(Boolean, default=False)  # premium paid for the year
     wage_base: Mapped[int | None] = mapped_column(BigInteger)  # UEBMI contribution base after the 60-300% band
+    # the public cover's first and last day, set when the enrolment becomes active (window, waiting period)
+    cover_start: Mapped[date | None] = mapped_column(Date)
+    cover_end: Mapped[date | None] = mapped_column(Date)
+    huiminbao_start: Mapped[date | None] = mapped_column(Date)  # Huiminbao covers from the day after its premium
+    consecutive_years: Mapped[int | None] = mapped_column(Integer)  # insured years in a row, this one counted
+    cap_raise: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # serious-illness cap raise, fen
 
 
 class Contribution(Base):

@@ -119,7 +119,9 @@ def _persons(s: Session, rng: random.Random, count: int, today: dt.date, site: D
         if (enrolled.person_id, enrolled.year) == (ids[0], today.year) and contribution.source in contributions.MEMBER_PAYS:
             continue  # the demo member pays their own part on the phone page
         channel = "bank" if contribution.source != "individual" else rng.choice(("mobile", "counter"))
-        contributions.record_payment(s, BUREAU, contribution.id, contribution.amount, channel, f"demo-{contribution.id}")
+        # paid in the enrolment windows (1 December of the year before): cover from 1 January
+        contributions.record_payment(s, BUREAU, contribution.id, contribution.amount, channel, f"demo-{contribution.id}",
+                                     dt.date(enrolled.year - 1, 12, 1))
     return ids
 
 

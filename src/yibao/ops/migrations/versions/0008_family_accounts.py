@@ -1,7 +1,7 @@
 """family accounts: the close relatives who may use a member's individual account (家庭共济)
 
 Revision ID: 0008_family_accounts
-Revises: 0009_hospital_payments (0006 on its own branch; the integrator chains the revisions)
+Revises: 0007_money_in, 0009_hospital_payments (0006 on its own; the integrator chains the revisions)
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008_family_accounts'
-down_revision = '0009_hospital_payments'
+down_revision = ('0007_money_in', '0009_hospital_payments')  # the other helpers' two revisions, merged here
 branch_labels = None
 depends_on = None
 
