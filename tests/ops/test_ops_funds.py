@@ -200,34 +200,38 @@ def test_the_api_and_the_command_show_the_report(tmp_path: Any) -> None:
     engine = make_engine(url)
     upgrade(engine)
     api = Api(Store(engine))
+    other = "other-city"  # no members: only the entries posted here
     with api.store.transaction() as s:
-        fund = Account(REGION, 2024, AccountKind.BASIC_POOLED_FUND)
+        fund = Account(other, 2024, AccountKind.BASIC_POOLED_FUND)
         ledger.post(s, OFFICER, "allocation", "contribution:1", "test", [
-            Line(Account(REGION, 2024, AccountKind.CONTRIBUTION_INCOME, "government_subsidy_local"), 1200_00),
-            Line(Account(REGION, 2024, AccountKind.BASIC_POOLED_FUND, "in:government_subsidy_local"), -1200_00)])
+            Line(Account(other, 2024, AccountKind.CONTRIBUTION_INCOME, "government_subsidy_local"), 1200_00),
+            Line(Account(other, 2024, AccountKind.BASIC_POOLED_FUND, "in:government_subsidy_local"), -1200_00)])
         ledger.post(s, OFFICER, "claim", "claim:none", "test", [
-            Line(fund, 300_00), Line(Account(REGION, 2024, AccountKind.FACILITY_PAYABLE, "H2"), -300_00)])
-    for role in ("officer", "auditor", "admin"):
-        report = api.call(role, "GET", f"/funds/{REGION}/2024")
+            Line(fund, 300_00), Line(Account(other, 2024, AccountKind.FACILITY_PAYABLE, "H2"), -300_00)])
+    for role in ("auditor", "admin"):
+        report = api.call(role, "GET", f"/funds/{other}/2024")
         basic = report["funds"][0]
         assert basic == {"fund": "basic_pooled_fund", "income": {"government_subsidy_local": "1200.00"},
                          "total_income": "1200.00", "outlays": [{"kind": "claims", "care_type": None, "amount": "300.00"}],
                          "total_outlay": "300.00", "balance": "900.00", "accumulated_balance": "900.00",
                          "months_covered": "36.0"}  # 900 / (300 / 12) = 36
+    # the officer's own region: its two residents' 400 yuan each, less the 5% that finances serious illness
+    mine = api.call("officer", "GET", f"/funds/{REGION}/2024")["funds"]
+    assert mine[0]["income"]["individual"] == "760.00" and mine[1]["income"]["individual"] == "40.00"
     for role in ("member", "facility", "insurer"):
         assert api.request(role, "GET", f"/funds/{REGION}/2024").status_code == 403
-    assert api.call("officer", "GET", "/funds/other-city/2024", ok=404)["code"] == "region.not_found"
+    assert api.call("officer", "GET", f"/funds/{other}/2024", ok=404)["code"] == "region.not_found"
     assert api.call("auditor", "GET", "/funds/nowhere/2024", ok=404)["code"] == "region.not_found"
     engine.dispose()
     runner = CliRunner()
-    result = runner.invoke(app, ["funds", "report", "--database-url", url, "--region", REGION, "--year", "2024",
+    result = runner.invoke(app, ["funds", "report", "--database-url", url, "--region", "other-city", "--year", "2024",
                                  "--lang", "en"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "Months of outlays covered" in result.output and "36.0" in result.output and "900.00" in result.output
-    result = runner.invoke(app, ["funds", "report", "--database-url", url, "--region", REGION, "--year", "2024"],
+    result = runner.invoke(app, ["funds", "report", "--database-url", url, "--region", "other-city", "--year", "2024"],
                            env={"COLUMNS": "200"})
     assert "累计结存可支付月数" in result.output and "地方财政补助" in result.output
-    result = runner.invoke(app, ["funds", "report", "--database-url", url, "--region", REGION, "--year", "2024", "--json"])
+    result = runner.invoke(app, ["funds", "report", "--database-url", url, "--region", "other-city", "--year", "2024", "--json"])
     assert json.loads(result.output)["funds"][0]["months_covered"] == "36.0"
     result = runner.invoke(app, ["funds", "report", "--database-url", url, "--region", "nowhere", "--year", "2024"])
     assert getattr(result.exception, "code", None) == "region.not_found"  # `yibao` prints it and exits 2
