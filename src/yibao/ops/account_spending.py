@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from yibao.core.model import Person
+from yibao.core.model import InsuranceScheme, Person
 from yibao.core.money import Fen
 from yibao.core.scalar import YearAccumulators
 from yibao.core.scheme import LayerKind, Scheme
@@ -36,6 +36,7 @@ from yibao.ops.store import JournalEntry, PersonRow, Posting
 from yibao.ops.store_family import FamilyRelative
 
 Executor = Connection | Session
+ACCOUNT_SCHEMES = frozenset({InsuranceScheme.UEBMI_EMPLOYEE, InsuranceScheme.UEBMI_RETIREE})  # who has an account
 
 
 def account_layers(scheme: Scheme) -> list[str]:
@@ -108,9 +109,17 @@ def paid_by_account(executor: Executor, claim_id: str) -> dict[str, Fen]:
     return {account: int(total) for account, total in executor.execute(query) if int(total) > 0}
 
 
-def spending(executor: Executor, scheme: Scheme, person_id: str, region: str) -> Spending | None:
-    """The claimant's accounts, locked, or None when the scheme has no individual-account layer."""
-    if not account_layers(scheme):
+def shared_with(person_id: Any) -> Any:
+    """SQL: whether any member shares their individual account with the person (the claims' locked read carries
+    it, so a claimant who has neither an account nor anyone sharing costs no statement more)."""
+    return exists(select(FamilyRelative.id).where(FamilyRelative.relative_id == person_id)).label("account_shared")
+
+
+def spending(executor: Executor, scheme: Scheme, person_id: str, region: str, *, needed: bool = True) -> Spending | None:
+    """The claimant's accounts, locked, or None when the scheme has no individual-account layer or the claimant
+    needs none (`needed` false: not a UEBMI member and nobody shares an account with them — a resident's own
+    account left from earlier employment is then not spent; see docs/funds.md)."""
+    if not account_layers(scheme) or not needed:
         return None
     holders = executor.execute(
         select(FamilyRelative.holder_id, PersonRow.region).join(PersonRow, PersonRow.person_id == FamilyRelative.holder_id)

@@ -94,7 +94,7 @@ def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
 def _lock_insured_query() -> Any:
     return (
         registry.insured_query()
-        .add_columns(AccumulatorRow.data)
+        .add_columns(AccumulatorRow.data, account_spending.shared_with(PersonRow.person_id))
         .join(AccumulatorRow, and_(AccumulatorRow.person_id == PersonRow.person_id, AccumulatorRow.year == bindparam("year")))
         .with_for_update(of=AccumulatorRow)
     )
@@ -166,8 +166,9 @@ class _Unit:
         return self.connection.dialect.name
 
 
-def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured]:
-    """Lock the person-year's accumulators and read them and the insured person, in one statement."""
+def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured, bool]:
+    """Lock the person-year's accumulators and read them, the insured person and whether a member shares an
+    individual account with them, in one statement."""
     connection = unit.connection
     params = registry.insured_params(person_id, day)
     if connection.dialect.name == "postgresql":
@@ -176,8 +177,8 @@ def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any
         found = connection.execute(_lock_insured_query(), params).first()
     if found is None:  # no accumulator row yet (or no such person): make it, then read as usual
         acc_row = lock_year(unit.session, person_id, day.year)
-        return dict(acc_row.data), registry.insured(unit.session, person_id, day)
-    return found[registry.INSURED_COLUMNS], registry.insured_from(found, person_id, day)
+        return dict(acc_row.data), registry.insured(unit.session, person_id, day), True
+    return found[registry.INSURED_COLUMNS], registry.insured_from(found, person_id, day), bool(found[registry.INSURED_COLUMNS + 1])
 
 
 def _position(service_date: date, claim_id: str) -> list[str]:
@@ -339,7 +340,7 @@ def presettle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, sho
 
 def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
     data = as_registered(data, *registry.registration(unit.connection, facility_id))
-    acc_data, who = _lock_insured(unit, data.person_id, data.service_date)
+    acc_data, who, shared = _lock_insured(unit, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
     columns = {
         "claim_id": data.claim_id, "facility_id": facility_id, "idempotency_key": idempotency_key,
@@ -362,7 +363,8 @@ def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempote
     else:
         settled = SettledClaim(**columns)
         acc = YearAccumulators.from_dict(acc_data)
-        accounts = account_spending.spending(unit.connection, scheme, data.person_id, who.person.region)
+        accounts = account_spending.spending(unit.connection, scheme, data.person_id, who.person.region,
+                                             needed=shared or who.person.scheme in account_spending.ACCOUNT_SCHEMES)
         person = who.person if accounts is None else accounts.person(who.person, account_spending.drawn(scheme, acc))
         settlement = settle_claim(scheme, person, core_claim(settled), acc)
         _store(settled, settlement, scheme)
