@@ -4,7 +4,9 @@ another region's; a member may not open it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from tests.ops.ops_bureau import OFFICER
 from tests.web.test_web_rules import FIRST, _client, _sign_in
 
@@ -45,3 +47,18 @@ def test_the_officer_sees_the_fund_report_of_their_region(tmp_path: Path) -> Non
         english = client.get("/bureau/funds?region=east&year=2024").text
         assert "Months of outlays covered" in english and "Employer contributions" in english
     engine.dispose()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_funds_page_in_a_browser(watched: Any, site: Any) -> None:
+    """The demo's east-district officer opens the fund report: their region only, every check of a page passes."""
+    from web_pages import DESK, check, sign_in, words
+
+    page = watched
+    page.set_viewport_size(DESK)
+    sign_in(page, site, "officer-east")
+    page.goto(f"{site.base}/bureau/funds")
+    assert page.locator("#f-region option").all_inner_texts() == ["east-district"]
+    assert words(site, "累计结存可支付月数", "Months of outlays covered") in page.inner_text("table")
+    check(page, f"bureau-funds-{site.lang}")
