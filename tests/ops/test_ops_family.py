@@ -10,7 +10,7 @@ from ops_bureau import OFFICER, Bureau
 from sqlalchemy import select
 
 from yibao.core.model import InsuranceScheme
-from yibao.ops import contributions, family, ledger
+from yibao.ops import account_spending, contributions, family, ledger
 from yibao.ops.errors import Conflict, Rejected
 from yibao.ops.store import Contribution, Enrolment, Store
 
@@ -107,9 +107,9 @@ def test_draw_takes_in_order_never_more_than_a_balance(balances: list[int], amou
     held = sum(max(b, 0) for b in balances)
     if amount > held:
         with pytest.raises(Rejected):
-            family.draw(accounts, amount)
+            account_spending.draw(accounts, amount)
         return
-    taken = family.draw(accounts, amount)
+    taken = account_spending.draw(accounts, amount)
     assert sum(t for _, t in taken) == amount
     by = dict(taken)
     for holder, b in accounts:

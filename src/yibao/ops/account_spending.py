@@ -17,7 +17,7 @@ the balance, say), the claim is refused (`family.insufficient_balance`), never p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,10 +26,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from yibao.core.model import InsuranceScheme, Person
-from yibao.core.money import Fen
+from yibao.core.money import Fen, format_yuan
 from yibao.core.scalar import YearAccumulators
 from yibao.core.scheme import LayerKind, Scheme
-from yibao.ops.family import draw
+from yibao.ops.errors import Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
 from yibao.ops.schemas import YEAR_MAX, YEAR_MIN
 from yibao.ops.store import JournalEntry, PersonRow, Posting
@@ -80,6 +80,24 @@ class Spending:
                 raise AssertionError(f"claim {claim_id}: the accounts paid {-change - left} fen, less than refunded")
             return lines
         return []
+
+
+def draw(accounts: Sequence[tuple[str, Fen]], amount: Fen) -> list[tuple[str, Fen]]:
+    """Take `amount` from the accounts in their order, each at most its balance: (holder, fen) per account used.
+    Refused if the accounts hold less than the amount (so no balance goes negative)."""
+    if amount < 0:
+        raise ValueError("draw takes a non-negative amount")
+    taken: list[tuple[str, Fen]] = []
+    left = amount
+    for holder, held in accounts:
+        take = min(max(held, 0), left)
+        if take:
+            taken.append((holder, take))
+            left -= take
+    if left:
+        raise Rejected(f"the individual accounts hold {format_yuan(amount - left)}, less than {format_yuan(amount)}",
+                       code="family.insufficient_balance")
+    return taken
 
 
 def codes(holder: str, region: str) -> list[str]:

@@ -28,8 +28,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.core.model import InsuranceScheme
-from yibao.core.money import Fen, format_yuan
+from yibao.core.money import Fen
 from yibao.ops import audit, registry
+from yibao.ops.account_spending import draw
+from yibao.ops.allocation import Source
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, fen_sum
@@ -134,24 +136,6 @@ def available(session: Session, person_id: str, *, lock: bool = True) -> list[tu
     return [(holder, balance(session, holder)) for holder in holders]
 
 
-def draw(accounts: Sequence[tuple[str, Fen]], amount: Fen) -> list[tuple[str, Fen]]:
-    """Take `amount` from the accounts in their order, each at most its balance: (holder, fen) per account used.
-    Refused if the accounts hold less than the amount (so no balance goes negative)."""
-    if amount < 0:
-        raise ValueError("draw takes a non-negative amount")
-    taken: list[tuple[str, Fen]] = []
-    left = amount
-    for holder, held in accounts:
-        take = min(max(held, 0), left)
-        if take:
-            taken.append((holder, take))
-            left -= take
-    if left:
-        raise Rejected(f"the individual accounts hold {format_yuan(amount - left)}, less than {format_yuan(amount)}",
-                       code="family.insufficient_balance")
-    return taken
-
-
 def pay_relative_contribution(session: Session, actor: Actor, holder_id: str, contribution_id: int) -> Contribution:
     """Pay a registered relative's residents' contribution (their own part, still due) from the holder's individual
     account, through the contributions service (channel `account`: the holder's account is debited in place of a
@@ -166,7 +150,7 @@ def pay_relative_contribution(session: Session, actor: Actor, holder_id: str, co
     relatives = {r.relative_id for r in relatives_of(session, holder_id)}
     if enrolment.person_id not in relatives:
         raise Rejected(f"{enrolment.person_id} is not a registered relative of {holder_id}", code="family.not_relative")
-    if enrolment.scheme != InsuranceScheme.URRBMI.value or contribution.source != contributions.ContributionSource.INDIVIDUAL.value:
+    if enrolment.scheme != InsuranceScheme.URRBMI.value or contribution.source != Source.INDIVIDUAL.value:
         raise Rejected("only a relative's own residents' contribution can be paid from an individual account",
                        code="family.not_resident_contribution")
     if contribution.status != contributions.DUE:

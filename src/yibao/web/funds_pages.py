@@ -30,6 +30,10 @@ LABELS = {
     "lottery": N_("Lottery income"),
     "claims": N_("Claims settled"),
     "retiree_accounts": N_("Retirees' account credit"),
+    "retiree_account_credit": N_("Credit from the pool (retirees)"),
+    "assistance_budget": N_("Assistance budget transfers"),
+    "government_subsidy": N_("Government subsidy"),
+    "contribution": N_("Relatives' contributions paid"),
     "inpatient": N_("inpatient"),
     "outpatient": N_("outpatient"),
 }
