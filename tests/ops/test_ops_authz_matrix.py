@@ -24,6 +24,7 @@ from yibao.ops.audit import Actor
 from yibao.ops.migrate import upgrade
 from yibao.ops.schemas import EmployerIn
 from yibao.ops.store import Store, make_engine
+from yibao.ops.store_payments import PaymentBatch
 
 ROLES = ("member", "facility", "far_officer", "insurer", "auditor", "platform", "admin")
 # who may see (or change) any record of the bureau's region, by the domain of the path
@@ -34,6 +35,7 @@ MISSING = {
     "person_id": "NOBODY", "claim_id": "NOCLAIM", "contribution_id": "999999", "jti": "nojti", "code": "nowhere",
     "region": "nowhere", "username": "nobody", "member_id": "999999", "ma_claim_id": "999999", "flag_id": "999999",
     "case_id": "999999", "inspection_id": "NOINSPECTION", "uscc": "91370202MA0000099X",
+    "batch_id": "PB-nowhere-2024-03-1", "facility_id": "NOFACILITY",
 }
 # not scoped: the same value stands in every column (a plan and its periods are public; a contract is built in)
 SHARED = {"plan_id": PILOT, "notice_date": "2020-05-05", "contract": CONTRACT, "year": "2024"}
@@ -66,6 +68,13 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/households"): {"region": "{region}", "address": "mx"},
     ("POST", "/donations"): {"region": "{region}", "year": 2024, "amount": "1.00", "channel": "counter", "reference": "mx"},
     ("POST", "/audit/twin/cases/{case_id}/outcome"): {"outcome": "dismissed"},
+    ("POST", "/payments/statements"): {"region": "{region}", "month": "2024-03"},
+    ("PUT", "/payments/facilities/{facility_id}/bank-account"): {"bank_account": "6222020200001234567"},
+    ("POST", "/payments/batches"): {"region": "{region}", "month": "2024-03"},
+    ("POST", "/payments/year-end"): {"region": "{region}", "year": 2024},
+    ("POST", "/payments/confirmations"): {"file_name": "c.csv", "text": (
+        "batch_id,line_no,payee_id,payee_name,bank_account,amount,currency,reference,purpose,status,reason\n"
+        "{batch_id},1,H2,x,6222020200001234567,1.00,CNY,{batch_id}/1,x,paid,\n")},
     ("POST", "/audit/twin/cases"): {"employer_uscc": "{uscc}", "year": 2025, "flags": [{
         "inspection_id": "I3", "kind": "under_declared_base", "person_id": None, "observed_wage": "8000.00",
         "monthly_shortfall": "3000.00", "months": 6, "contributions_due": "1440.00", "late_fee": "120.50"}]},
@@ -77,6 +86,8 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/ledger/trial-balance"): {"region": "{region}", "year": "2024"},
     ("GET", "/mutual-aid/members"): {"person_id": "{person_id}"},
     ("GET", "/contracts/{contract}/reconciliation"): {"region": "{region}", "year": "2024"},
+    ("GET", "/payments/statements"): {"region": "{region}"},
+    ("GET", "/payments/batches"): {"region": "{region}"},
 }
 
 
@@ -104,7 +115,8 @@ def _ids(api: Api, person: str, claim: str, facility_role: str) -> dict[str, str
     ma_claim = api.call("platform", "POST", f"/mutual-aid/members/{member}/claims", ok=201, json={
         "illness_code": "C34.1", "diagnosis_date": "2020-05-01", "day": "2020-05-02"})["claim_id"]
     return {"person_id": person, "claim_id": claim, "contribution_id": str(contribution), "jti": card, "code": REGION,
-            "region": REGION, "username": "officer", "member_id": str(member), "ma_claim_id": str(ma_claim)}
+            "region": REGION, "username": "officer", "member_id": str(member), "ma_claim_id": str(ma_claim),
+            "facility_id": "H2" if facility_role == "facility" else "H9"}
 
 
 def _bureau_records(api: Api) -> dict[str, str]:
@@ -127,8 +139,11 @@ def _bureau_records(api: Api) -> dict[str, str]:
             "I2", "uninsured_worker", None, "7000.00", "7000.00", 3, "1680.00", "80.25",
             make_ric(dt.date(1990, 6, 6), 13), "新工人")])
         case_id = case.id
+        s.add(PaymentBatch(batch_id="PB-reference-city-2024-03-1", region=REGION, month="2024-03", total=0,
+                           made_at=dt.datetime(2024, 4, 1, tzinfo=dt.UTC), made_by="officer"))
     flag = api.call("admin", "GET", "/review/flags")[0]["id"]
-    return {"flag_id": str(flag), "case_id": str(case_id), "inspection_id": "I2", "uscc": uscc}
+    return {"flag_id": str(flag), "case_id": str(case_id), "inspection_id": "I2", "uscc": uscc,
+            "batch_id": "PB-reference-city-2024-03-1"}
 
 
 def _setup(api: Api, tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -183,7 +198,7 @@ def test_no_leak_and_no_oracle_for_any_operation_role_and_id(api: Api, tmp_path:
     every = [(method.upper(), path) for path, item in document["paths"].items() for method in item]
     scoped = [(m, p) for m, p in every if "{" in p or (m, p) in QUERIES or (m, p) in BODIES]
     for domain in ("/persons/", "/claims/", "/mutual-aid/members/", "/mutual-aid/claims/", "/contracts/", "/review/",
-                   "/audit/twin/", "/users/", "/regions/"):
+                   "/audit/twin/", "/users/", "/regions/", "/payments/"):
         assert any(p.startswith(domain) for _, p in scoped), domain
     assert len(scoped) >= 58
     leaks, checked = [], 0

@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "yibao.cli.audit",
     "yibao.cli.products",
     "yibao.cli.takeup",
+    "yibao.cli.payments",
 )
 
 

@@ -23,6 +23,7 @@ from yibao.http import (
     contributions,
     family,
     funds,
+    hospital_payments,
     ledger,
     mutual_aid,
     registry,
@@ -55,8 +56,8 @@ def create_app(store: Store) -> FastAPI:
     app.state.secrets = secrets
     install_error_handlers(app)
     app.include_router(claims.submit_router)  # first: the busiest route (see `claims.submit_router`)
-    for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review, twin, funds,
-                   family):
+    for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review, twin,
+                   hospital_payments, funds, family):
         app.include_router(domain.router)
     declare_errors(app)
     web.install(app)  # the people's pages (/, /m/, /counter/, /bureau/, /platform/, /public/mutual-aid/)

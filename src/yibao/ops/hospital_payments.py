@@ -35,7 +35,7 @@ from yibao.ops import audit, ledger, registry
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
-from yibao.ops.store import Facility, JournalEntry, Posting, utcnow
+from yibao.ops.store import Facility, JournalEntry, Posting, Region, utcnow
 from yibao.ops.store_payments import DepositDecision, PaymentBatch, PaymentItem, PaymentLine, PaymentStatement
 
 CHINA = timezone(timedelta(hours=8), "CST")  # months are the bureau's: China Standard Time, no daylight saving
@@ -77,6 +77,13 @@ def local_today() -> date:
 def _ended(month: str, today: date | None) -> None:
     if (today or local_today()) < next_month(parse_month(month)):
         raise Conflict(f"month {month} has not ended; its statement is made once it has", code="payments.month_open")
+
+
+def lock_region(session: Session, region: str) -> None:
+    """The region's row, locked until the transaction ends: statements, batches and year-end decisions of one
+    region are made one at a time (SQLite transactions are serialised anyway)."""
+    registry.region(session, region)
+    session.execute(select(Region.code).where(Region.code == region).with_for_update())
 
 
 def deposit_parameter(session: Session, region: str) -> Parameter[RatePpm]:
@@ -137,7 +144,7 @@ def _month_postings(session: Session, region: str, month: str) -> tuple[dict[str
 def settle_month(session: Session, actor: Actor, region: str, month: str, *, today: date | None = None) -> list[PaymentStatement]:
     """The month's statement of every facility with claim entries in it (made once; a repeat returns them).
     Withholds the quality deposit and makes the payment items."""
-    registry.region(session, region)
+    lock_region(session, region)
     _ended(month, today)
     rate = deposit_rate(session, region, parse_month(month))
     existing = {s.facility_id: s for s in statements(session, region=region, month=month)}
@@ -198,6 +205,16 @@ def statements(
     if facility_id is not None:
         query = query.where(PaymentStatement.facility_id == facility_id)
     return list(session.execute(query).scalars())
+
+
+def set_bank_account(session: Session, actor: Actor, facility_id: str, bank_account: str) -> Facility:
+    """Register (or change) the account the funds pay a facility to; audited. Lines already sent keep theirs."""
+    row = registry.facility(session, facility_id)
+    before = audit.snapshot(row)
+    row.bank_account = bank_account
+    session.flush()
+    audit.record(session, actor, "facility.bank_account", "facility", facility_id, before, audit.snapshot(row))
+    return row
 
 
 # --- batches --------------------------------------------------------------------------------------------------
@@ -335,7 +352,7 @@ def year_end(
     """Release each facility's deposit for the year, keeping `kept[facility] = (fen, reason)`: the kept part goes
     back to the basic pooled fund, the rest to the payable (a payment item of December, paid by the next batch).
     Deposits withheld later on the year's accounts are decided by running it again."""
-    registry.region(session, region)
+    lock_region(session, region)
     if (today or local_today()) < date(year + 1, 1, 1):
         raise Conflict(f"year {year} has not ended", code="payments.year_open")
     kept = dict(kept or {})

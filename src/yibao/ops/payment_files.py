@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -68,8 +69,9 @@ class Confirmed:
     amount_paid: Fen
 
 
-def confirm(session: Session, actor: Actor, text: str, file: str) -> Confirmed:
-    """Post a confirmation file (see the module's text); all of it or nothing."""
+def confirm(session: Session, actor: Actor, text: str, file: str, regions: Collection[str] | None = None) -> Confirmed:
+    """Post a confirmation file (see the module's text); all of it or nothing. With `regions`, a batch of another
+    region is answered as an unknown one (an officer confirms their regions' batches only)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), strict=True)
     try:
         header = reader.fieldnames or []
@@ -98,7 +100,7 @@ def confirm(session: Session, actor: Actor, text: str, file: str) -> Confirmed:
         batch_id = row["batch_id"].strip()
         if batch_id not in batches:
             batch_row = session.execute(select(PaymentBatch).where(PaymentBatch.batch_id == batch_id)).scalar_one_or_none()
-            if batch_row is None:
+            if batch_row is None or (regions is not None and batch_row.region not in regions):
                 raise fail("batch_id", f"no payment batch {batch_id!r}", "payments.unknown_batch")
             lines = session.execute(select(PaymentLine).where(PaymentLine.batch_id == batch_row.id).with_for_update())
             batches[batch_id] = (batch_row, {line.line_no: line for line in lines.scalars()})

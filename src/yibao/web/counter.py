@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 from yibao.core.errors import YibaoError
 from yibao.core.money import format_yuan
 from yibao.http.claims import claim_view
-from yibao.ops import cards, claims, ledger, lists, registry
+from yibao.ops import cards, claims, hospital_payments, ledger, lists, registry
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import Forbidden, NotFound
 from yibao.ops.schemas import ClaimIn, CorrectionIn
@@ -48,6 +48,7 @@ def _desk(s: Session, facility_id: str) -> dict[str, Any]:
         "facility": registry.facility(s, facility_id), "today": today,
         "todays_claims": lists.facility_claims(s, facility_id, today),
         "owed": ledger.owed_to_facility(s, facility_id),
+        "months": hospital_payments.facility_months(s, facility_id),
     }
 
 
