@@ -42,7 +42,8 @@ def test_hand_computed_claim_and_its_ledger_entry(bureau: Bureau) -> None:
     """URRBMI, level 2 inpatient, 10,000 class A: deductible 600, 75% of 9,400 = 7,050; out of pocket 2,950."""
     pid = bureau.person()
     got = submit(bureau.store, bill("C1", pid, date(2024, 3, 1), "10000"))
-    assert got["paid"] == {"basic": "7050.00", "serious_illness": "0.00", "assistance": "0.00", "huiminbao": "0.00"}
+    assert got["paid"] == {"basic": "7050.00", "large_amount_subsidy": "0.00", "serious_illness": "0.00",
+                           "assistance": "0.00", "huiminbao": "0.00", "individual_account": "0.00"}
     assert got["out_of_pocket"] == "2950.00"
     # second admission of the year: deductible halved to 300 -> 75% of 9,700 = 7,275
     assert submit(bureau.store, bill("C2", pid, date(2024, 4, 1), "10000"))["paid"]["basic"] == "7275.00"  # type: ignore[index]
