@@ -110,6 +110,21 @@ def one_process(scheme: Scheme, data: Path, out: Path) -> pl.DataFrame:
     return settled
 
 
+# The synthetic persons' individual-account balances at the start of the year, so that the individual-account layer
+# is exercised: a year of the 2% of wage that employees pay into their own account since 国办发〔2021〕14号 (for
+# retirees, of their pension); a bench's stand-in, not a rule (a region's figures are in its contribution data).
+ACCOUNT_SHARE_PPM = 20_000
+
+
+def with_account_balances(persons: pl.DataFrame) -> pl.DataFrame:
+    """`individual_account_balance` (fen) for UEBMI members: round(2% x annual income) half-up; 0 for residents."""
+    income = pl.col("annual_income")
+    balance = (income * ACCOUNT_SHARE_PPM * 2 + 1_000_000) // 2_000_000
+    employed = pl.col("scheme").is_in(["uebmi_employee", "uebmi_retiree"])
+    return persons.with_columns(pl.when(employed).then(balance).otherwise(0).cast(pl.Int64)
+                                .alias("individual_account_balance"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--claims", type=int, default=10_000_000, help="about this many claims")
@@ -133,7 +148,7 @@ def main() -> None:
         persons_parts.append(block.persons)
         claims_parts.append(block.claims)
     del blocks
-    persons = pl.concat(persons_parts)
+    persons = with_account_balances(pl.concat(persons_parts))
     claims = pl.concat(claims_parts).sort("service_date", maintain_order=True)  # arrival order
     del persons_parts, claims_parts
     # as the tables are when read from files: the sort leaves each text value where the synthesis wrote it, and

@@ -141,3 +141,17 @@ def test_explanation_shows_the_account_payment_and_the_balance_left(city: Scheme
     assert "■ 职工医保个人账户: 本层支付 2845.00元" in zh
     assert "结算后个人账户余额 155.00元" in zh
     assert "Out of pocket: 600.00 yuan" in en
+
+
+def test_explanation_shows_what_lies_beyond_the_basic_cap_and_a_spent_balance(city: Scheme) -> None:
+    who = with_balance(person("E", "uebmi_employee"), "3000")
+    got = settle_both(city, [who], [claim("A", "E", "2024-02-01", 1, a="200000"),
+                                    claim("B", "E", "2024-05-01", 1, a="100000")])
+    en, zh = explain(got["B"], city, "en").text(), explain(got["B"], city, "zh").text()
+    assert "beyond the yearly cap (封顶线以上): 21922.22 yuan" in en
+    assert "base = Basic medical insurance beyond its yearly cap 21922.22 yuan = 21922.22 yuan" in en
+    assert "封顶线以上部分 21922.22元" in zh and "■ 职工大额医疗补助: 本层支付 19730.00元" in zh
+    # claim A spent the whole 3,000 balance (its personal part was 20,180)
+    assert "yearly cap: individual account balance 3000.00 yuan, used before 3000.00 yuan" in en
+    assert "■ Individual account: layer pays 0.00 yuan (no individual account balance left)" in en
+    assert "个人账户余额不足" in zh

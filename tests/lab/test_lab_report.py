@@ -198,7 +198,9 @@ def test_several_reforms_and_a_removed_layer(tmp_path: Path) -> None:
         "si-threshold-halved-2",
     ]
     without = run.scenarios[2]
-    assert without.metrics.layer_ids == ("basic", "serious_illness", "assistance")
+    assert without.metrics.layer_ids == (
+        "basic", "large_amount_subsidy", "serious_illness", "assistance", "individual_account"
+    )
     assert without.value("payment.amount", "huiminbao") == 0  # a removed layer pays nothing
     assert without.value("payment.amount", "out_of_pocket") >= run.scenarios[0].value("payment.amount", "out_of_pocket")
     page = run.report.read_text(encoding="utf-8")

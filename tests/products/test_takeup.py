@@ -45,7 +45,7 @@ def calibrated(pool: Pool) -> Settings:
 def test_pool_benefits_come_from_the_settlement(pool: Pool) -> None:
     # The product layer follows the public layers only; nobody's benefit is negative, some people claim.
     scheme = product_scheme(load_scheme("reference-city"), PRODUCT)
-    assert scheme.layer_ids == ("basic", "serious_illness", "assistance", "huhuibao")
+    assert scheme.layer_ids == ("basic", "large_amount_subsidy", "serious_illness", "assistance", "huhuibao")
     assert (pool.benefit_fen >= 0).all() and (pool.benefit_fen > 0).any()
     assert ((pool.claims > 0) == (pool.benefit_fen > 0)).all()
 

@@ -151,7 +151,7 @@ def settle_part(
         running = rows.running_total(raw)
         cap = yearly_cap(part, rows)
         if every:
-            past = beyond_cap_rows(part, rows, before, base, deductible, points, cap, running - raw, claim_cap)
+            past = beyond_cap_rows(part, rows, before, base, deductible, points, cap, running, raw, claim_cap)
         raw = clip_to_cap(running - raw, raw, cap)
     return rows, bill_share(raw, rows.take(bill_left)), past
 
@@ -167,21 +167,32 @@ def yearly_cap(part: Part, rows: Rows) -> I64:
 
 def beyond_cap_rows(
     part: Part, rows: Rows, before: I64 | int, base: I64, deductible: I64 | int, points: I64 | int, cap: I64,
-    raw_before: I64, claim_cap: I64 | None,
+    running: I64, raw: I64, claim_cap: I64 | None,
 ) -> I64:
-    """yibao.core.rules.beyond_cap per row, as the scalar path calls it (rows without a cap: nothing)."""
-    capped = cap < NO_CAP
-    room = np.where(capped, cap - raw_before, 0)  # no cap: no room to compute with (the sentinel is not money)
+    """yibao.core.rules.beyond_cap per row, as the scalar path calls it. Only a row whose running raw total
+    (`running`, after the row) reaches the cap can have any of its base beyond the cap (below it the schedule never
+    reached the room): the others get nothing without being worked on, and rows without a cap (NO_CAP) never
+    reach it."""
+    past = np.zeros(len(rows), dtype=np.int64)
+    reached = running >= cap
+    if not reached.any():
+        return past
+    no_claim_cap: I64 | int = int(NO_CAP)
+    sub, (before, base, deductible, points, cap, running, raw, claim_cap_rows) = rows.only(
+        reached, before, base, deductible, points, cap, running, raw, no_claim_cap if claim_cap is None else claim_cap
+    )
+    room = np.where(cap < NO_CAP, cap - (running - raw), 0)  # no cap (rows kept when most reach it): no arithmetic
 
     def work(bands: list[ClaimBand], columns: list[I64 | int]) -> I64:
         start, base, deductible, points, room, claim_cap = columns
         adjusted = [ClaimBand(band.above, adjusted_rate(band.rate, points)) for band in bands]
-        past: I64 = beyond_cap(start, base, deductible, adjusted, room, claim_cap)  # type: ignore[arg-type]
-        return past
+        beyond: I64 = beyond_cap(start, base, deductible, adjusted, room, claim_cap)  # type: ignore[arg-type]
+        return beyond
 
-    no_claim_cap: I64 | int = int(NO_CAP)
-    past: I64 = rows.per_band_set(part.rate, work, before, base, deductible, points, room,
-                                  no_claim_cap if claim_cap is None else claim_cap) * capped
+    beyond = sub.per_band_set(part.rate, work, before, base, deductible, points, room, claim_cap_rows)
+    if sub is rows:
+        return np.where(reached, beyond, 0)
+    past[np.flatnonzero(reached)] = beyond
     return past
 
 

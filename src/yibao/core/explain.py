@@ -243,13 +243,14 @@ def _part_steps(r: PartResult, lang: Lang, term_names: dict[str, str]) -> tuple[
         steps.append(word("no_cap", lang))
     elif r.cap_person is not None:
         what = PERSON_AMOUNT_WORDS[r.cap_person][lang]
-        steps.append(word("cap_person", lang, what=what, cap=yuan(r.cap, lang), used=yuan(r.cap_used_before, lang)))
+        used = min(r.cap_used_before, r.cap)  # of a balance, what earlier claims used of it
+        steps.append(word("cap_person", lang, what=what, cap=yuan(r.cap, lang), used=yuan(used, lang)))
     else:
         steps.append(word("cap", lang, cap=yuan(r.cap, lang), used=yuan(r.cap_used_before, lang)))
     if r.cap is not None and r.cap_raise:
         raised = PERSON_AMOUNT_WORDS["serious_illness_cap_raise"][lang]
         steps[-1] += f"{sep}{word('cap_raised', lang, what=raised, amount=yuan(r.cap_raise, lang))}"
-    if r.beyond_cap:
+    if r.beyond_cap and r.cap_person is None:  # what a layer left beyond its cap (a balance: all of it, if any)
         steps.append(word("beyond_cap", lang, amount=yuan(r.beyond_cap, lang)))
     if r.paid < r.raw and r.paid == r.bill_left:
         steps.append(word("bill_left", lang))

@@ -39,7 +39,7 @@ from yibao.products.benefits import age_on
 from yibao.products.loader import ProductError
 from yibao.products.model import PreExisting, Product
 
-PUBLIC_KINDS = ("basic", "serious_illness", "assistance")
+PUBLIC_KINDS = ("basic", "large_amount_subsidy", "serious_illness", "assistance")
 AGE_BANDS = ((0, "0-17"), (18, "18-39"), (40, "40-59"), (60, "60-74"), (75, "75+"))
 PPM = 1_000_000
 
