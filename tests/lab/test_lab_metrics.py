@@ -118,7 +118,7 @@ def test_layer_enrollees_follow_person_level_eligibility() -> None:
     scheme = load_scheme("reference-city")
     assert metrics.layer_enrollees(scheme, persons()) == {
         "basic": 5,  # every scheme
-        "large_amount_subsidy": 2,  # uebmi: p3 (employee), p4 (retiree)
+        "large_amount_subsidy": 2,  # uebmi: p3, p4 (its care-type condition is the claim's, not the person's)
         "serious_illness": 3,  # urrbmi: p1, p2, p5
         "assistance": 1,  # p1 dibao
         "huiminbao": 1,  # p2 bought it

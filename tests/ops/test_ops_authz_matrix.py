@@ -38,7 +38,7 @@ MISSING = {
     "batch_id": "PB-nowhere-2024-03-1", "facility_id": "NOFACILITY",
 }
 # not scoped: the same value stands in every column (a plan and its periods are public; a contract is built in)
-SHARED = {"plan_id": PILOT, "notice_date": "2020-05-05", "contract": CONTRACT}
+SHARED = {"plan_id": PILOT, "notice_date": "2020-05-05", "contract": CONTRACT, "year": "2024"}
 # bodies and queries that pass validation, so that the scope checks behind them are reached ({name}: an id)
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/contributions/{contribution_id}/cancel"): {"reason": "matrix"},

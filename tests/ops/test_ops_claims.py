@@ -42,7 +42,8 @@ def test_hand_computed_claim_and_its_ledger_entry(bureau: Bureau) -> None:
     """URRBMI, level 2 inpatient, 10,000 class A: deductible 600, 75% of 9,400 = 7,050; out of pocket 2,950."""
     pid = bureau.person()
     got = submit(bureau.store, bill("C1", pid, date(2024, 3, 1), "10000"))
-    assert got["paid"] == {"basic": "7050.00", "serious_illness": "0.00", "assistance": "0.00", "huiminbao": "0.00"}
+    assert got["paid"] == {"basic": "7050.00", "large_amount_subsidy": "0.00", "serious_illness": "0.00", "assistance": "0.00",
+                           "huiminbao": "0.00", "individual_account": "0.00"}  # a resident: no account, nobody sharing
     assert got["out_of_pocket"] == "2950.00"
     # second admission of the year: deductible halved to 300 -> 75% of 9,700 = 7,275
     assert submit(bureau.store, bill("C2", pid, date(2024, 4, 1), "10000"))["paid"]["basic"] == "7275.00"  # type: ignore[index]
@@ -180,9 +181,13 @@ def test_a_huiminbao_premium_paid_after_a_claim_covers_from_the_next_day_only(bu
     """A retiree's cover is active at once (they owe no public contribution). Their Huiminbao premium, paid on
     2024-02-05 (inside the product's window), covers from 2024-02-06: the claim of 2024-02-01 is not settled again
     (Huiminbao never covers retroactively), a like claim of 2024-02-06 gets Huiminbao's share.
-    Level 3, 400,000 class A each. H1: basic (400,000 - 800) x 83% = 331,336, capped at 250,000; Huiminbao 0.
-    H2: the basic cap is used up, basic 0; Huiminbao in-catalogue (400,000 - 20,000 deductible) x 80% = 304,000
-    (H1 did not count toward Huiminbao's deductible: it was not covered)."""
+    Level 3, 400,000 class A each. H1: basic (400,000 - 800) x 83% = 331,336, capped at 250,000; the cap is
+    reached at a base of 800 + ceil(250,000 / 0.83 to the fen) = 302,004.82, so 97,995.18 lies beyond it and the
+    large-amount subsidy pays 90% of it = 88,195.66; Huiminbao 0; the retiree's individual account (the pool's
+    yearly 720 credit) pays 720 of the personal part left. H2: the basic cap is used up, basic 0; the whole
+    400,000 is beyond it, 90% = 360,000, but the subsidy's 400,000 yearly cap leaves 311,804.34; Huiminbao
+    in-catalogue (400,000 - 311,804.34 - 20,000 deductible) x 80% = 54,556.53 (H1 did not count toward
+    Huiminbao's deductible: it was not covered)."""
     from yibao.ops import contributions
     from yibao.ops.store import Contribution
 
@@ -198,9 +203,11 @@ def test_a_huiminbao_premium_paid_after_a_claim_covers_from_the_next_day_only(bu
         assert ledger.trial_balance(s).balanced
     assert again == first and kinds == ["claim"]  # not settled again
     on_the_day = submit(bureau.store, bill("H2", pid, date(2024, 2, 6), "400000", level=3))
-    assert (first["paid"]["basic"], on_the_day["paid"]["basic"], on_the_day["paid"]["huiminbao"]) == (  # type: ignore[index]
-        "250000.00", "0.00", "304000.00")
-    assert ledger_by_claim(bureau.store) == {"H1": 250_000_00, "H2": 304_000_00}
+    assert (first["paid"]["basic"], first["paid"]["large_amount_subsidy"], on_the_day["paid"]["basic"],  # type: ignore[index]
+            on_the_day["paid"]["large_amount_subsidy"], on_the_day["paid"]["huiminbao"]) == (  # type: ignore[index]
+        "250000.00", "88195.66", "0.00", "311804.34", "54556.53")
+    assert first["paid"]["individual_account"] == "720.00"  # type: ignore[index]
+    assert ledger_by_claim(bureau.store) == {"H1": 250_000_00 + 88_195_66 + 720_00, "H2": 311_804_34 + 54_556_53}
 
 
 def test_a_claim_on_postgresql_is_one_locking_read_and_one_write(pg_only_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

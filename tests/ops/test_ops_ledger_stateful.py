@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from yibao.core.errors import YibaoError
 from yibao.core.model import InsuranceScheme
 from yibao.core.scalar import settle_claims
-from yibao.ops import claims, contributions, ledger, registry
+from yibao.ops import claims, contributions, family, ledger, registry
 from yibao.ops.audit import Actor
 from yibao.ops.contributions import ContributionSource
 from yibao.ops.ledger import AccountKind
@@ -174,6 +175,12 @@ class LedgerMachine(RuleBasedStateMachine):
             rows = s.execute(select(ClaimRow).where(ClaimRow.status == "settled")).scalars().all()
             core = [claims.core_claim(r) for r in rows]
             persons = {r.person_id: registry.core_person(s, registry.person(s, r.person_id), r.service_date) for r in rows}
+            # the individual account as operations gives it: what it holds now + what the year's claims drew from it
+            held: dict[str, int] = defaultdict(int)
+            for r in rows:
+                held[r.person_id] += int(r.split.get("individual_account", 0))
+            persons = {pid: replace(p, individual_account_balance=family.balance(s, pid) + held[pid])
+                       for pid, p in persons.items()}
         fresh = settle_claims(claims.scheme_named("reference-city"), persons, core)
         expected = {cid: 0 for cid in self.claim_ids}
         expected.update({x.claim_id: sum(layer.paid for layer in x.layers) for x in fresh})

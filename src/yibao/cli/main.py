@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "yibao.cli.synth",
     "yibao.cli.lab",
     "yibao.cli.ops",
+    "yibao.cli.funds",
+    "yibao.cli.family",
     "yibao.cli.users",
     "yibao.cli.mutual_aid",
     "yibao.cli.contracts",

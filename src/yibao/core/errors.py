@@ -291,6 +291,18 @@ CATALOGUE: Mapping[str, ErrorKind] = {
     "mutual_aid.offer_closed": ErrorKind(422, "The conversion offer is not open on that day", "转换要约在该日不开放"),
     "mutual_aid.already_answered": ErrorKind(409, "The member has already answered the offer", "该成员已答复转换要约"),
     "mutual_aid.offer_ineligible": ErrorKind(422, "The member may not hold the offered product", "该成员不符合所提供产品的投保条件"),
+    # --- individual accounts and family sharing (h4-funds; yibao.ops.family) ---
+    "family.relation": ErrorKind(422, "A relative is a spouse, parent or child.", "共济亲属应为配偶、父母或子女。"),
+    "family.self": ErrorKind(422, "A member cannot register themself as a relative.", "参保人不能将本人登记为共济亲属。"),
+    "family.no_account": ErrorKind(422, "Only a UEBMI member has an individual account to share.",
+                                   "只有职工医保参保人才有可共济的个人账户。"),
+    "family.already_registered": ErrorKind(409, "This relative is already registered.", "该亲属已登记为共济亲属。"),
+    "family.not_relative": ErrorKind(422, "The person is not a registered relative of the account holder.",
+                                     "该人员不是账户持有人登记的共济亲属。"),
+    "family.not_resident_contribution": ErrorKind(
+        422, "Only a relative's own residents' contribution can be paid from an individual account.",
+        "个人账户只能缴纳共济亲属本人的居民医保个人缴费。"),
+    "family.insufficient_balance": ErrorKind(409, "The individual accounts do not hold enough.", "个人账户余额不足。"),
 }
 
 

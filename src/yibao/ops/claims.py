@@ -15,7 +15,7 @@ the corrected year.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -24,7 +24,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, and_, bindparam, exists, insert, inspect, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from yibao.core.explain import explain
@@ -32,8 +32,10 @@ from yibao.core.model import CareType, Claim
 from yibao.core.money import Fen, parse_yuan
 from yibao.core.scalar import Settlement, YearAccumulators, canonical_key, settle_claim
 from yibao.core.scheme import Scheme
-from yibao.ops import audit, ledger, registry
+from yibao.ops import account_spending, audit, ledger, registry
+from yibao.ops.account_spending import Spending
 from yibao.ops.audit import Actor
+from yibao.ops.driver_sql import run as _run
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import LAYER_ACCOUNT, Account, AccountKind, Line
 from yibao.ops.schemas import ClaimIn, CorrectionIn
@@ -92,7 +94,7 @@ def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
 def _lock_insured_query() -> Any:
     return (
         registry.insured_query()
-        .add_columns(AccumulatorRow.data)
+        .add_columns(AccumulatorRow.data, account_spending.shared_with(PersonRow.person_id))
         .join(AccumulatorRow, and_(AccumulatorRow.person_id == PersonRow.person_id, AccumulatorRow.year == bindparam("year")))
         .with_for_update(of=AccumulatorRow)
     )
@@ -143,48 +145,6 @@ def _claim_insert(dialect: str) -> Any:
     return insert(_CLAIMS).on_conflict_do_nothing().returning(_CLAIMS.c.id)
 
 
-@dataclass(frozen=True, slots=True)
-class _DriverStatement:
-    """A statement compiled once for a dialect: its SQL, the values of its fixed parameters, and the bind
-    processors of its typed ones (e.g. JSON), exactly as SQLAlchemy would apply them."""
-
-    sql: str
-    fixed: dict[str, Any]
-    processors: dict[str, Callable[[Any], Any]]
-
-    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        out = {**self.fixed, **values}
-        for name, process in self.processors.items():
-            out[name] = process(out[name])
-        return out
-
-
-@lru_cache(maxsize=32)
-def _driver_statement(statement: Any, dialect: Dialect) -> _DriverStatement:
-    compiled = statement.compile(dialect=dialect)
-    processors = {}
-    for name, bind in compiled.binds.items():
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors[name] = process
-    fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
-    return _DriverStatement(compiled.string, fixed, processors)
-
-
-def _run(connection: Connection, statement: Any, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """Execute a hot-path statement in the connection's transaction on the driver's own cursor (PostgreSQL,
-    psycopg; the statement is compiled by SQLAlchemy once and prepared by the server); its first row.
-    SQLAlchemy's per-execution machinery (parameter processing, result wrapping) costs more than the
-    round trip on this path; the SQL, the transaction and the locks are the same."""
-    compiled = _driver_statement(statement, connection.dialect)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        row: tuple[Any, ...] | None = cursor.execute(compiled.sql, compiled.parameters(values), prepare=True).fetchone()
-    finally:
-        cursor.close()
-    return row
-
-
 class _Unit:
     """A claim's transaction: its connection, and an ORM session on that connection, made only when a path needs
     one (a late claim, a repeat, a person-year without accumulators, SQLite): the common claim on PostgreSQL
@@ -206,8 +166,9 @@ class _Unit:
         return self.connection.dialect.name
 
 
-def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured]:
-    """Lock the person-year's accumulators and read them and the insured person, in one statement."""
+def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured, bool]:
+    """Lock the person-year's accumulators and read them, the insured person and whether a member shares an
+    individual account with them, in one statement."""
     connection = unit.connection
     params = registry.insured_params(person_id, day)
     if connection.dialect.name == "postgresql":
@@ -216,8 +177,8 @@ def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any
         found = connection.execute(_lock_insured_query(), params).first()
     if found is None:  # no accumulator row yet (or no such person): make it, then read as usual
         acc_row = lock_year(unit.session, person_id, day.year)
-        return dict(acc_row.data), registry.insured(unit.session, person_id, day)
-    return found[registry.INSURED_COLUMNS], registry.insured_from(found, person_id, day)
+        return dict(acc_row.data), registry.insured(unit.session, person_id, day), True
+    return found[registry.INSURED_COLUMNS], registry.insured_from(found, person_id, day), bool(found[registry.INSURED_COLUMNS + 1])
 
 
 def _position(service_date: date, claim_id: str) -> list[str]:
@@ -259,14 +220,19 @@ def _same_request(row: ClaimRow, data: ClaimIn) -> bool:
 
 
 def _difference(
-    scheme: Scheme, row: AnyClaim, insured_region: str, old: dict[str, Fen], new: dict[str, Fen]
+    scheme: Scheme, row: AnyClaim, insured_region: str, old: dict[str, Fen], new: dict[str, Fen],
+    spending: Spending | None = None,
 ) -> list[Line]:
-    """What each layer's fund owes the facility for this claim, as the change from `old` to `new`."""
+    """What each layer's fund owes the facility for this claim, as the change from `old` to `new`; an individual
+    account layer's change is drawn from (or refunded to) the member's and sharing relatives' accounts."""
     year = row.service_date.year
     lines = []
     for layer_id in sorted(set(old) | set(new)):
         change = new.get(layer_id, 0) - old.get(layer_id, 0)
         fund = LAYER_ACCOUNT[scheme.layer(layer_id).kind]
+        if fund is AccountKind.INDIVIDUAL_ACCOUNT and change and spending is not None:
+            lines += spending.lines(row.claim_id, year, change)
+            continue
         lines.append(Line(Account(insured_region, year, fund), change))
     owed = sum(line.amount for line in lines)
     lines.append(Line(Account(insured_region, year, AccountKind.FACILITY_PAYABLE, row.facility_id), -owed))
@@ -280,10 +246,11 @@ def _entry_text(row: AnyClaim, kind: str) -> tuple[str, str]:
 
 def _post_difference(
     session: Session, actor: Actor, scheme: Scheme, row: ClaimRow, insured_region: str,
-    old: dict[str, Fen], new: dict[str, Fen], kind: str,
+    old: dict[str, Fen], new: dict[str, Fen], kind: str, spending: Spending | None = None,
 ) -> None:
     """Post the change of what each layer's fund owes the facility for this claim."""
-    ledger.post(session, actor, kind, *_entry_text(row, kind), _difference(scheme, row, insured_region, old, new))
+    lines = _difference(scheme, row, insured_region, old, new, spending)
+    ledger.post(session, actor, kind, *_entry_text(row, kind), lines)
 
 
 def _explanations(settlement: Settlement, scheme: Scheme) -> dict[str, Any]:
@@ -371,11 +338,9 @@ def presettle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, sho
     return shown
 
 
-
-
 def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
     data = as_registered(data, *registry.registration(unit.connection, facility_id))
-    acc_data, who = _lock_insured(unit, data.person_id, data.service_date)
+    acc_data, who, shared = _lock_insured(unit, data.person_id, data.service_date)
     scheme = scheme_named(who.scheme_name)
     columns = {
         "claim_id": data.claim_id, "facility_id": facility_id, "idempotency_key": idempotency_key,
@@ -397,11 +362,16 @@ def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempote
         acc_row.claims += 1
     else:
         settled = SettledClaim(**columns)
-        settlement = settle_claim(scheme, who.person, core_claim(settled), YearAccumulators.from_dict(acc_data))
+        acc = YearAccumulators.from_dict(acc_data)
+        accounts = account_spending.spending(unit.connection, scheme, data.person_id, who.person.region,
+                                             needed=shared or who.person.scheme in account_spending.ACCOUNT_SCHEMES)
+        person = who.person if accounts is None else accounts.person(who.person, account_spending.drawn(scheme, acc))
+        settlement = settle_claim(scheme, person, core_claim(settled), acc)
         _store(settled, settlement, scheme)
         # the common case: the claim, its entry, the audit event and the accumulators, written together; the
         # claim's INSERT detects a repeat (the unique claim id / idempotency key) and then nothing is written
-        lines = ledger.checked(f"claim:{settled.claim_id}", _difference(scheme, settled, who.person.region, {}, settled.split))
+        lines = ledger.checked(f"claim:{settled.claim_id}",
+                               _difference(scheme, settled, who.person.region, {}, settled.split, accounts))
         writes = _Writes(
             claim={c.key: getattr(settled, c.key) for c in _CLAIMS.c if c.key != "id"},
             entry=ledger.entry_values(actor, "claim", *_entry_text(settled, "claim")),
@@ -510,22 +480,33 @@ def _resettle_year(session: Session, actor: Actor, scheme: Scheme, who: PersonRo
     ).scalars().all()
     acc = YearAccumulators(year=year)
     last: list[str] | None = None
+    # the accounts may give the year what they hold now plus what the year's claims hold of them (module
+    # yibao.ops.account_spending); refunds are posted before new draws, so no balance is ever short in between
+    accounts = account_spending.spending(session, scheme, who.person_id, who.region)
+    held = account_spending.held_by_claims(scheme, [row.split for row in rows])
+    changed: list[tuple[ClaimRow, dict[str, Fen], dict[str, Fen], dict[str, Any] | None]] = []
     for row in sorted(rows, key=lambda r: canonical_key(core_claim(r))):
         last = _position(row.service_date, row.claim_id)
-        settlement = settle_claim(scheme, registry.core_person(session, who, row.service_date), core_claim(row), acc)
+        person = registry.core_person(session, who, row.service_date)
+        person = person if accounts is None else accounts.person(person, held)
+        settlement = settle_claim(scheme, person, core_claim(row), acc)
         acc = settlement.accumulators
         old = dict(row.split)
         if old != {layer.layer_id: layer.paid for layer in settlement.layers}:
-            before = audit.snapshot(row) if old else None
+            changed.append((row, old, {layer.layer_id: layer.paid for layer in settlement.layers},
+                            audit.snapshot(row) if old else None))
             _store(row, settlement, scheme)
-            _post_difference(session, actor, scheme, row, who.region, old, row.split, "adjustment" if old else "claim")
-            if before is not None:
-                session.flush()
-                audit.record(session, actor, "claim.resettled", "claim", row.claim_id, before, audit.snapshot(row))
         elif row.out_of_pocket != settlement.psn_part_amt or not row.explanation or _explanations(settlement, scheme) != row.explanation:
             # no layer pays differently, yet the bill changed (e.g. more self-pay): out-of-pocket and explanation
             # are stored again with it; nothing is posted, since no fund owes the facility anything more
             _store(row, settlement, scheme)
+    refunds_first = sorted(changed, key=lambda c: account_spending.held_by_claims(scheme, [c[2]])
+                           - account_spending.held_by_claims(scheme, [c[1]]) >= 0)
+    for row, old, new, before in refunds_first:
+        _post_difference(session, actor, scheme, row, who.region, old, new, "adjustment" if old else "claim", accounts)
+        if before is not None:
+            session.flush()
+            audit.record(session, actor, "claim.resettled", "claim", row.claim_id, before, audit.snapshot(row))
     acc_row.data = _remember(acc, last)
 
 
@@ -545,8 +526,6 @@ def claim(session: Session, claim_id: str) -> ClaimRow:
     return row
 
 
-
-
 def _locked(session: Session, claim_id: str) -> tuple[ClaimRow, PersonRow, AccumulatorRow, Scheme]:
     row = claim(session, claim_id)
     who = registry.person(session, row.person_id)
@@ -562,7 +541,8 @@ def reverse(session: Session, actor: Actor, claim_id: str, reason: str | None = 
     if row.status != "settled":
         raise Conflict(f"claim {claim_id} is already {row.status}", code="claim.not_settled")
     before = audit.snapshot(row)
-    _post_difference(session, actor, scheme, row, who.region, dict(row.split), {}, "reversal")
+    accounts = account_spending.spending(session, scheme, who.person_id, who.region)
+    _post_difference(session, actor, scheme, row, who.region, dict(row.split), {}, "reversal", accounts)
     row.status, row.split, row.out_of_pocket = "reversed", {}, 0
     session.flush()
     _resettle_year(session, actor, scheme, who, acc_row)

@@ -48,6 +48,7 @@ class Channel(StrEnum):
     BANK = "bank"
     MOBILE = "mobile"
     COUNTER = "counter"
+    ACCOUNT = "account"  # a UEBMI member's individual account (family sharing: yibao.ops.family), never a callback
 
 
 def rules_of(session: Session, region: str, year: int) -> ContributionRules:
@@ -142,12 +143,16 @@ def paid_day(contribution: Contribution) -> date | None:
 
 def record_payment(
     session: Session, actor: Actor, contribution_id: int, amount: Fen, channel: str, reference: str,
-    paid_on: date | None = None,
+    paid_on: date | None = None, paid_from: Account | None = None,
 ) -> Contribution:
     """Mark a contribution paid, post it and allocate it to the funds. Idempotent on the payment reference: a repeat
     changes nothing. `paid_on` is the day the payer paid when it is not today (a bank statement's value date): it
-    decides the enrolment window."""
+    decides the enrolment window. `paid_from` (channel `account` only) is the individual account debited in place
+    of the channel's bank account (family sharing, yibao.ops.family)."""
     paying = _channel(channel)
+    if (paying is Channel.ACCOUNT) != (paid_from is not None):
+        raise Rejected("a payment from an individual account is made through family sharing, not a channel",
+                       code="payment.channel")
     seen = session.execute(select(Contribution).where(Contribution.payment_reference == reference)).scalar_one_or_none()
     if seen is not None:
         if seen.id != contribution_id or seen.amount != amount:
@@ -178,7 +183,7 @@ def record_payment(
     before = audit.snapshot(contribution)
     contribution.status, contribution.channel = PAID, paying.value
     contribution.payment_reference, contribution.paid_at = reference, at
-    bank = Account(contribution.region, contribution.year, AccountKind.BANK, paying.value)
+    bank = paid_from or Account(contribution.region, contribution.year, AccountKind.BANK, paying.value)
     if enrolment is not None and _recognised(session, contribution):
         cleared = receivable_account(contribution, enrolment.person_id)  # the receivable is settled
     else:

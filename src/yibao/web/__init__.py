@@ -38,6 +38,7 @@ def install(app: FastAPI, *, sandbox: bool | None = None) -> None:
     from yibao.web import (
         bureau,
         counter,
+        funds_pages,
         insurer,
         landing,
         member,
@@ -56,7 +57,7 @@ def install(app: FastAPI, *, sandbox: bool | None = None) -> None:
     app.state.payment_sandbox = sandbox
     app.mount(ASSETS, StaticFiles(directory=str(files("yibao.web") / "static")), name="web-assets")
     for module in (landing, member, sandbox_channel, counter, public, bureau, registration, platform, insurer,
-                   twin_pages, review_pages, payment_pages):
+                   twin_pages, review_pages, payment_pages, funds_pages):
         app.include_router(module.router, include_in_schema=False)
     app.middleware("http")(session.keep_signed_in)  # a desk session lasts a working day (refresh cookie)
     _html_errors(app)

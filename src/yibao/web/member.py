@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from yibao.core.errors import YibaoError
 from yibao.mutual_aid import periods
 from yibao.mutual_aid import service as mutual_aid
-from yibao.ops import cards, contributions, lists, registry
+from yibao.ops import cards, contributions, family, lists, registry
 from yibao.ops.auth import Principal, Role
 from yibao.ops.errors import NotFound
 from yibao.ops.privacy import mask_ric
@@ -45,6 +45,7 @@ class MemberView:
     claims: list[Any]
     household: list[Any]
     memberships: list[dict[str, Any]]
+    account: dict[str, Any]  # the individual account: balance, what may be spent (own + shared), movements
 
 
 def _view(s: Session, card_secret: str, person_id: str) -> MemberView:
@@ -68,8 +69,14 @@ def _view(s: Session, card_secret: str, person_id: str) -> MemberView:
         person=person, masked_ric=mask_ric(person.ric), card=card, enrolments=registry.enrolments_of(s, person_id),
         contributions=dues, payable=payable, claims=lists.claims_of_person(s, person_id),
         household=[(p, registry.enrolment(s, p.person_id, utcnow().year)) for p in registry.household_members(s, person_id)],
-        memberships=memberships,
+        memberships=memberships, account=_account(s, person_id),
     )
+
+
+def _account(s: Session, person_id: str) -> dict[str, Any]:
+    shared = family.available(s, person_id, lock=False)
+    return {"balance": shared[0][1], "available": sum(max(b, 0) for _, b in shared),
+            "shared": [(h, b) for h, b in shared[1:]], "movements": family.movements(s, person_id, limit=50)}
 
 
 def _page(request: Request, who: Principal, view: MemberView, *, status: int = 200, notice: str = "",

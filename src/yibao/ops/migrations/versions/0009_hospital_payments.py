@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009_hospital_payments'
-down_revision = '0007_money_in'
+down_revision = '0008_family_accounts'
 branch_labels = None
 depends_on = None
 
