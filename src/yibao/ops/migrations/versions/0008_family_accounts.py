@@ -1,7 +1,7 @@
 """family accounts: the close relatives who may use a member's individual account (家庭共济)
 
 Revision ID: 0008_family_accounts
-Revises: 0007_money_in, 0009_hospital_payments (0006 on its own; the integrator chains the revisions)
+Revises: 0007_money_in
 Create Date: 2026-12-06
 """
 

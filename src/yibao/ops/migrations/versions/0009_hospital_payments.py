@@ -2,7 +2,7 @@
 a facility's bank account
 
 Revision ID: 0009_hospital_payments
-Revises: 0006
+Revises: 0008_family_accounts
 Create Date: 2026-12-06
 """
 
