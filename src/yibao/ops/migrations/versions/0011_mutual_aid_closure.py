@@ -1,7 +1,7 @@
 """mutual aid closure: a plan's closure (decision, final period, disclosure) and the conversion offer's answers
 
 Revision ID: 0011_mutual_aid_closure
-Revises: 0006
+Revises: 0009_hospital_payments
 Create Date: 2026-12-06
 """
 
