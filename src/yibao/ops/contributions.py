@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from yibao.core.model import AssistanceCategory, InsuranceScheme
 from yibao.core.money import Fen, RatePpm, apply_rate, format_yuan, parse_yuan
-from yibao.ops import audit, ledger
+from yibao.ops import audit, ledger, policy_premiums
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
@@ -44,6 +44,10 @@ class ContributionSource(StrEnum):
     ASSISTANCE = "assistance"  # medical assistance pays the member's part
     DONATION = "donation"
     HUIMINBAO_PREMIUM = "huiminbao_premium"
+    # a voluntary product's premium parts (yibao.ops.policy_premiums): the policyholder's, the government's, the employer's
+    PREMIUM_MEMBER = "premium_member"
+    PREMIUM_GOVERNMENT = "premium_government"
+    PREMIUM_EMPLOYER = "premium_employer"
 
 
 class Channel(StrEnum):
@@ -113,7 +117,8 @@ def _credit_account(contribution: Contribution, enrolment: Enrolment | None) -> 
 
 
 # The sources a member pays themself; every other source owes its own part (employer, government, assistance).
-MEMBER_PAYS = frozenset({ContributionSource.INDIVIDUAL, ContributionSource.HUIMINBAO_PREMIUM})
+MEMBER_PAYS = frozenset({ContributionSource.INDIVIDUAL, ContributionSource.HUIMINBAO_PREMIUM,
+                         ContributionSource.PREMIUM_MEMBER})
 DUE, PAID, CANCELLED = "due", "paid", "cancelled"
 DUE_ENTRY, PAYMENT_ENTRY, CANCEL_ENTRY = "contribution_due", "contribution", "contribution_cancelled"
 
@@ -183,8 +188,11 @@ def record_payment(
     contribution.status, contribution.channel = PAID, paying.value
     contribution.payment_reference, contribution.paid_at = reference, utcnow()
     bank = Account(contribution.region, contribution.year, AccountKind.BANK, paying.value)
+    premium = contribution.source in policy_premiums.PREMIUM_SOURCES
     if enrolment is not None and _recognised(session, contribution):
         cleared = receivable_account(contribution, enrolment.person_id)  # the receivable is settled
+    elif premium:  # a policy's premium part: its holder's (or its source's) receivable is settled
+        cleared = receivable_account(contribution, policy_premiums.policy_of(session, contribution).person_id)
     else:
         cleared = _credit_account(contribution, enrolment)  # nothing was owed (a donation): income at once
     ledger.post(
@@ -196,6 +204,8 @@ def record_payment(
     audit.record(session, actor, "contribution.paid", "contribution", contribution.id, before, audit.snapshot(contribution))
     if enrolment is not None:
         _update_enrolment(session, actor, enrolment)
+    if premium:
+        policy_premiums.premium_paid(session, actor, contribution)
     return contribution
 
 
@@ -208,7 +218,8 @@ def of_person(session: Session, person_id: str) -> list[Contribution]:
 
 
 # what a member pays themselves (the rest is paid by an employer, the government or medical assistance)
-MEMBER_PAYS = frozenset({ContributionSource.INDIVIDUAL.value, ContributionSource.HUIMINBAO_PREMIUM.value})
+MEMBER_PAYS = frozenset({ContributionSource.INDIVIDUAL.value, ContributionSource.HUIMINBAO_PREMIUM.value,
+                         ContributionSource.PREMIUM_MEMBER.value})
 
 
 def _locked(session: Session, contribution_id: int) -> tuple[Enrolment | None, Contribution]:
