@@ -21,8 +21,10 @@ from yibao.http import (
     claims,
     contracts,
     contributions,
+    insurer,
     ledger,
     mutual_aid,
+    policies,
     registry,
     review,
     search,
@@ -53,7 +55,8 @@ def create_app(store: Store) -> FastAPI:
     app.state.secrets = secrets
     install_error_handlers(app)
     app.include_router(claims.submit_router)  # first: the busiest route (see `claims.submit_router`)
-    for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review, twin):
+    for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid, contracts, review, twin,
+                   policies, insurer):
         app.include_router(domain.router)
     declare_errors(app)
     web.install(app)  # the people's pages (/, /m/, /counter/, /bureau/, /platform/, /public/mutual-aid/)
