@@ -4,7 +4,10 @@ Contract files (architecture.md) hold amounts in yuan; inside, tables are
 "normalised" Polars frames with amounts in integer fen:
 
 * persons: person_id, birth_date (Date), sex, region, scheme, assistance_category,
-  huiminbao (Boolean), pre_existing (Boolean), annual_income (Int64 fen)
+  huiminbao (Boolean), pre_existing (Boolean), annual_income (Int64 fen); and, when the file has them (optional
+  columns), cover_start and cover_end (Date, null = open at that end): the days public cover runs
+* policies (yibao.products.policies.read_policies, then yibao.products.settlement.policies_frame):
+  person_id, product, start_date, end_date (Date)
 * claims: claim_id, person_id, service_date (Date), region, facility_level (Int8),
   care_type, class_a, class_b, self_pay, special_drugs (Int64 fen), diagnosis
 * settled: the claims plus total, preselfpay, in_policy, one paid_<layer> per layer
@@ -30,6 +33,7 @@ from yibao.core.model import (
     Claim,
     InsuranceScheme,
     Person,
+    PolicyCover,
     Sex,
 )
 from yibao.core.scheme import Scheme
@@ -39,6 +43,7 @@ PERSON_COLUMNS = (
     "person_id", "birth_date", "sex", "region", "scheme", "assistance_category",
     "huiminbao", "pre_existing", "annual_income",
 )  # fmt: skip
+COVER_COLUMNS = ("cover_start", "cover_end")  # optional in a persons table: empty = open at that end
 CLAIM_COLUMNS = (
     "claim_id", "person_id", "service_date", "region", "facility_level", "care_type",
     "amount_class_a", "amount_class_b", "amount_self_pay", "amount_special_drugs", "diagnosis",
@@ -241,8 +246,38 @@ def normalise_persons(frame: pl.DataFrame, src: Source) -> pl.DataFrame:
             "huiminbao": _flag(frame, src, "huiminbao"),
             "pre_existing": _flag(frame, src, "pre_existing"),
             "annual_income": fen_column(frame, src, "annual_income"),
+            **_cover(frame, src),
         }
     )
+
+
+def _optional_date(frame: pl.DataFrame, src: Source, column: str) -> pl.Series:
+    """A date column whose empty values mean 'none' (null)."""
+    series = frame[column]
+    if series.dtype == pl.Date:
+        return series
+    if isinstance(series.dtype, pl.Datetime):
+        return series.dt.date()
+    text = series.cast(pl.String).str.strip_chars()
+    empty = text.is_null() | (text == "")
+    given = pl.DataFrame({"t": text, "e": empty})
+    parsed = text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    bad = ~empty & (parsed.is_null() | ~text.str.contains(r"^\d{4}-\d{2}-\d{2}$").fill_null(False))
+    row = _first_bad(given.with_columns(b=bad), pl.col("b"))
+    if row is not None:
+        raise src.fail(row, column, f"{text[row]!r} is not a date YYYY-MM-DD (or empty: open)")
+    return parsed.set(empty, None) if empty.any() else parsed
+
+
+def _cover(frame: pl.DataFrame, src: Source) -> dict[str, pl.Series]:
+    """The optional cover dates (absent columns stay absent: the output is then as without them)."""
+    cover = {name: _optional_date(frame, src, name) for name in COVER_COLUMNS if name in frame.columns}
+    if len(cover) == 2:
+        start, end = cover["cover_start"], cover["cover_end"]
+        row = _first_bad(pl.DataFrame({"s": start, "e": end}), (pl.col("e") < pl.col("s")).fill_null(False))
+        if row is not None:
+            raise src.fail(row, "cover_end", f"cover ends {end[row]} before it starts ({start[row]})")
+    return cover
 
 
 def normalise_claims(
@@ -293,7 +328,13 @@ def read_claims(path: str | Path, persons: pl.DataFrame | None = None, scheme: S
 # --- records for the scalar path ------------------------------------------------------------------
 
 
-def persons_records(persons: pl.DataFrame) -> dict[str, Person]:
+def persons_records(persons: pl.DataFrame, policies: pl.DataFrame | None = None) -> dict[str, Person]:
+    """The persons as the rules core holds them, with their cover dates and their `policies` (person_id,
+    product, start_date, end_date) when given."""
+    held: dict[str, list[PolicyCover]] = {}
+    if policies is not None:
+        for pid, product, start, end in policies.select("person_id", "product", "start_date", "end_date").iter_rows():
+            held.setdefault(pid, []).append(PolicyCover(product, start, end))
     return {
         row["person_id"]: Person(
             person_id=row["person_id"],
@@ -305,6 +346,9 @@ def persons_records(persons: pl.DataFrame) -> dict[str, Person]:
             huiminbao=bool(row["huiminbao"]),
             pre_existing=bool(row["pre_existing"]),
             annual_income=int(row["annual_income"]),
+            cover_start=row.get("cover_start"),
+            cover_end=row.get("cover_end"),
+            policies=tuple(held.get(row["person_id"], ())),
         )
         for row in persons.iter_rows(named=True)
     }
@@ -365,7 +409,8 @@ def write_table(frame: pl.DataFrame, out: str | Path) -> None:
 
 
 def to_contract_persons(persons: pl.DataFrame) -> pl.DataFrame:
-    return persons.with_columns(fen_to_yuan_expr("annual_income").alias("annual_income")).select(PERSON_COLUMNS)
+    columns = [*PERSON_COLUMNS, *(c for c in COVER_COLUMNS if c in persons.columns)]
+    return persons.with_columns(fen_to_yuan_expr("annual_income").alias("annual_income")).select(columns)
 
 
 def to_contract_claims(claims: pl.DataFrame) -> pl.DataFrame:

@@ -63,8 +63,28 @@ def persons_frame(persons: list[Person]) -> pl.DataFrame:
             "huiminbao": [p.huiminbao for p in persons],
             "pre_existing": [p.pre_existing for p in persons],
             "annual_income": pl.Series([p.annual_income for p in persons], dtype=pl.Int64),
+            **cover_columns(persons),
         }
     )
+
+
+def cover_columns(persons: list[Person]) -> dict[str, pl.Series]:
+    """The optional cover_start / cover_end columns, when a person has cover dates."""
+    if all(p.cover_start is None and p.cover_end is None for p in persons):
+        return {}
+    return {
+        "cover_start": pl.Series([p.cover_start for p in persons], dtype=pl.Date),
+        "cover_end": pl.Series([p.cover_end for p in persons], dtype=pl.Date),
+    }
+
+
+def policies_frame(persons: list[Person]) -> pl.DataFrame | None:
+    """The persons' policies as the engines take them (None: nobody holds one)."""
+    rows = [(p.person_id, c.product, c.start, c.end) for p in persons for c in p.policies]
+    if not rows:
+        return None
+    return pl.DataFrame(rows, schema={"person_id": pl.String, "product": pl.String, "start_date": pl.Date,
+                                      "end_date": pl.Date}, orient="row")
 
 
 def claims_frame(claims: list[Claim]) -> pl.DataFrame:
@@ -87,16 +107,16 @@ def claims_frame(claims: list[Claim]) -> pl.DataFrame:
 
 def assert_engines_agree(
     scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame, *, dask_client: Any = None,
-    engines: Sequence[Engine] = ("scalar", "batch"),
+    engines: Sequence[Engine] = ("scalar", "batch"), policies: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """THE check that the engines give the same fen: settles the normalised frames with each engine (and on the
     Dask cluster `dask_client` when given) and asserts every settled frame is equal, column for column and row
     for row; returns the first engine's settled frame."""
-    settled = {engine: settle_frame(scheme, persons, claims, engine) for engine in engines}
+    settled = {engine: settle_frame(scheme, persons, claims, engine, policies=policies) for engine in engines}
     if dask_client is not None:
         from yibao.engine.dask import settle_dask_frame
 
-        settled["dask"] = settle_dask_frame(scheme, persons, claims, client=dask_client)
+        settled["dask"] = settle_dask_frame(scheme, persons, claims, client=dask_client, policies=policies)
     first, *others = settled
     for engine in others:
         for name in settled[first].columns:
@@ -108,7 +128,8 @@ def settle_both(scheme: Scheme, persons: list[Person], claims: list[Claim]) -> d
     """Settle with the scalar path, check every engine gives the same fen (`assert_engines_agree`), return the
     scalar settlements by claim id."""
     settled = settle_claims(scheme, {p.person_id: p for p in persons}, claims)
-    frame = assert_engines_agree(scheme, persons_frame(persons), claims_frame(claims))
+    frame = assert_engines_agree(scheme, persons_frame(persons), claims_frame(claims),
+                                 policies=policies_frame(persons))
     for s, row in zip(settled, frame.iter_rows(named=True), strict=True):
         assert row["claim_id"] == s.claim_id
         assert [row[f"paid_{layer.layer_id}"] for layer in s.layers] == [layer.paid for layer in s.layers]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.core.helpers import assert_engines_agree, claims_frame, persons_frame
+from tests.core.helpers import assert_engines_agree, claims_frame, persons_frame, policies_frame
 from tests.core.strategies import populations, schemes
 from yibao.core.model import Claim, Person
 from yibao.core.scalar import Settlement, settle_claims
@@ -95,7 +95,7 @@ def check_invariants(scheme: Scheme, people: list[Person], bills: list[Claim]) -
             paid_before[layer.id] = result.paid
 
     # every engine gives the same fen, and conserves the raw bill too
-    frame = assert_engines_agree(scheme, persons_frame(people), claims_frame(bills))
+    frame = assert_engines_agree(scheme, persons_frame(people), claims_frame(bills), policies=policies_frame(people))
     for claim, row in zip(bills, frame.iter_rows(named=True), strict=True):
         assert row["claim_id"] == claim.claim_id
         assert [row[f"paid_{layer_id}"] for layer_id in scheme.layer_ids] == [

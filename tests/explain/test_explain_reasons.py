@@ -41,16 +41,17 @@ def codes(data: dict, layer_id: str) -> list[str]:
 PERSON = frame(PERSONS, "P1,1970-01-01,F,reference-city,urrbmi,dibao,false,false,7200.00")
 
 
-def test_below_the_threshold_and_not_eligible() -> None:
+def test_below_the_threshold_and_no_policy() -> None:
     # Inpatient at level 2: in-policy 26,400; basic pays 75% of (26,400 − 600) = 19,350; the serious-illness
     # base 7,050 stays below the 7,500 threshold of a dibao member; no Huiminbao policy.
     claims = frame(CLAIMS, "C1,P1,2024-03-08,reference-city,2,inpatient,21000.00,6000.00,1500.00,0.00,I63.9")
     en, en_text, zh_text = explained(PERSON, claims, "C1")
     assert layer(en, "basic")["paid"] == "19350.00" and layer(en, "basic")["reasons"] == []
-    assert codes(en, "serious_illness") == ["below_deductible"] and codes(en, "huiminbao") == ["not_eligible"]
+    assert codes(en, "serious_illness") == ["below_deductible"] and codes(en, "huiminbao") == ["no_policy"]
     assert "■ Serious-illness insurance: layer pays 0.00 yuan (below the deductible (起付线))" in en_text
     assert "■ 大病保险: 本层支付 0.00元（未超过起付线）" in zh_text
-    assert "■ 惠民保: 本层支付 0.00元（不符合条件）" in zh_text and "layer pays 0.00 yuan (not eligible)" in en_text
+    # Huiminbao is private: not in force for a person holding no policy of it (nor flagged `huiminbao`)
+    assert "■ 惠民保: 本层支付 0.00元（未持有惠民保保单）" in zh_text and "layer pays 0.00 yuan (no Huiminbao policy held)" in en_text
     assert "年度起付线 7500.00元，起付线扣除 7050.00元" in zh_text
     assert zh_text.endswith("个人负担: 4215.00元") and en_text.endswith("Out of pocket: 4215.00 yuan")
 

@@ -67,8 +67,9 @@ def settle_sorted(scheme: Scheme, cols: ClaimColumns, tables: ParameterTables | 
     out = {"total": split.total, "preselfpay": split.preselfpay, "in_policy": split.in_policy}
     for layer in scheme.layers:
         layer_paid = np.zeros(len(cols), dtype=np.int64)
+        held = chunk.in_force(layer)  # cover in force on the day: a part sees no claim outside it
         for part in layer.parts:
-            rows = chunk.meeting(part.when)  # eligibility
+            rows = chunk.meeting(part.when, held)  # eligibility
             if rows is None:
                 continue
             rows, paid = settle_part(part, rows, amounts, bill_left)

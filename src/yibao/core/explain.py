@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from yibao.core.money import Fen, format_rate, format_yuan
-from yibao.core.scalar import PartResult, Settlement
+from yibao.core.scalar import CoverGap, PartResult, Settlement
 from yibao.core.scheme import Accumulation, Bands, Scheme
 
 Lang = Literal["en", "zh"]
@@ -59,6 +59,15 @@ REASONS: dict[str, dict[Lang, str]] = {
     "claim_cap": {"en": "per-claim cap is zero", "zh": "单次限额为零"},
     "zero_rate": {"en": "rate is 0%", "zh": "报销比例为0%"},
     "rounds_to_zero": {"en": "less than half a fen", "zh": "不足半分"},
+    # a layer not in force on the claim's day (yibao.core.scalar.CoverGap): with its date or product
+    "not_in_force": {"en": "not in force on this day", "zh": "服务日期不在保障期内"},
+    "cover_not_started": {"en": "not covered on this day: cover starts {day}", "zh": "未在参保期内：待遇自 {day} 起"},
+    "cover_ended": {"en": "not covered on this day: cover ended {day}", "zh": "未在参保期内：待遇已于 {day} 终止"},
+    "no_policy": {"en": "no {product} policy held", "zh": "未持有{product}保单"},
+    "policy_not_started": {"en": "{product} policy not yet in force: it starts {day}",
+                           "zh": "{product}保单尚未生效：自 {day} 起保障"},
+    "policy_ended": {"en": "{product} policy no longer in force: it ended {day}",
+                     "zh": "{product}保单已到期：保障于 {day} 终止"},
 }
 
 QUANTITY_WORDS: dict[str, dict[Lang, str]] = {
@@ -84,10 +93,17 @@ def reason_text(code: str, lang: Lang) -> str:
     return REASONS[code][lang]
 
 
+def gap_text(gap: CoverGap, product_name: str, lang: Lang) -> str:
+    """Why a layer was not in force on the day, in words (its date, its product's name)."""
+    return REASONS[gap.code][lang].format(day="" if gap.day is None else gap.day.isoformat(), product=product_name)
+
+
 def zero_reason(r: PartResult) -> str | None:
     """Why a part paid nothing (a code of REASONS), or None when it paid something."""
     if r.paid:
         return None
+    if not r.in_force:
+        return "not_in_force"
     if not r.eligible:
         return "not_eligible"
     if r.bill_left == 0:
@@ -132,6 +148,7 @@ class LayerLine:
     paid: Fen
     parts: tuple[PartLine, ...]
     reasons: tuple[str, ...] = ()  # REASONS codes when the layer paid nothing
+    gap: str | None = None  # the words of reasons[0] when the layer was not in force (with its date or product)
 
 
 @dataclass(frozen=True)
@@ -157,7 +174,8 @@ class Explanation:
                     "layer_id": layer.layer_id,
                     "title": layer.title,
                     "paid": format_yuan(layer.paid),
-                    "reasons": [{"code": c, "text": reason_text(c, lang)} for c in layer.reasons],
+                    "reasons": [{"code": c, "text": layer.gap if layer.gap is not None else reason_text(c, lang)}
+                                for c in layer.reasons],
                     "parts": [
                         {
                             "part_id": p.part_id,
@@ -260,12 +278,17 @@ def explain(settlement: Settlement, scheme: Scheme, lang: Lang = "en") -> Explan
                 r.part_id,
                 names.get(r.part_id, r.part_id),
                 r.eligible,
-                _part_steps(r, lang, term_names) if r.eligible else (word("not_eligible", lang),),
+                _part_steps(r, lang, term_names) if r.eligible
+                else (reason_text("not_in_force" if not r.in_force else "not_eligible", lang),),
                 r.paid,
                 zero_reason(r),
             )
             for r in layer_result.parts
         )
+        if layer_result.gap is not None:
+            gap = gap_text(layer_result.gap, layer.name.get(lang), lang)
+            layers.append(LayerLine(layer.id, layer.name.get(lang), 0, parts, (layer_result.gap.code,), gap))
+            continue
         reasons = () if layer_result.paid else layer_reasons(layer_result.parts)
         layers.append(LayerLine(layer.id, layer.name.get(lang), layer_result.paid, parts, reasons))
     return Explanation(s.claim_id, lang, header, tuple(layers), s.psn_part_amt)

@@ -36,6 +36,20 @@ FACILITY_LEVELS = (1, 2, 3)
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyCover:
+    """A policy a person holds: `product` in force from `start` to `end`, both days inclusive.
+
+    `product` names what a private layer pays for (`yibao.core.scheme.Layer.product_id`): a product's id (for
+    example `shanghai-huhuibao-2021`) or, for a scheme's own Huiminbao or commercial layer, that layer's id. A
+    person never holds two policies of the same product that overlap (`yibao.products.policies.read_policies`
+    and the batch path refuse them)."""
+
+    product: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     person_id: str
     birth_date: date
@@ -46,6 +60,12 @@ class Person:
     huiminbao: bool
     pre_existing: bool
     annual_income: Fen
+    # public cover (basic, serious illness, assistance...) runs from cover_start to cover_end, both inclusive;
+    # None: open at that end (no dates: covered every day, as before cover dates existed)
+    cover_start: date | None = None
+    cover_end: date | None = None
+    # the private products held (Huiminbao, commercial): a private layer pays only under a policy in force
+    policies: tuple[PolicyCover, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,13 +26,70 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from yibao.core.errors import SchemeError
-from yibao.core.rules import ClaimBand, eligible
-from yibao.core.scheme import DIMENSION_KEYS, Band, Bands, Condition, Dimension, Parameter
+from yibao.core.errors import InputError, SchemeError
+from yibao.core.rules import ClaimBand, eligible, in_force
+from yibao.core.scheme import DIMENSION_KEYS, Band, Bands, Condition, Dimension, Layer, Parameter
 
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 Bool = npt.NDArray[np.bool_]
 NO_CAP = np.int64(2**62)  # stands for "no cap": larger than any running total
+# day numbers (days since 1970-01-01) standing for an open end of cover: before / after any service date
+OPEN_START, OPEN_END = np.int32(-(2**31)), np.int32(2**31 - 1)
+
+
+@dataclass(frozen=True)
+class PolicyIndex:
+    """The policies of the persons being settled, for finding per claim whether one of a product is in force.
+
+    Per product, its policies sorted by (person code, start day) as one int64 key each, and their end days. A
+    claim's candidate is the last policy of its person starting on or before its day (binary search: no loop
+    over claims); policies of the same product for a person never overlap (refused when made), so the claim is
+    covered exactly when that candidate is in force on the day (`yibao.core.rules.in_force`)."""
+
+    keys: Mapping[str, I64]
+    ends: Mapping[str, I32]
+
+    @staticmethod
+    def _key(person: npt.NDArray[np.integer[Any]], day: npt.NDArray[np.integer[Any]]) -> I64:
+        key: I64 = (person.astype(np.int64) << 32) | (day.astype(np.int64) - np.int64(OPEN_START))
+        return key
+
+    @classmethod
+    def of(cls, person: npt.NDArray[np.integer[Any]], product: npt.NDArray[Any], start: I32, end: I32) -> PolicyIndex:
+        """From one row per policy: the person's code (as the claims' `ClaimColumns.person`), the product id, the
+        first and last day in force (day numbers). Refuses overlapping policies of a product for a person."""
+        keys: dict[str, I64] = {}
+        ends: dict[str, I32] = {}
+        for name in np.unique(product).tolist():
+            at = np.flatnonzero(product == name)
+            key = cls._key(person[at], start[at])
+            order = np.argsort(key, kind="stable")
+            key, last = key[order], end[at][order].astype(np.int32)
+            same_person = (key[1:] >> 32) == (key[:-1] >> 32)
+            first_day = (key[1:] & np.int64(0xFFFFFFFF)) + np.int64(OPEN_START)
+            if bool(np.any(same_person & (first_day <= last[:-1]))):
+                raise InputError(f"two policies of product {name!r} for the same person overlap",
+                                 code="input.overlapping_policies")
+            keys[str(name)], ends[str(name)] = key, last
+        return cls(keys, ends)
+
+    def held(self, product: str | None, person: npt.NDArray[np.integer[Any]], day: npt.NDArray[np.integer[Any]]
+             ) -> Bool | None:
+        """Per claim (its person code and day number), whether a policy of `product` is in force; None when
+        nobody holds the product."""
+        keys = self.keys.get(product or "")
+        if keys is None:
+            return None
+        wanted = self._key(person, day)
+        at = np.searchsorted(keys, wanted, side="right") - 1
+        found = at >= 0
+        at = np.maximum(at, 0)
+        candidate = np.take(keys, at)
+        start = (candidate & np.int64(0xFFFFFFFF)) + np.int64(OPEN_START)
+        mine = found & ((candidate >> 32) == (wanted >> 32))
+        holds: Bool = mine & in_force(day, start, np.take(self.ends[product or ""], at))
+        return holds
 
 
 @dataclass(frozen=True)
@@ -48,6 +105,11 @@ class ClaimColumns:
     class_b: npt.NDArray[np.integer[Any]]
     self_pay: npt.NDArray[np.integer[Any]]
     special_drugs: npt.NDArray[np.integer[Any]]
+    # the person's public cover, first and last day (day numbers; OPEN_START / OPEN_END: open); None: every
+    # claim covered (no cover dates given)
+    cover_start: I32 | None = None
+    cover_end: I32 | None = None
+    policies: PolicyIndex | None = None  # the policies held (by `person` code); None: none
 
     def __len__(self) -> int:
         return len(self.person)
@@ -59,6 +121,9 @@ class ClaimColumns:
             keys={dim: codes[a:b] for dim, codes in self.keys.items()},
             class_a=self.class_a[a:b], class_b=self.class_b[a:b],
             self_pay=self.self_pay[a:b], special_drugs=self.special_drugs[a:b],
+            cover_start=None if self.cover_start is None else self.cover_start[a:b],
+            cover_end=None if self.cover_end is None else self.cover_end[a:b],
+            policies=self.policies,
         )
 
     def check_order(self) -> None:
@@ -210,6 +275,7 @@ class Chunk:
     start: Bool  # rows starting a person-year
     tables: ParameterTables
     earliest: np.datetime64
+    cols: ClaimColumns
     _group_ids: npt.NDArray[np.int32] | None = None
 
     def group_ids(self) -> npt.NDArray[np.int32]:
@@ -222,7 +288,7 @@ class Chunk:
     def of(cls, cols: ClaimColumns, tables: ParameterTables) -> Chunk:
         day = cols.day
         earliest = day.min() if len(day) else np.datetime64("1970-01-01")
-        return cls(day, cols.keys, cols.age, person_years(cols.person, day), tables, earliest)
+        return cls(day, cols.keys, cols.age, person_years(cols.person, day), tables, earliest, cols)
 
     def __len__(self) -> int:
         return len(self.day)
@@ -230,9 +296,29 @@ class Chunk:
     def every_row(self) -> Rows:
         return Rows(None, self)
 
-    def meeting(self, condition: Condition) -> Rows | None:
-        """The rows meeting `condition`, or None when none does."""
+    def in_force(self, layer: Layer) -> Bool | None:
+        """Per row, whether `layer` is in force on the claim's day (the batch form of
+        yibao.core.scalar.cover_gap): a public layer while the person's cover runs, a private one under a policy
+        of its product in force (a scheme's own private layer also for a person flagged `huiminbao`). None: in
+        force on every row. Computed once per layer from the persons' interval columns."""
+        cols = self.cols
+        if layer.public:
+            if cols.cover_start is None or cols.cover_end is None:
+                return None
+            covered: Bool = in_force(self.day.view(np.int64), cols.cover_start, cols.cover_end)
+            return covered
+        held = None if cols.policies is None else cols.policies.held(layer.product_id, cols.person,
+                                                                     self.day.view(np.int64))
+        if layer.shorthand:
+            flagged: Bool = np.equal(self.keys[Dimension.HUIMINBAO], 1)  # code of "true"
+            return flagged if held is None else flagged | held
+        return np.zeros(len(self), dtype=np.bool_) if held is None else held
+
+    def meeting(self, condition: Condition, held: Bool | None = None) -> Rows | None:
+        """The rows meeting `condition` (and `held`: the layer in force), or None when none does."""
         mask = condition_mask(condition, self.keys, self.age, len(self))
+        if held is not None:
+            mask &= held
         if not mask.any():
             return None
         return Rows(None if mask.all() else np.flatnonzero(mask), self)

@@ -78,6 +78,18 @@ def eligible(
     return holds
 
 
+def in_force(day: Any, start: Any = None, end: Any = None) -> Any:
+    """Whether cover from `start` to `end` (both days inclusive; None: open at that end) is in force on `day`:
+    the one interval rule of public cover dates and of policies. For one day (dates or day numbers) or many
+    (NumPy arrays of day numbers, one per claim)."""
+    holds: Any = True
+    if start is not None:
+        holds = _both(holds, start <= day)
+    if end is not None:
+        holds = _both(holds, day <= end)
+    return holds
+
+
 def _both(a: Any, b: Any) -> Any:
     """a and b (a True on either side is left out: no new mask made for it)."""
     if a is True:

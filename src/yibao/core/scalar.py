@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from yibao.core.errors import InputError
-from yibao.core.model import Claim, Person, age_on
+from yibao.core.model import Claim, Person, PolicyCover, age_on
 from yibao.core.money import Fen, RatePpm
 from yibao.core.rules import (
     adjusted_rate,
@@ -22,6 +22,7 @@ from yibao.core.rules import (
     clip_to_cap,
     deductible_used,
     eligible,
+    in_force,
     layer_base,
     repeat_claim_deductible,
     schedule,
@@ -34,6 +35,7 @@ from yibao.core.scheme import (
     Bands,
     Condition,
     Dimension,
+    Layer,
     Part,
     Quantity,
     Scheme,
@@ -110,6 +112,20 @@ class PartResult:
     cap_used_before: Fen = 0
     bill_left: Fen = 0
     paid: Fen = 0
+    in_force: bool = True  # False: the layer was not in force on the day (the part did not see the claim)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverGap:
+    """Why a layer was not in force on a claim's day (an explanation's reason; the codes are REASONS').
+
+    cover_not_started / cover_ended: the person's public cover starts after / ended before the day (`day`);
+    no_policy: the person holds no policy of the layer's product (`product`); policy_not_started: the next
+    policy of it starts on `day`; policy_ended: the last one ended on `day`."""
+
+    code: str
+    day: date | None = None
+    product: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +133,39 @@ class LayerResult:
     layer_id: str
     paid: Fen
     parts: tuple[PartResult, ...]
+    gap: CoverGap | None = None  # set when the layer was not in force on the day: it paid nothing
+
+
+def cover_gap(layer: Layer, person: Person, day: date) -> CoverGap | None:
+    """None when `layer` is in force for `person` on `day`, else why not.
+
+    A public layer is in force while the person's public cover runs (cover_start..cover_end; no dates: every
+    day). A private layer (Huiminbao, commercial) is in force while the person holds a policy of its product
+    (`Layer.product_id`) in force on the day; a scheme's own private layer also for a person flagged
+    `huiminbao` (the shorthand: held the whole year)."""
+    if layer.public:
+        if in_force(day, person.cover_start, person.cover_end):
+            return None
+        if person.cover_start is not None and day < person.cover_start:
+            return CoverGap("cover_not_started", person.cover_start)
+        return CoverGap("cover_ended", person.cover_end)
+    if layer.shorthand and person.huiminbao:
+        return None
+    product = layer.product_id
+    held = [p for p in person.policies if p.product == product]
+    if any(in_force(day, p.start, p.end) for p in held):
+        return None
+    return _policy_gap(held, day, product)
+
+
+def _policy_gap(held: list[PolicyCover], day: date, product: str | None) -> CoverGap:
+    """No policy, the next one not started yet, or the last one ended (in that order of preference)."""
+    later = [p.start for p in held if p.start > day]
+    if later:
+        return CoverGap("policy_not_started", min(later), product)
+    if held:
+        return CoverGap("policy_ended", max(p.end for p in held), product)
+    return CoverGap("no_policy", None, product)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +358,12 @@ def settle_claim(scheme: Scheme, person: Person, claim: Claim, acc: YearAccumula
     bill_left = claim.total
     layers: list[LayerResult] = []
     for layer in scheme.layers:
+        gap = cover_gap(layer, person, day)
+        if gap is not None:  # not in force: the layer's parts do not see the claim (as an ineligible part)
+            results_out = tuple(PartResult(layer.id, p.id, False, p.accumulation, in_force=False) for p in layer.parts)
+            amounts[layer.id] = 0
+            layers.append(LayerResult(layer.id, 0, results_out, gap))
+            continue
         results: list[PartResult] = []
         for part in layer.parts:
             key = part_key(layer.id, part.id)

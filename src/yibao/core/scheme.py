@@ -10,7 +10,7 @@ that anatomy; the layer pays the sum of its parts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Generic, TypeVar
@@ -73,6 +73,15 @@ class LayerKind(StrEnum):
     ASSISTANCE = "assistance"
     HUIMINBAO = "huiminbao"
     COMMERCIAL = "commercial"
+
+    @property
+    def public(self) -> bool:
+        """A public layer pays while the person's public cover is in force; a private one (Huiminbao,
+        commercial) while the person holds a policy of its product in force. Any kind added later is public."""
+        return self not in PRIVATE_KINDS
+
+
+PRIVATE_KINDS = frozenset({LayerKind.HUIMINBAO, LayerKind.COMMERCIAL})
 
 
 class Unit(StrEnum):
@@ -201,6 +210,26 @@ class Layer:
     parts: tuple[Part, ...]
     reference: str = ""
     platform_field: str | None = None
+    # the product a private layer pays for: a product's id (set by `yibao.products.with_products`); None on a
+    # public layer, and on a scheme's own private layer, which is its own product named by its layer id and held
+    # by every person flagged `huiminbao` (the shorthand) as well as under policies naming the layer id
+    product: str | None = None
+
+    @property
+    def public(self) -> bool:
+        return self.kind.public
+
+    @property
+    def product_id(self) -> str | None:
+        """What a policy names to be paid by this layer (None: a public layer)."""
+        if self.public:
+            return None
+        return self.id if self.product is None else self.product
+
+    @property
+    def shorthand(self) -> bool:
+        """Held for the whole year by a person flagged `huiminbao`: a scheme's own private layer."""
+        return not self.public and self.product is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +264,13 @@ class Scheme:
     def first_date(self) -> date:
         return self.preselfpay_rate.first_date
 
+    def with_layers(self, layers: tuple[Layer, ...]) -> Scheme:
+        """The scheme with `layers` settled after its own (for example products' indemnity layers:
+        `yibao.products.with_products`), checked."""
+        extended = replace(self, layers=(*self.layers, *layers))
+        extended.check()
+        return extended
+
     def check(self) -> None:
         """Structural checks every scheme must pass, however it was built."""
         seen: set[str] = set()
@@ -249,6 +285,9 @@ class Scheme:
                             f"which is not an earlier layer (earlier: {sorted(seen) or 'none'})",
                             code="scheme.bad_base",
                         )
+            if layer.public and layer.product is not None:
+                raise SchemeError(f"layer {layer.id!r} is public ({layer.kind.value}) and cannot belong to a product "
+                                  f"({layer.product!r})", code="scheme.invalid")
             part_ids = [p.id for p in layer.parts]
             if len(set(part_ids)) != len(part_ids):
                 raise SchemeError(f"layer {layer.id!r} has duplicate part ids", code="scheme.duplicate_part")

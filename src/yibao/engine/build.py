@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from yibao.core.errors import InputError
-from yibao.core.rows import yyyymmdd
+from yibao.core.rows import OPEN_END, OPEN_START, PolicyIndex, yyyymmdd
 from yibao.core.scheme import CLAIM_DIMENSIONS, DIMENSION_KEYS, PERSON_DIMENSIONS, Dimension, Scheme
 from yibao.engine.run import CHUNK_ROWS, chunk_count, settle_columns
 from yibao.engine.table import AMOUNTS, Chunked, ClaimTable, new_column
@@ -207,8 +207,10 @@ def _by_claim_id(claim_id: pl.Series) -> Callable[[np.ndarray, np.ndarray], np.n
     return order
 
 
-def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
-    """The claims (amounts in fen) with their persons as NumPy columns in input order.
+def claim_table(persons: pl.DataFrame, claims: pl.DataFrame, policies: pl.DataFrame | None = None) -> ClaimTable:
+    """The claims (amounts in fen) with their persons as NumPy columns in input order; with the persons' cover
+    dates (optional columns `cover_start`, `cover_end`: null = open) and their `policies` (person_id, product,
+    start_date, end_date) when given.
 
     The claims' columns are made in pieces of rows, shared by one thread per core (Polars and NumPy free the
     GIL): dates, codes and amounts converted while the person-id index is built, then each piece's person
@@ -221,7 +223,36 @@ def claim_table(persons: pl.DataFrame, claims: pl.DataFrame) -> ClaimTable:
         person_codes, birth = persons_side.result()
     finally:
         pool.shutdown()
-    return dataclasses.replace(table, person_codes=person_codes, birth=birth)
+    return dataclasses.replace(table, person_codes=person_codes, birth=birth, cover=cover_columns(persons),
+                               policies=policy_index(persons, policies))
+
+
+def cover_columns(persons: pl.DataFrame) -> np.ndarray | None:
+    """[person, 0 / 1]: the first and last day of each person's public cover (ClaimTable.cover); None when the
+    persons carry no cover dates."""
+    if "cover_start" not in persons.columns and "cover_end" not in persons.columns:
+        return None
+    cover = np.empty((persons.height, 2), dtype=np.int32)
+    for i, (name, open_end) in enumerate((("cover_start", OPEN_START), ("cover_end", OPEN_END))):
+        if name in persons.columns:
+            cover[:, i] = persons[name].cast(pl.Int32).fill_null(int(open_end)).to_numpy()
+        else:
+            cover[:, i] = open_end
+    return cover
+
+
+def policy_index(persons: pl.DataFrame, policies: pl.DataFrame | None) -> PolicyIndex | None:
+    """The policies (person_id, product, start_date, end_date) by person row, for ClaimTable.policies; a policy
+    of a person not in the persons table is refused."""
+    if policies is None or policies.height == 0:
+        return None
+    rows = _joined_rows(persons["person_id"], policies["person_id"])
+    missing = np.flatnonzero(rows < 0)
+    if len(missing):
+        raise InputError(f"a policy of unknown person {policies['person_id'][int(missing[0])]!r}",
+                         code="input.unknown_person")
+    return PolicyIndex.of(rows, policies["product"].to_numpy(), policies["start_date"].cast(pl.Int32).to_numpy(),
+                          policies["end_date"].cast(pl.Int32).to_numpy())
 
 
 def _person_columns(persons: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -336,11 +367,11 @@ def _which(region: pl.Series, homes: pl.Series) -> np.ndarray:
     return code
 
 
-def settle_batch(scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame, threads: int | None = None
-                 ) -> pl.DataFrame:
+def settle_batch(scheme: Scheme, persons: pl.DataFrame, claims: pl.DataFrame, threads: int | None = None,
+                 policies: pl.DataFrame | None = None) -> pl.DataFrame:
     """The claims settled by the batch path (as yibao.engine.settle_frame): the claims table made for this
     settlement (its memory then holds results) and settled on `threads` threads (default: one per core)."""
-    table = claim_table(persons, claims)
+    table = claim_table(persons, claims, policies)
     result = settle_columns(scheme, table, threads=threads, reuse=True)
     del table
     return claims.with_columns([pl.Series(name, values, dtype=pl.Int64) for name, values in result.items()])

@@ -77,13 +77,15 @@ def settle_dask_frame(
     scheduler: str | None = None,
     client: Any = None,
     partitions: int | None = None,
+    policies: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The settled frame (as `yibao.engine.settle_frame`), computed on a Dask cluster."""
     if client is None:
         with dask_client(scheduler) as own:
-            return settle_dask_frame(scheme, persons, claims, client=own, partitions=partitions)
-    # Only NumPy columns travel to the workers: the join and the sort are done once here.
-    table = claim_table(persons, claims)
+            return settle_dask_frame(scheme, persons, claims, client=own, partitions=partitions, policies=policies)
+    # Only NumPy columns travel to the workers: the join and the sort are done once here (the persons' cover
+    # dates and policies go with each group's columns).
+    table = claim_table(persons, claims, policies)
     # groups of whole persons in canonical order, and their input rows in that order
     groups = [table.sorted(rows) for rows in table.chunks(partitions or _worker_count(client))]
     scheme_future = client.scatter(scheme, broadcast=True, hash=False)

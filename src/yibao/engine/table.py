@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from yibao.core.errors import SchemeError
-from yibao.core.rows import I64, ClaimColumns, yyyymmdd
+from yibao.core.rows import I64, ClaimColumns, PolicyIndex, yyyymmdd
 from yibao.core.scheme import CLAIM_DIMENSIONS, PERSON_DIMENSIONS
 from yibao.engine.threads import map_on
 
@@ -102,6 +102,10 @@ class ClaimTable:
     # the rows already grouped into chunks (made while the table was made; see `grouped_in_pieces`), else None
     grouped: Partition | None = None
     spent: bool = False  # its rows' memory now holds results
+    # [person, 0 / 1]: first and last day of the person's public cover (day numbers, open ends as
+    # yibao.core.rows.OPEN_START / OPEN_END); None: every person covered every day
+    cover: npt.NDArray[np.int32] | None = None
+    policies: PolicyIndex | None = None  # the persons' policies, by person row; None: none
 
     @staticmethod
     def group_piece(person: npt.NDArray[np.int32], persons: int, count: int, perm: npt.NDArray[np.int32]) -> I64:
@@ -203,6 +207,9 @@ class ClaimTable:
             class_b=amounts[1],
             self_pay=amounts[2],
             special_drugs=amounts[3],
+            cover_start=None if self.cover is None else np.take(self.cover[:, 0], person),
+            cover_end=None if self.cover is None else np.take(self.cover[:, 1], person),
+            policies=self.policies,
         )
         return columns, rows
 

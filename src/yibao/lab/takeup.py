@@ -126,7 +126,9 @@ def build_pool(scheme: Scheme, product: Product, persons: pl.DataFrame, claims: 
     import yibao
 
     assert product.indemnity is not None
-    people = persons.with_columns(pl.lit(False).alias("huiminbao"))
+    # what the product would pay if bought: every person holds it for the whole year (product_scheme appends its
+    # indemnity as a scheme's own private layer, which the `huiminbao` flag holds; docs/products.md)
+    people = persons.with_columns(pl.lit(True).alias("huiminbao"))
     settled = yibao.settle(product_scheme(scheme, product), people, claims)
     paid = f"paid_{product.indemnity.id}"
     per_claim = claims.select("claim_id", "person_id").join(

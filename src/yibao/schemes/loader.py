@@ -342,7 +342,7 @@ def part(node: Node, earlier_layers: list[str]) -> Part:
 
 
 def layer(node: Node, earlier_layers: list[str]) -> Layer:
-    node.only("id", "kind", "name", "reference", "platform_field", "parts")
+    node.only("id", "kind", "name", "reference", "platform_field", "parts", "product")
     parts = tuple(part(p, earlier_layers) for p in node.req("parts").list())
     if not parts:
         raise node.req("parts").fail("at least one part")
@@ -355,6 +355,7 @@ def layer(node: Node, earlier_layers: list[str]) -> Layer:
         parts=parts,
         reference=ref_node.text() if ref_node else "",
         platform_field=field_node.text() if field_node else None,
+        product=product_node.text() if (product_node := node.get("product", required=False)) else None,
     )
 
 
