@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from unittest import mock
 
-from test_ops_api import REGION, Api, api, sqlite_store  # noqa: F401  (fixtures)
+import pytest
+from test_ops_api import REGION, Api
 
 from yibao.ops import contributions
 from yibao.ops.contributions import sign
+from yibao.ops.migrate import upgrade
+from yibao.ops.store import Store, make_engine
+
+
+@pytest.fixture()
+def api(tmp_path: Path) -> Iterator[Api]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'policies.sqlite3'}")
+    upgrade(engine)
+    yield Api(Store(engine))
+    engine.dispose()
 
 
 def test_a_member_buys_pays_by_notification_claims_and_the_insurer_pays_and_reads_its_book(api: Api) -> None:
@@ -60,5 +73,5 @@ def test_a_member_buys_pays_by_notification_claims_and_the_insurer_pays_and_read
         assert r.status_code == 404 and r.json()["code"] == "policy.unknown_product"
     assert api.request("member", "GET", url).status_code == 403
     assert api.call("auditor", "GET", url, params={"as_of": "2021-12-31"}) == book
-    r = api.request("admin", "GET", f"/insurer/products/rural-small-value/nowhere/2021")
+    r = api.request("admin", "GET", "/insurer/products/rural-small-value/nowhere/2021")
     assert r.status_code == 404 and r.json()["code"] == "region.not_found"

@@ -274,6 +274,7 @@ CATALOGUE: Mapping[str, ErrorKind] = {
     "benefit.lump_sum_paid": ErrorKind(409, "This lump sum was already paid under the policy (once per policy)", "该保单的此项定额给付已赔付（每张保单仅一次）"),
     "benefit.nothing_due": ErrorKind(422, "The policy pays nothing for this", "保单对此不予赔付"),
     "benefit.one_stop": ErrorKind(409, "The product's indemnity is settled at the counter with the claim, not afterwards", "该产品的费用补偿已在医院一站式结算，无需事后申请"),
+    "benefit.already_claimed": ErrorKind(409, "This settled claim was already submitted under the policy", "该结算单据已在此保单下申请过"),
     "benefit.claim_not_yours": ErrorKind(422, "The settled claim is not the policyholder's, or not settled", "该结算单据不属于投保人或未结算"),
 }
 

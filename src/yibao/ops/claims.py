@@ -32,10 +32,10 @@ from yibao.core.model import CareType, Claim
 from yibao.core.money import Fen, parse_yuan
 from yibao.core.scalar import Settlement, YearAccumulators, canonical_key, settle_claim
 from yibao.core.scheme import Scheme
-from yibao.ops import audit, ledger, registry
+from yibao.ops import audit, ledger, one_stop, registry
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
-from yibao.ops.ledger import LAYER_ACCOUNT, Account, AccountKind, Line
+from yibao.ops.ledger import Account, AccountKind, Line
 from yibao.ops.schemas import ClaimIn, CorrectionIn
 from yibao.ops.store import AccumulatorRow, ClaimRow, PersonRow, utcnow
 
@@ -92,7 +92,7 @@ def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
 def _lock_insured_query() -> Any:
     return (
         registry.insured_query()
-        .add_columns(AccumulatorRow.data)
+        .add_columns(AccumulatorRow.data, one_stop.holds_policy())
         .join(AccumulatorRow, and_(AccumulatorRow.person_id == PersonRow.person_id, AccumulatorRow.year == bindparam("year")))
         .with_for_update(of=AccumulatorRow)
     )
@@ -206,8 +206,9 @@ class _Unit:
         return self.connection.dialect.name
 
 
-def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured]:
-    """Lock the person-year's accumulators and read them and the insured person, in one statement."""
+def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured, bool]:
+    """Lock the person-year's accumulators and read them, the insured person and whether they hold a policy in
+    force that day, in one statement."""
     connection = unit.connection
     params = registry.insured_params(person_id, day)
     if connection.dialect.name == "postgresql":
@@ -216,8 +217,8 @@ def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any
         found = connection.execute(_lock_insured_query(), params).first()
     if found is None:  # no accumulator row yet (or no such person): make it, then read as usual
         acc_row = lock_year(unit.session, person_id, day.year)
-        return dict(acc_row.data), registry.insured(unit.session, person_id, day)
-    return found[registry.INSURED_COLUMNS], registry.insured_from(found, person_id, day)
+        return dict(acc_row.data), registry.insured(unit.session, person_id, day), True
+    return found[registry.INSURED_COLUMNS], registry.insured_from(found, person_id, day), bool(found[-1])
 
 
 def _position(service_date: date, claim_id: str) -> list[str]:
@@ -266,8 +267,7 @@ def _difference(
     lines = []
     for layer_id in sorted(set(old) | set(new)):
         change = new.get(layer_id, 0) - old.get(layer_id, 0)
-        fund = LAYER_ACCOUNT[scheme.layer(layer_id).kind]
-        lines.append(Line(Account(insured_region, year, fund), change))
+        lines.append(Line(one_stop.layer_account(scheme, layer_id, insured_region, year), change))
     owed = sum(line.amount for line in lines)
     lines.append(Line(Account(insured_region, year, AccountKind.FACILITY_PAYABLE, row.facility_id), -owed))
     return lines
@@ -375,8 +375,8 @@ def presettle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, sho
 
 def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
     data = as_registered(data, *registry.registration(unit.connection, facility_id))
-    acc_data, who = _lock_insured(unit, data.person_id, data.service_date)
-    scheme = scheme_named(who.scheme_name)
+    acc_data, who, holds = _lock_insured(unit, data.person_id, data.service_date)
+    scheme, person = one_stop.cover(unit.session, scheme_named(who.scheme_name), who.person, data.service_date, holds)
     columns = {
         "claim_id": data.claim_id, "facility_id": facility_id, "idempotency_key": idempotency_key,
         "person_id": data.person_id, "region": data.region, "status": "settled", "scheme_name": scheme.name,
@@ -397,7 +397,7 @@ def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempote
         acc_row.claims += 1
     else:
         settled = SettledClaim(**columns)
-        settlement = settle_claim(scheme, who.person, core_claim(settled), YearAccumulators.from_dict(acc_data))
+        settlement = settle_claim(scheme, person, core_claim(settled), YearAccumulators.from_dict(acc_data))
         _store(settled, settlement, scheme)
         # the common case: the claim, its entry, the audit event and the accumulators, written together; the
         # claim's INSERT detects a repeat (the unique claim id / idempotency key) and then nothing is written
@@ -512,20 +512,22 @@ def _resettle_year(session: Session, actor: Actor, scheme: Scheme, who: PersonRo
     last: list[str] | None = None
     for row in sorted(rows, key=lambda r: canonical_key(core_claim(r))):
         last = _position(row.service_date, row.claim_id)
-        settlement = settle_claim(scheme, registry.core_person(session, who, row.service_date), core_claim(row), acc)
+        day = row.service_date
+        held, person = one_stop.cover(session, scheme, registry.core_person(session, who, day), day)
+        settlement = settle_claim(held, person, core_claim(row), acc)
         acc = settlement.accumulators
         old = dict(row.split)
         if old != {layer.layer_id: layer.paid for layer in settlement.layers}:
             before = audit.snapshot(row) if old else None
-            _store(row, settlement, scheme)
-            _post_difference(session, actor, scheme, row, who.region, old, row.split, "adjustment" if old else "claim")
+            _store(row, settlement, held)
+            _post_difference(session, actor, held, row, who.region, old, row.split, "adjustment" if old else "claim")
             if before is not None:
                 session.flush()
                 audit.record(session, actor, "claim.resettled", "claim", row.claim_id, before, audit.snapshot(row))
-        elif row.out_of_pocket != settlement.psn_part_amt or not row.explanation or _explanations(settlement, scheme) != row.explanation:
+        elif row.out_of_pocket != settlement.psn_part_amt or not row.explanation or _explanations(settlement, held) != row.explanation:
             # no layer pays differently, yet the bill changed (e.g. more self-pay): out-of-pocket and explanation
             # are stored again with it; nothing is posted, since no fund owes the facility anything more
-            _store(row, settlement, scheme)
+            _store(row, settlement, held)
     acc_row.data = _remember(acc, last)
 
 

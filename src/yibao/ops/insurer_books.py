@@ -6,7 +6,9 @@ Figures, in fen (region = the holders' region, year = the product year):
 * earned on a day D (named rounding `earned_premium`): per policy in force, premium x days of cover elapsed by D
   / days of its term, rounded half-up to the fen; a lapsed policy's premium is earned in full from its lapse (no
   refund); pending and cancelled policies earn nothing;
-* claims incurred = paid + outstanding (benefits owed and not yet paid), from the benefit claims;
+* claims paid: benefits paid to members (the benefit claims) and what the product's layer paid at the counter
+  (one-stop: the claims' entries on `insurer_claims:<product>`, net of reversals and corrections);
+* claims incurred = paid + outstanding (benefits owed to members and not yet paid);
 * expenses = expense ratio (product data) x written, rounded half-up;
 * loss ratio = incurred / earned; combined ratio = (incurred + expenses) / earned (parts per million, half-up);
 * underwriting result = earned - incurred - expenses; absorbed (huiminbao and small-value products, which insurers
@@ -29,8 +31,8 @@ from yibao.ops import ledger, policies
 from yibao.ops.contributions import CANCELLED as PART_CANCELLED
 from yibao.ops.contributions import PAID as PART_PAID
 from yibao.ops.ledger import AccountKind
-from yibao.ops.policy_benefits import PAID, SUBMITTED
-from yibao.ops.store import Contribution, Posting, Region
+from yibao.ops.policy_benefits import OWED_ENTRY, PAID, SUBMITTED
+from yibao.ops.store import Contribution, JournalEntry, Posting, Region
 from yibao.ops.store_products import BenefitClaim, PolicyPremium, PolicyRow
 from yibao.products.model import ProductKind
 
@@ -106,6 +108,7 @@ def report(session: Session, product_id: str, region: str, year: int, as_of: dt.
     parts = list(session.execute(select(Contribution).join(PolicyPremium, PolicyPremium.contribution_id == Contribution.id)
                                  .where(PolicyPremium.policy_id.in_(ids))).scalars())
     claims = list(session.execute(select(BenefitClaim).where(BenefitClaim.policy_id.in_(ids))).scalars())
+    at_counter, counter_claims = one_stop_paid(session, product_id, region, year)
     earning = [r for r in rows if r.status in (policies.ACTIVE, policies.LAPSED)]
     written = sum(p.amount for p in parts if p.status != PART_CANCELLED)
     ratio = item.expense_ratio.at(dt.date(year, 12, 31)) if item.expense_ratio is not None else 0
@@ -116,9 +119,9 @@ def report(session: Session, product_id: str, region: str, year: int, as_of: dt.
         written=written, received=sum(p.amount for p in parts if p.status == PART_PAID),
         earned=sum(earned_premium(r.premium, r.start_date, r.end_date,
                                   r.ended_on if r.status == policies.LAPSED else None, as_of) for r in earning),
-        claims_paid=sum(c.amount for c in claims if c.status == PAID),
+        claims_paid=sum(c.amount for c in claims if c.status == PAID) + at_counter,
         claims_outstanding=sum(c.amount for c in claims if c.status == SUBMITTED),
-        claims=len(claims), expense_ratio=ratio, expenses=apply_rate(ratio, written),
+        claims=len(claims) + counter_claims, expense_ratio=ratio, expenses=apply_rate(ratio, written),
         government_guided=item.kind in GOVERNMENT_GUIDED,
     )
 
@@ -145,7 +148,20 @@ def from_ledger(session: Session, product_id: str, region: str, year: int) -> Le
     premium = sums.get(account(AccountKind.INSURER_PREMIUM), (0, 0))
     incurred = sums.get(account(AccountKind.INSURER_CLAIMS), (0, 0))
     payable = sums.get(account(AccountKind.BENEFIT_PAYABLE), (0, 0))
-    return LedgerFigures(written=-premium[1], incurred=incurred[1], paid=payable[0], outstanding=-payable[1])
+    # paid: benefits paid to members (the payable's debits) and one-stop payments owed to facilities
+    return LedgerFigures(written=-premium[1], incurred=incurred[1], paid=incurred[1] + payable[1],
+                         outstanding=-payable[1])
+
+
+def one_stop_paid(session: Session, product_id: str, region: str, year: int) -> tuple[Fen, int]:
+    """What the product's layer paid at the counter (claims' entries on its claims account) and on how many
+    claims (net of reversals and corrections)."""
+    code = ledger.Account(region, year, AccountKind.INSURER_CLAIMS, product_id).code
+    found = session.execute(
+        select(JournalEntry.reference, ledger.fen_sum(session, Posting.amount))
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(Posting.account == code, JournalEntry.kind != OWED_ENTRY).group_by(JournalEntry.reference)).all()
+    return sum(int(total) for _, total in found), sum(1 for _, total in found if int(total) != 0)
 
 
 def products_of_insurer(layer: str | None) -> list[str]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +27,7 @@ from yibao.ops import audit, contributions, ledger, registry
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
+from yibao.ops.one_stop import catalogue
 from yibao.ops.policy_premiums import (
     ACTIVE,
     CANCELLED,
@@ -41,16 +41,9 @@ from yibao.ops.policy_premiums import (
 from yibao.ops.store import Contribution, utcnow
 from yibao.ops.store_products import PolicyPremium, PolicyRow
 from yibao.products import benefits
-from yibao.products.loader import builtin_products
 from yibao.products.model import Product
 
 PREMIUM_DUE, PREMIUM_CANCELLED = contributions.DUE_ENTRY, contributions.CANCEL_ENTRY
-
-
-@cache
-def catalogue() -> dict[str, Product]:
-    """The built-in products by id (read once)."""
-    return {p.id: p for p in builtin_products()}
 
 
 def product(product_id: str) -> Product:

@@ -1,5 +1,5 @@
-"""Benefits paid under policies afterwards, on the member's submission: a stay's daily allowance, an event's lump
-sum (once per policy). The arithmetic is `yibao.products.benefits`; this module stores and posts it.
+"""Benefits paid under policies afterwards, on the member's submission: a settled bill's indemnity (products not
+settled at the counter), a stay's daily allowance, an event's lump sum (once per policy). The arithmetic is `yibao.products.benefits`; this module stores and posts it.
 
 A submission the policy pays nothing for is refused with its reason and nothing is written. An accepted one is
 owed to the member: debit `insurer_claims:<product>` (claims incurred), credit `benefit_payable:<product>`;
@@ -9,21 +9,25 @@ bank account. Claims outstanding are the payable's credit balance; claims paid i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from yibao.core.model import PolicyCover
 from yibao.core.money import Fen, format_yuan
-from yibao.ops import audit, ledger, policies
+from yibao.core.scalar import YearAccumulators, canonical_key, settle_claim
+from yibao.ops import audit, claims, ledger, policies, registry
 from yibao.ops.audit import Actor
 from yibao.ops.contributions import Channel
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
-from yibao.ops.store import utcnow
+from yibao.ops.store import ClaimRow, utcnow
 from yibao.ops.store_products import BenefitClaim, PolicyRow
 from yibao.products import benefits
 from yibao.products.model import EventKind
+from yibao.products.settlement import with_products
 
 DAILY_ALLOWANCE, LUMP_SUM, INDEMNITY = "daily_allowance", "lump_sum", "indemnity"
 SUBMITTED, PAID = "submitted", "paid"
@@ -103,6 +107,57 @@ def submit_event(session: Session, actor: Actor, policy_id: int, lump_id: str, k
     return _owe(session, actor, row, BenefitClaim(
         policy_id=row.id, kind=LUMP_SUM, lump_sum=lump_id, day=day, amount=fen, status=SUBMITTED,
         detail={"event": event_kind.value, "diagnosis": diagnosis, "grade": grade}, submitted_at=utcnow()))
+
+
+def indemnity_on(session: Session, row: PolicyRow, bill: ClaimRow) -> Fen:
+    """What the product's indemnity layer pays on a settled bill of the holder: the holder's settled bills of the
+    bill's year are settled again, in order, under the region's scheme followed by the product's layer, the
+    holder carrying the policy (in force from start + waiting days); the layer's payment on this bill."""
+    item = policies.product(row.product)
+    cover = policies.cover_of(row)
+    start = cover.start_date + dt.timedelta(days=item.window.waiting_days.at(cover.start_date))
+    holder = registry.person(session, row.person_id)
+    scheme = with_products(claims.scheme_named(registry.region(session, holder.region).scheme_name), [item])
+    year = bill.service_date.year
+    bills = session.execute(select(ClaimRow).where(
+        ClaimRow.person_id == row.person_id, ClaimRow.status == "settled",
+        ClaimRow.service_date >= dt.date(year, 1, 1), ClaimRow.service_date <= dt.date(year, 12, 31))).scalars()
+    acc = YearAccumulators(year=year)
+    layer_id = item.indemnity.id if item.indemnity is not None else ""
+    for each in sorted(bills, key=lambda b: canonical_key(claims.core_claim(b))):
+        person = registry.core_person(session, holder, each.service_date)
+        person = dataclasses.replace(person, policies=(PolicyCover(item.id, start, cover.end_date),))
+        settlement = settle_claim(scheme, person, claims.core_claim(each), acc)
+        acc = settlement.accumulators
+        if each.claim_id == bill.claim_id:
+            return next(layer.paid for layer in settlement.layers if layer.layer_id == layer_id)
+    return 0
+
+
+def submit_indemnity(session: Session, actor: Actor, policy_id: int, claim_id: str) -> BenefitClaim:
+    """A settled bill submitted afterwards to a product settled off the counter: its indemnity owed to the member
+    (nothing for a bill whose diagnosis matches a declared condition the product excludes)."""
+    row = _in_force_policy(session, policy_id)
+    item = policies.product(row.product)
+    if item.indemnity is None:
+        raise Rejected(f"{item.id} has no indemnity benefit", code="benefit.not_in_product")
+    if item.one_stop:
+        raise Conflict(f"{item.id} is settled at the counter with the claim", code="benefit.one_stop")
+    bill = session.execute(select(ClaimRow).where(ClaimRow.claim_id == claim_id)).scalar_one_or_none()
+    if bill is None or bill.person_id != row.person_id or bill.status != "settled":
+        raise Rejected(f"claim {claim_id!r} is not a settled claim of the policyholder", code="benefit.claim_not_yours")
+    claimed = session.execute(select(BenefitClaim.id).where(
+        BenefitClaim.policy_id == policy_id, BenefitClaim.claim_id == claim_id)).first()
+    if claimed is not None:
+        raise Conflict(f"claim {claim_id!r} was already submitted under policy {policy_id}",
+                       code="benefit.already_claimed")
+    excluded = benefits.excluded(item, bill.diagnosis, tuple(row.declared.get("conditions", ())))
+    fen = 0 if excluded else indemnity_on(session, row, bill)
+    if fen == 0:
+        raise Rejected(f"the product pays nothing on claim {claim_id!r}", code="benefit.nothing_due")
+    return _owe(session, actor, row, BenefitClaim(
+        policy_id=row.id, kind=INDEMNITY, claim_id=claim_id, day=bill.service_date, amount=fen, status=SUBMITTED,
+        detail={"diagnosis": bill.diagnosis}, submitted_at=utcnow()))
 
 
 def benefit(session: Session, benefit_id: int, *, lock: bool = False) -> BenefitClaim:
