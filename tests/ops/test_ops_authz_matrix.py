@@ -74,6 +74,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/policies/{policy_id}/cancel"): {"reason": "mx"},
     ("POST", "/policies/{policy_id}/lapse"): {"day": "2021-06-01", "reason": "mx"},
     ("POST", "/policies/{policy_id}/stays"): {"admission": "2021-03-01", "discharge": "2021-03-03", "accident": True},
+    ("POST", "/policies/{policy_id}/claims"): {"claim_id": "{claim_id}"},
     ("POST", "/policies/{policy_id}/events"): {"lump_sum": "accidental_death", "event": "accidental_death",
                                                "day": "2021-03-01"},
     ("POST", "/benefits/{benefit_id}/payments"): {"amount": "1.00", "channel": "counter", "reference": "mx"},

@@ -277,3 +277,34 @@ def test_property_the_insurer_s_accounts_balance_with_the_ledger(
     assert figures == insurer_books.LedgerFigures(books.written, books.incurred, books.claims_paid,
                                                   books.claims_outstanding)
     assert 0 <= books.earned <= books.written
+
+
+def test_the_report_command_prints_the_books_the_api_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`yibao insurer report --json` is the API's view; the table shows the same figures, in zh with --lang zh."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from yibao.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'report.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    bureau = Bureau(Store(engine))
+    _, policy_id = _active(bureau, monkeypatch)
+    with bureau.store.transaction() as s:
+        policy_benefits.submit_stay(s, OFFICER, policy_id, dt.date(2021, 3, 1), dt.date(2021, 3, 3))
+    engine.dispose()
+    runner = CliRunner()
+    base = ["insurer", "report", "--product", SMALL, "--region", REGION, "--year", "2021", "--as-of", "2021-12-31",
+            "--database-url", url]
+    shown = runner.invoke(app, [*base, "--json"])
+    assert shown.exit_code == 0, shown.output
+    books = json.loads(shown.output)
+    assert (books["premiums_written"], books["premiums_earned"], books["claims_outstanding"]) == ("50.00", "50.00", "100.00")
+    assert (books["loss_ratio"], books["absorbed_by_insurer"]) == ("200%", "57.50")  # 50 - 100 - 7.50
+    table = runner.invoke(app, [*base, "--lang", "zh"], env={"COLUMNS": "160"})
+    assert table.exit_code == 0 and "赔付率" in table.output and "200%" in table.output and "57.50" in table.output
+    missing = runner.invoke(app, ["insurer", "report", "--product", "nope", "--region", REGION, "--year", "2021",
+                                  "--database-url", url])
+    assert isinstance(missing.exception, YibaoError) and missing.exception.code == "policy.unknown_product"

@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "yibao.cli.audit",
     "yibao.cli.products",
     "yibao.cli.takeup",
+    "yibao.cli.insurer",
 )
 
 

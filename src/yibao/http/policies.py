@@ -1,6 +1,6 @@
 """Policy routes: selling a voluntary product's policy to a person, its premium parts (paid as contributions:
 `POST /contributions/{id}/payments` or the signed notification), cancelling and lapsing it, and benefits claimed
-afterwards (a stay's daily allowance, an event's lump sum) and paid to the member by the insurer.
+afterwards (a settled bill's indemnity, a stay's daily allowance, an event's lump sum) and paid to the member by the insurer.
 
 Who: a member for themself; an officer in their regions; admin. An insurer pays the benefits of its products.
 Another's policy or benefit answers as a missing one."""
@@ -54,6 +54,10 @@ class StayIn(Shape):
     admission: dt.date
     discharge: dt.date
     accident: bool = False
+
+
+class BillIn(Shape):
+    claim_id: Identifier
 
 
 class EventIn(Shape):
@@ -147,6 +151,15 @@ def post_stay(request: Request, policy_id: RowId, body: StayIn, who: Reader) -> 
         _policy_in_scope(s, who, policy_id)
         return benefit_view(policy_benefits.submit_stay(s, who.actor, policy_id, body.admission, body.discharge,
                                                         body.accident))
+
+
+@router.post("/policies/{policy_id}/claims", status_code=201)
+def post_bill(request: Request, policy_id: RowId, body: BillIn, who: Reader) -> dict[str, Any]:
+    """Submit a settled claim (bill) of the holder to a product not settled at the counter: its indemnity is
+    owed to the member."""
+    with store_of(request).transaction() as s:
+        _policy_in_scope(s, who, policy_id)
+        return benefit_view(policy_benefits.submit_indemnity(s, who.actor, policy_id, body.claim_id))
 
 
 @router.post("/policies/{policy_id}/events", status_code=201)

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from yibao.core.money import RATE_SCALE, Fen, RatePpm, apply_rate, round_half_up_div
+from yibao.core.money import RATE_SCALE, Fen, RatePpm, apply_rate, format_rate, format_yuan, round_half_up_div
 from yibao.ops import ledger, policies
 from yibao.ops.contributions import CANCELLED as PART_CANCELLED
 from yibao.ops.contributions import PAID as PART_PAID
@@ -124,6 +125,27 @@ def report(session: Session, product_id: str, region: str, year: int, as_of: dt.
         claims=len(claims) + counter_claims, expense_ratio=ratio, expenses=apply_rate(ratio, written),
         government_guided=item.kind in GOVERNMENT_GUIDED,
     )
+
+
+def as_json(books: Books) -> dict[str, Any]:
+    """The books as the API and `yibao insurer report --json` give them: yuan with two decimals, ratios as
+    percentages (None when nothing is earned), absorbed None for a private product."""
+    def ratio(value: int | None) -> str | None:
+        return None if value is None else format_rate(value)
+
+    absorbed = books.absorbed
+    return {
+        "product": books.product, "region": books.region, "year": books.year, "as_of": books.as_of.isoformat(),
+        "policies": books.policies, "in_force": books.in_force, "premiums_written": format_yuan(books.written),
+        "premiums_received": format_yuan(books.received), "premiums_earned": format_yuan(books.earned),
+        "premiums_unearned": format_yuan(books.unearned), "claims": books.claims,
+        "claims_paid": format_yuan(books.claims_paid), "claims_outstanding": format_yuan(books.claims_outstanding),
+        "claims_incurred": format_yuan(books.incurred), "expense_ratio": format_rate(books.expense_ratio),
+        "expenses": format_yuan(books.expenses), "loss_ratio": ratio(books.loss_ratio),
+        "combined_ratio": ratio(books.combined_ratio), "underwriting_result": format_yuan(books.result),
+        "government_guided": books.government_guided,
+        "absorbed_by_insurer": None if absorbed is None else format_yuan(absorbed),
+    }
 
 
 @dataclass(frozen=True, slots=True)
