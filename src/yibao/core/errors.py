@@ -266,6 +266,7 @@ CATALOGUE: Mapping[str, ErrorKind] = {
     "policy.not_pending": ErrorKind(409, "Only a pending policy can be cancelled", "只有待生效的保单可以撤销"),
     "policy.not_active": ErrorKind(409, "Only an active policy can lapse", "只有有效保单可以终止"),
     "policy.bad_lapse_day": ErrorKind(422, "The lapse day is outside the policy's term", "终止日期不在保单期间内"),
+    "policy.expired": ErrorKind(409, "The policy's term is over: a payment now buys no cover (refused)", "保单期间已过，现在缴费无法获得保障（已拒绝）"),
     "benefit.not_found": ErrorKind(404, "No such benefit claim", "理赔申请不存在"),
     "benefit.not_covered": ErrorKind(422, "The policy is not in force: it pays nothing", "保单未生效，不予赔付"),
     "benefit.not_in_product": ErrorKind(422, "The product has no such benefit", "该产品没有此项保险责任"),

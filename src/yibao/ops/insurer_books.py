@@ -32,6 +32,7 @@ from yibao.ops import ledger, policies
 from yibao.ops.contributions import CANCELLED as PART_CANCELLED
 from yibao.ops.contributions import PAID as PART_PAID
 from yibao.ops.ledger import AccountKind
+from yibao.ops.one_stop import catalogue
 from yibao.ops.policy_benefits import OWED_ENTRY, PAID, SUBMITTED
 from yibao.ops.store import Contribution, JournalEntry, Posting, Region
 from yibao.ops.store_products import BenefitClaim, PolicyPremium, PolicyRow
@@ -190,7 +191,7 @@ def products_of_insurer(layer: str | None) -> list[str]:
     """The products an insurer's account may see: its `layer` names a product id, or a layer kind whose products
     it underwrites (`huiminbao`: the Huiminbao products; `commercial`: the small-value and private products)."""
     kinds = {"huiminbao": {ProductKind.HUIMINBAO}, "commercial": {ProductKind.SMALL_VALUE, ProductKind.PRIVATE_MEDICAL}}
-    return sorted(p.id for p in policies.catalogue().values()
+    return sorted(p.id for p in catalogue().values()
                   if p.id == layer or p.kind in kinds.get(layer or "", set()))
 
 

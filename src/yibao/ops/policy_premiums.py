@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from yibao.ops import audit
 from yibao.ops.audit import Actor
+from yibao.ops.errors import Conflict
 from yibao.ops.store import Contribution, utcnow
 from yibao.ops.store_products import PolicyPremium, PolicyRow
 
@@ -46,15 +47,18 @@ def cover_start(requested: date, paid_on: date) -> date:
 
 def premium_paid(session: Session, actor: Actor, contribution: Contribution) -> None:
     """The member's part paid: a pending policy becomes active (its start moved to the day after payment if
-    later); its end stays as sold. A policy starting after its end (paid too late) is not activated."""
+    later); its end stays as sold. A payment after the policy's last day is refused (`policy.expired`)."""
     if contribution.source != PREMIUM_MEMBER:
         return
     policy = policy_of(session, contribution)
     if policy.status != PENDING:
         return
     paid_on = (contribution.paid_at or utcnow()).date()
+    start = cover_start(policy.requested_start, paid_on)
+    if start > policy.end_date:  # the whole payment is refused (rolled back): no cover would be left to buy
+        raise Conflict(f"policy {policy.id} ends on {policy.end_date}: a payment on {paid_on} buys no cover",
+                       code="policy.expired")
     before = audit.snapshot(policy)
-    policy.start_date = cover_start(policy.requested_start, paid_on)
-    policy.status = ACTIVE if policy.start_date <= policy.end_date else CANCELLED
+    policy.start_date, policy.status = start, ACTIVE
     session.flush()
     audit.record(session, actor, "policy.activated", "policy", policy.id, before, audit.snapshot(policy))
