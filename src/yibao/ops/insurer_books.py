@@ -34,8 +34,10 @@ from yibao.ops.contributions import PAID as PART_PAID
 from yibao.ops.ledger import AccountKind
 from yibao.ops.one_stop import catalogue
 from yibao.ops.policy_benefits import OWED_ENTRY, PAID, SUBMITTED
+from yibao.ops.policy_premiums import ACTIVE, CANCELLED, LAPSED
 from yibao.ops.store import Contribution, JournalEntry, Posting, Region
 from yibao.ops.store_products import BenefitClaim, PolicyPremium, PolicyRow
+from yibao.products.benefits import in_force
 from yibao.products.model import ProductKind
 
 GOVERNMENT_GUIDED = frozenset({ProductKind.HUIMINBAO, ProductKind.SMALL_VALUE})
@@ -69,11 +71,13 @@ class Books:
 
     @property
     def loss_ratio(self) -> RatePpm | None:
-        return None if self.earned == 0 else round_half_up_div(self.incurred * RATE_SCALE, self.earned)
+        return None if self.earned == 0 else RatePpm(round_half_up_div(self.incurred * RATE_SCALE, self.earned))
 
     @property
     def combined_ratio(self) -> RatePpm | None:
-        return None if self.earned == 0 else round_half_up_div((self.incurred + self.expenses) * RATE_SCALE, self.earned)
+        if self.earned == 0:
+            return None
+        return RatePpm(round_half_up_div((self.incurred + self.expenses) * RATE_SCALE, self.earned))
 
     @property
     def result(self) -> Fen:
@@ -111,16 +115,16 @@ def report(session: Session, product_id: str, region: str, year: int, as_of: dt.
                                  .where(PolicyPremium.policy_id.in_(ids))).scalars())
     claims = list(session.execute(select(BenefitClaim).where(BenefitClaim.policy_id.in_(ids))).scalars())
     at_counter, counter_claims = one_stop_paid(session, product_id, region, year)
-    earning = [r for r in rows if r.status in (policies.ACTIVE, policies.LAPSED)]
+    earning = [r for r in rows if r.status in (ACTIVE, LAPSED)]
     written = sum(p.amount for p in parts if p.status != PART_CANCELLED)
-    ratio = item.expense_ratio.at(dt.date(year, 12, 31)) if item.expense_ratio is not None else 0
+    ratio = item.expense_ratio.at(dt.date(year, 12, 31)) if item.expense_ratio is not None else RatePpm(0)
     return Books(
         product=product_id, region=region, year=year, as_of=as_of,
-        policies=sum(1 for r in rows if r.status != policies.CANCELLED),
-        in_force=sum(1 for r in earning if policies.benefits.in_force(policies.cover_of(r), as_of)),
+        policies=sum(1 for r in rows if r.status != CANCELLED),
+        in_force=sum(1 for r in earning if in_force(policies.cover_of(r), as_of)),
         written=written, received=sum(p.amount for p in parts if p.status == PART_PAID),
         earned=sum(earned_premium(r.premium, r.start_date, r.end_date,
-                                  r.ended_on if r.status == policies.LAPSED else None, as_of) for r in earning),
+                                  r.ended_on if r.status == LAPSED else None, as_of) for r in earning),
         claims_paid=sum(c.amount for c in claims if c.status == PAID) + at_counter,
         claims_outstanding=sum(c.amount for c in claims if c.status == SUBMITTED),
         claims=len(claims) + counter_claims, expense_ratio=ratio, expenses=apply_rate(ratio, written),
@@ -131,7 +135,7 @@ def report(session: Session, product_id: str, region: str, year: int, as_of: dt.
 def as_json(books: Books) -> dict[str, Any]:
     """The books as the API and `yibao insurer report --json` give them: yuan with two decimals, ratios as
     percentages (None when nothing is earned), absorbed None for a private product."""
-    def ratio(value: int | None) -> str | None:
+    def ratio(value: RatePpm | None) -> str | None:
         return None if value is None else format_rate(value)
 
     absorbed = books.absorbed

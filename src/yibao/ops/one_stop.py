@@ -71,7 +71,7 @@ def holds_policy() -> Any:
     """A column for the claims' one locking read (parameters `person_id` via the persons row, `day`): whether the
     person holds any policy in force that day; only then are their one-stop policies looked up."""
     day = bindparam("day", type_=Date)
-    statuses = [literal_column(f"'{status}'") for status in IN_FORCE_STATUSES]  # constants: no parameters
+    statuses: list[Any] = [literal_column(f"'{status}'") for status in IN_FORCE_STATUSES]  # constants: no parameters
     return exists().where(PolicyRow.person_id == PersonRow.person_id, PolicyRow.status.in_(statuses),
                           PolicyRow.start_date <= day, PolicyRow.end_date >= day)
 

@@ -23,6 +23,7 @@ from yibao.ops.audit import Actor
 from yibao.ops.contributions import Channel
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
+from yibao.ops.policy_premiums import ACTIVE, LAPSED
 from yibao.ops.store import ClaimRow, utcnow
 from yibao.ops.store_products import BenefitClaim, PolicyRow
 from yibao.products import benefits
@@ -52,7 +53,7 @@ def _owe(session: Session, actor: Actor, row: PolicyRow, claim: BenefitClaim) ->
 
 def _in_force_policy(session: Session, policy_id: int) -> PolicyRow:
     row = policies.policy(session, policy_id, lock=True)
-    if row.status not in (policies.ACTIVE, policies.LAPSED):
+    if row.status not in (ACTIVE, LAPSED):
         raise Rejected(f"policy {policy_id} is {row.status}: it pays nothing", code="benefit.not_covered")
     return row
 

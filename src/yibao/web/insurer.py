@@ -25,6 +25,7 @@ from yibao.core.scheme import LayerKind
 from yibao.ops import insurer_books, ledger
 from yibao.ops.auth import Principal, Role
 from yibao.ops.ledger import LAYER_ACCOUNT, Account, TrialBalance
+from yibao.ops.one_stop import catalogue
 from yibao.ops.store import Posting
 from yibao.web import session
 from yibao.web.bureau import contracts_reconciled
@@ -81,7 +82,7 @@ def products_of(who: Principal) -> list[str]:
     products_of_insurer`, as the API decides); admin every product."""
     if who.role is Role.INSURER:
         return insurer_books.products_of_insurer(who.layer)
-    return sorted(insurer_books.catalogue())
+    return sorted(catalogue())
 
 
 def product_books(s: Session, products: list[str], today: date) -> list[tuple[str, list[insurer_books.Books]]]:
@@ -108,7 +109,7 @@ async def insurer_page(request: Request) -> Response:
 
     figures, contracts, books = await in_store(request, work)
     texts = texts_of(request)
-    titles = {pid: insurer_books.catalogue()[pid].title.get(texts.lang.value) for pid in products}
+    titles = {pid: catalogue()[pid].title.get(texts.lang.value) for pid in products}
     return render(request, "insurer.html", who=who, title=texts.gettext("Insurer's figures"), figures=figures,
                   contracts=contracts, layer_name=lambda kind: texts.gettext(LAYER_NAMES[kind]), books=books,
                   product_title=titles.get, percent=format_rate)
