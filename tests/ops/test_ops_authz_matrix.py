@@ -13,13 +13,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from ops_bureau import make_ric
 from ops_mutual_aid import PILOT, pilot_plan
 from test_ops_api import REGION, Api
 
-from yibao.ops import review_queue, twin_cases
+from yibao.ops import contributions, review_queue, twin_cases
 from yibao.ops.audit import Actor
 from yibao.ops.migrate import upgrade
 from yibao.ops.schemas import EmployerIn
@@ -31,14 +32,16 @@ ROLES = ("member", "facility", "far_officer", "insurer", "auditor", "platform", 
 ENTITLED = {"/mutual-aid": {"admin", "auditor", "platform"}, "/contracts": {"admin", "auditor", "insurer"}}
 BUREAU = {"admin", "auditor"}  # the bureau's own officer too, who is not in ROLES: the records are in their region
 CONTRACT = "zhanjiang-insurance-contract"
+SMALL = "rural-small-value"  # a voluntary product (policies: a person's, in the bureau's region)
 MISSING = {
     "person_id": "NOBODY", "claim_id": "NOCLAIM", "contribution_id": "999999", "jti": "nojti", "code": "nowhere",
     "region": "nowhere", "username": "nobody", "member_id": "999999", "ma_claim_id": "999999", "flag_id": "999999",
     "case_id": "999999", "inspection_id": "NOINSPECTION", "uscc": "91370202MA0000099X",
     "batch_id": "PB-nowhere-2024-03-1", "facility_id": "NOFACILITY",
+    "policy_id": "999999", "benefit_id": "999999",
 }
 # not scoped: the same value stands in every column (a plan and its periods are public; a contract is built in)
-SHARED = {"plan_id": PILOT, "notice_date": "2020-05-05", "contract": CONTRACT, "year": "2024"}
+SHARED = {"plan_id": PILOT, "notice_date": "2020-05-05", "contract": CONTRACT, "product": SMALL, "year": "2021"}
 # bodies and queries that pass validation, so that the scope checks behind them are reached ({name}: an id)
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/contributions/{contribution_id}/cancel"): {"reason": "matrix"},
@@ -75,6 +78,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/payments/confirmations"): {"file_name": "c.csv", "text": (
         "batch_id,line_no,payee_id,payee_name,bank_account,amount,currency,reference,purpose,status,reason\n"
         "{batch_id},1,H2,x,6222020200001234567,1.00,CNY,{batch_id}/1,x,paid,\n")},
+    ("POST", "/persons/{person_id}/policies"): {"product": "million-medical", "start_date": "2021-06-01",
+                                                "day": "2021-06-01", "declaration": {"pre_existing": False}},
+    ("POST", "/policies/{policy_id}/cancel"): {"reason": "mx"},
+    ("POST", "/policies/{policy_id}/lapse"): {"day": "2021-06-01", "reason": "mx"},
+    ("POST", "/policies/{policy_id}/stays"): {"admission": "2021-03-01", "discharge": "2021-03-03", "accident": True},
+    ("POST", "/policies/{policy_id}/claims"): {"claim_id": "{claim_id}"},
+    ("POST", "/policies/{policy_id}/events"): {"lump_sum": "accidental_death", "event": "accidental_death",
+                                               "day": "2021-03-01"},
+    ("POST", "/benefits/{benefit_id}/payments"): {"amount": "1.00", "channel": "counter", "reference": "mx"},
     ("POST", "/audit/twin/cases"): {"employer_uscc": "{uscc}", "year": 2025, "flags": [{
         "inspection_id": "I3", "kind": "under_declared_base", "person_id": None, "observed_wage": "8000.00",
         "monthly_shortfall": "3000.00", "months": 6, "contributions_due": "1440.00", "late_fee": "120.50"}]},
@@ -114,9 +126,27 @@ def _ids(api: Api, person: str, claim: str, facility_role: str) -> dict[str, str
         "day": "2020-01-10"})["member_id"]
     ma_claim = api.call("platform", "POST", f"/mutual-aid/members/{member}/claims", ok=201, json={
         "illness_code": "C34.1", "diagnosis_date": "2020-05-01", "day": "2020-05-02"})["claim_id"]
+    policy, benefit = _policy(api, person)
     return {"person_id": person, "claim_id": claim, "contribution_id": str(contribution), "jti": card, "code": REGION,
             "region": REGION, "username": "officer", "member_id": str(member), "ma_claim_id": str(ma_claim),
-            "facility_id": "H2" if facility_role == "facility" else "H9"}
+            "facility_id": "H2" if facility_role == "facility" else "H9", "policy_id": str(policy),
+            "benefit_id": str(benefit)}
+
+
+def _policy(api: Api, person: str) -> tuple[int, int]:
+    """A small-value policy of the person (enrolled for 2021), its member's part paid before its start, and a
+    benefit claimed under it (an accident's stay)."""
+    api.call("admin", "POST", f"/persons/{person}/enrolments", ok=201, json={"year": 2021, "scheme": "urrbmi"})
+    policy = api.call("admin", "POST", f"/persons/{person}/policies", ok=201, json={
+        "product": SMALL, "start_date": "2021-01-01", "day": "2021-01-01"})
+    part = next(p for p in policy["premium_parts"] if p["source"] == "premium_member")
+    with mock.patch.object(contributions, "utcnow", lambda: dt.datetime(2020, 12, 20, 12, tzinfo=dt.UTC)):
+        api.call("admin", "POST", f"/contributions/{part['id']}/payments", json={
+            "amount": part["amount"], "channel": "counter", "reference": f"premium-{person}"})
+    benefit = api.call("admin", "POST", f"/policies/{policy['id']}/stays", ok=201, json={
+        "admission": "2021-02-01", "discharge": "2021-02-03", "accident": True})
+    return policy["id"], benefit["id"]
+>>>>>>> insurer
 
 
 def _bureau_records(api: Api) -> dict[str, str]:

@@ -49,7 +49,7 @@ def test_migrations_match_the_models(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from yibao.ops import store_audit, store_family, store_mutual_aid, store_payments  # noqa: F401  (every table in Base.metadata)
+    from yibao.ops import store_audit, store_family, store_mutual_aid, store_payments, store_products  # noqa: F401
     from yibao.ops.store import Base
 
     with store.engine.connect() as conn:

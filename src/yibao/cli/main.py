@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "yibao.cli.products",
     "yibao.cli.takeup",
     "yibao.cli.payments",
+    "yibao.cli.insurer",
 )
 
 

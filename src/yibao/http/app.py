@@ -24,9 +24,11 @@ from yibao.http import (
     family,
     funds,
     hospital_payments,
+    insurer,
     ledger,
     mutual_aid,
     mutual_aid_closure,
+    policies,
     registry,
     review,
     search,
@@ -58,7 +60,7 @@ def create_app(store: Store) -> FastAPI:
     install_error_handlers(app)
     app.include_router(claims.submit_router)  # first: the busiest route (see `claims.submit_router`)
     for domain in (auth, accounts, registry, search, contributions, cards, claims, ledger, audit, mutual_aid_closure, mutual_aid,
-                   contracts, review, twin, hospital_payments, funds, family):
+                   contracts, review, twin, hospital_payments, funds, family, policies, insurer):
         app.include_router(domain.router)
     declare_errors(app)
     web.install(app)  # the people's pages (/, /m/, /counter/, /bureau/, /platform/, /public/mutual-aid/)

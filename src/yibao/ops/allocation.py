@@ -51,6 +51,11 @@ class Source(StrEnum):
     LOTTERY = "lottery"  # welfare-lottery public-welfare money for medical assistance
     ASSISTANCE_BUDGET = "assistance_budget"  # a budget transfer to the medical-assistance fund
     HUIMINBAO_PREMIUM = "huiminbao_premium"
+    # a voluntary product's premium parts (yibao.ops.policy_premiums): the policyholder's, the government's, the
+    # employer's; they clear to the insurer's premium account and are never allocated to the funds
+    PREMIUM_MEMBER = "premium_member"
+    PREMIUM_GOVERNMENT = "premium_government"
+    PREMIUM_EMPLOYER = "premium_employer"
 
 
 # money that nobody owes: received and allocated at once (to the assistance fund)

@@ -32,12 +32,12 @@ from yibao.core.model import CareType, Claim
 from yibao.core.money import Fen, parse_yuan
 from yibao.core.scalar import Settlement, YearAccumulators, canonical_key, settle_claim
 from yibao.core.scheme import Scheme
-from yibao.ops import account_spending, audit, ledger, registry
+from yibao.ops import account_spending, audit, ledger, one_stop, registry
 from yibao.ops.account_spending import Spending
 from yibao.ops.audit import Actor
 from yibao.ops.driver_sql import run as _run
 from yibao.ops.errors import Conflict, NotFound, Rejected
-from yibao.ops.ledger import LAYER_ACCOUNT, Account, AccountKind, Line
+from yibao.ops.ledger import Account, AccountKind, Line
 from yibao.ops.schemas import ClaimIn, CorrectionIn
 from yibao.ops.store import AccumulatorRow, ClaimRow, PersonRow, utcnow
 
@@ -94,7 +94,7 @@ def lock_year(session: Session, person_id: str, year: int) -> AccumulatorRow:
 def _lock_insured_query() -> Any:
     return (
         registry.insured_query()
-        .add_columns(AccumulatorRow.data, account_spending.shared_with(PersonRow.person_id))
+        .add_columns(AccumulatorRow.data, account_spending.shared_with(PersonRow.person_id), one_stop.holds_policy())
         .join(AccumulatorRow, and_(AccumulatorRow.person_id == PersonRow.person_id, AccumulatorRow.year == bindparam("year")))
         .with_for_update(of=AccumulatorRow)
     )
@@ -166,9 +166,9 @@ class _Unit:
         return self.connection.dialect.name
 
 
-def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured, bool]:
-    """Lock the person-year's accumulators and read them, the insured person and whether a member shares an
-    individual account with them, in one statement."""
+def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any], registry.Insured, bool, bool]:
+    """Lock the person-year's accumulators and read them, the insured person, whether a member shares an individual
+    account with them and whether they hold a policy in force that day, in one statement."""
     connection = unit.connection
     params = registry.insured_params(person_id, day)
     if connection.dialect.name == "postgresql":
@@ -177,8 +177,9 @@ def _lock_insured(unit: _Unit, person_id: str, day: date) -> tuple[dict[str, Any
         found = connection.execute(_lock_insured_query(), params).first()
     if found is None:  # no accumulator row yet (or no such person): make it, then read as usual
         acc_row = lock_year(unit.session, person_id, day.year)
-        return dict(acc_row.data), registry.insured(unit.session, person_id, day), True
-    return found[registry.INSURED_COLUMNS], registry.insured_from(found, person_id, day), bool(found[registry.INSURED_COLUMNS + 1])
+        return dict(acc_row.data), registry.insured(unit.session, person_id, day), True, True
+    return (found[registry.INSURED_COLUMNS], registry.insured_from(found, person_id, day),
+            bool(found[registry.INSURED_COLUMNS + 1]), bool(found[registry.INSURED_COLUMNS + 2]))
 
 
 def _position(service_date: date, claim_id: str) -> list[str]:
@@ -229,11 +230,11 @@ def _difference(
     lines = []
     for layer_id in sorted(set(old) | set(new)):
         change = new.get(layer_id, 0) - old.get(layer_id, 0)
-        fund = LAYER_ACCOUNT[scheme.layer(layer_id).kind]
-        if fund is AccountKind.INDIVIDUAL_ACCOUNT and change and spending is not None:
+        account = one_stop.layer_account(scheme, layer_id, insured_region, year)
+        if account.kind is AccountKind.INDIVIDUAL_ACCOUNT and change and spending is not None:
             lines += spending.lines(row.claim_id, year, change)
             continue
-        lines.append(Line(Account(insured_region, year, fund), change))
+        lines.append(Line(account, change))
     owed = sum(line.amount for line in lines)
     lines.append(Line(Account(insured_region, year, AccountKind.FACILITY_PAYABLE, row.facility_id), -owed))
     return lines
@@ -340,8 +341,8 @@ def presettle(engine: Engine, actor: Actor, facility_id: str, data: ClaimIn, sho
 
 def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempotency_key: str) -> AnyClaim:
     data = as_registered(data, *registry.registration(unit.connection, facility_id))
-    acc_data, who, shared = _lock_insured(unit, data.person_id, data.service_date)
-    scheme = scheme_named(who.scheme_name)
+    acc_data, who, shared, holds = _lock_insured(unit, data.person_id, data.service_date)
+    scheme, person = one_stop.cover(unit.session, scheme_named(who.scheme_name), who.person, data.service_date, holds)
     columns = {
         "claim_id": data.claim_id, "facility_id": facility_id, "idempotency_key": idempotency_key,
         "person_id": data.person_id, "region": data.region, "status": "settled", "scheme_name": scheme.name,
@@ -365,7 +366,7 @@ def _submit(unit: _Unit, actor: Actor, facility_id: str, data: ClaimIn, idempote
         acc = YearAccumulators.from_dict(acc_data)
         accounts = account_spending.spending(unit.connection, scheme, data.person_id, who.person.region,
                                              needed=shared or who.person.scheme in account_spending.ACCOUNT_SCHEMES)
-        person = who.person if accounts is None else accounts.person(who.person, account_spending.drawn(scheme, acc))
+        person = person if accounts is None else accounts.person(person, account_spending.drawn(scheme, acc))
         settlement = settle_claim(scheme, person, core_claim(settled), acc)
         _store(settled, settlement, scheme)
         # the common case: the claim, its entry, the audit event and the accumulators, written together; the
@@ -484,26 +485,28 @@ def _resettle_year(session: Session, actor: Actor, scheme: Scheme, who: PersonRo
     # yibao.ops.account_spending); refunds are posted before new draws, so no balance is ever short in between
     accounts = account_spending.spending(session, scheme, who.person_id, who.region)
     held = account_spending.held_by_claims(scheme, [row.split for row in rows])
-    changed: list[tuple[ClaimRow, dict[str, Fen], dict[str, Fen], dict[str, Any] | None]] = []
+    changed: list[tuple[ClaimRow, Scheme, dict[str, Fen], dict[str, Fen], dict[str, Any] | None]] = []
     for row in sorted(rows, key=lambda r: canonical_key(core_claim(r))):
         last = _position(row.service_date, row.claim_id)
-        person = registry.core_person(session, who, row.service_date)
+        day = row.service_date
+        # the scheme the claim settles under: with the one-stop products the person holds that day (yibao.ops.one_stop)
+        row_scheme, person = one_stop.cover(session, scheme, registry.core_person(session, who, day), day)
         person = person if accounts is None else accounts.person(person, held)
-        settlement = settle_claim(scheme, person, core_claim(row), acc)
+        settlement = settle_claim(row_scheme, person, core_claim(row), acc)
         acc = settlement.accumulators
         old = dict(row.split)
         if old != {layer.layer_id: layer.paid for layer in settlement.layers}:
-            changed.append((row, old, {layer.layer_id: layer.paid for layer in settlement.layers},
+            changed.append((row, row_scheme, old, {layer.layer_id: layer.paid for layer in settlement.layers},
                             audit.snapshot(row) if old else None))
-            _store(row, settlement, scheme)
-        elif row.out_of_pocket != settlement.psn_part_amt or not row.explanation or _explanations(settlement, scheme) != row.explanation:
+            _store(row, settlement, row_scheme)
+        elif row.out_of_pocket != settlement.psn_part_amt or not row.explanation or _explanations(settlement, row_scheme) != row.explanation:
             # no layer pays differently, yet the bill changed (e.g. more self-pay): out-of-pocket and explanation
             # are stored again with it; nothing is posted, since no fund owes the facility anything more
-            _store(row, settlement, scheme)
-    refunds_first = sorted(changed, key=lambda c: account_spending.held_by_claims(scheme, [c[2]])
-                           - account_spending.held_by_claims(scheme, [c[1]]) >= 0)
-    for row, old, new, before in refunds_first:
-        _post_difference(session, actor, scheme, row, who.region, old, new, "adjustment" if old else "claim", accounts)
+            _store(row, settlement, row_scheme)
+    refunds_first = sorted(changed, key=lambda c: account_spending.held_by_claims(scheme, [c[3]])
+                           - account_spending.held_by_claims(scheme, [c[2]]) >= 0)
+    for row, row_scheme, old, new, before in refunds_first:
+        _post_difference(session, actor, row_scheme, row, who.region, old, new, "adjustment" if old else "claim", accounts)
         if before is not None:
             session.flush()
             audit.record(session, actor, "claim.resettled", "claim", row.claim_id, before, audit.snapshot(row))

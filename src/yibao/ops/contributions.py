@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from yibao.core.model import AssistanceCategory, InsuranceScheme
 from yibao.core.money import Fen, apply_rate, format_yuan, parse_yuan
-from yibao.ops import allocation, audit, cover, ledger
+from yibao.ops import allocation, audit, cover, ledger, policy_premiums
 from yibao.ops.allocation import Source as ContributionSource
 from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
@@ -91,7 +91,8 @@ def dues(
 
 
 # The sources a member pays themself; every other source owes its own part (employer, government, assistance).
-MEMBER_PAYS = frozenset({ContributionSource.INDIVIDUAL, ContributionSource.HUIMINBAO_PREMIUM})
+MEMBER_PAYS = frozenset({ContributionSource.INDIVIDUAL, ContributionSource.HUIMINBAO_PREMIUM,
+                         ContributionSource.PREMIUM_MEMBER})
 # the parts of a resident's own contribution (whoever pays them): their payment day decides the window
 OWN_CONTRIBUTION = frozenset({ContributionSource.INDIVIDUAL.value, ContributionSource.ASSISTANCE.value})
 DUE, PAID, CANCELLED = "due", "paid", "cancelled"
@@ -172,8 +173,11 @@ def record_payment(
             code="payment.amount_mismatch",
         )
     at = utcnow() if paid_on is None else datetime(paid_on.year, paid_on.month, paid_on.day, tzinfo=UTC)
-    rules = rules_of(session, contribution.region, contribution.year)
-    if contribution.source == ContributionSource.HUIMINBAO_PREMIUM:
+    # a voluntary product's premium part (yibao.ops.policy_premiums) clears to the insurer, not to the funds: the
+    # scheme's contribution rules and the allocation do not apply to it
+    premium = contribution.source in policy_premiums.PREMIUM_SOURCES
+    rules = None if premium else rules_of(session, contribution.region, contribution.year)
+    if rules is not None and contribution.source == ContributionSource.HUIMINBAO_PREMIUM:
         opens, closes = rules.huiminbao_window.dates(contribution.year)
         if not opens <= at.date() <= closes:
             raise Rejected(
@@ -186,6 +190,8 @@ def record_payment(
     bank = paid_from or Account(contribution.region, contribution.year, AccountKind.BANK, paying.value)
     if enrolment is not None and _recognised(session, contribution):
         cleared = receivable_account(contribution, enrolment.person_id)  # the receivable is settled
+    elif premium:  # a policy's premium part: its holder's (or its source's) receivable is settled
+        cleared = receivable_account(contribution, policy_premiums.policy_of(session, contribution).person_id)
     else:
         cleared = allocation.income_account(contribution)  # nothing was owed (a donation): income at once
     ledger.post(
@@ -193,11 +199,14 @@ def record_payment(
         f"{contribution.source} contribution paid by {paying.value} ({reference})",
         [Line(bank, amount), Line(cleared, -amount)],
     )
-    allocation.allocate(session, actor, contribution, enrolment, rules)
+    if rules is not None:
+        allocation.allocate(session, actor, contribution, enrolment, rules)
     session.flush()
     audit.record(session, actor, "contribution.paid", "contribution", contribution.id, before, audit.snapshot(contribution))
-    if enrolment is not None:
+    if enrolment is not None and rules is not None:
         _update_enrolment(session, actor, enrolment, rules)
+    if premium:
+        policy_premiums.premium_paid(session, actor, contribution)
     return contribution
 
 

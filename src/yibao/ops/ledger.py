@@ -41,6 +41,10 @@ class AccountKind(StrEnum):
     MUTUAL_AID_POOL = "mutual_aid_pool"
     MUTUAL_AID_PLATFORM_FEE = "mutual_aid_platform_fee"
     MUTUAL_AID_BENEFICIARY_PAYABLE = "mutual_aid_beneficiary_payable"  # sub = case id
+    # voluntary products (yibao.ops.policies), region = the holder's, year = the product year, sub = product id
+    INSURER_PREMIUM = "insurer_premium"  # credited with the premium written when a policy's premium falls due
+    INSURER_CLAIMS = "insurer_claims"  # debited with each benefit owed to a policyholder (claims incurred)
+    BENEFIT_PAYABLE = "benefit_payable"  # what the insurer owes policyholders: credit when owed, debit when paid
 
 
 # Which fund bears a layer's payments, by the layer's kind (scheme data names the kind).

@@ -211,10 +211,23 @@ def _lump_sum(node: Node) -> LumpSum:
     )
 
 
+def _one_stop(node: Node | None) -> bool:
+    """`one_stop: {value: true|false, reference: ...}`: whether the indemnity is settled at the counter."""
+    if node is None:
+        return False
+    node.only("value", "reference")
+    node.req("reference").text()
+    value = node.req("value")
+    if not isinstance(value.value, bool):
+        raise value.fail("true or false")
+    return bool(value.value)
+
+
 def _build(top: Node) -> Product:
     top.only(
         "product", "title", "kind", "insurer", "region", "year", "reference", "description", "eligibility",
-        "premium", "window", "indemnity", "special_drugs", "daily_allowance", "lump_sums",
+        "premium", "window", "indemnity", "special_drugs", "daily_allowance", "lump_sums", "one_stop",
+        "expense_ratio",
     )  # fmt: skip
     indemnity_node = top.get("indemnity", required=False)
     drugs_node = top.get("special_drugs", required=False)
@@ -249,6 +262,8 @@ def _build(top: Node) -> Product:
         daily_allowance=allowance,
         lump_sums=lumps,
         description=desc.text().strip() if desc else "",
+        one_stop=_one_stop(top.get("one_stop", required=False)),
+        expense_ratio=rate_param(ratio, {}) if (ratio := top.get("expense_ratio", required=False)) else None,
     )
     if product.indemnity is None and product.daily_allowance is None and not product.lump_sums:
         raise top.fail("at least one benefit: 'indemnity', 'daily_allowance' or 'lump_sums'")

@@ -119,6 +119,10 @@ class Product:
     daily_allowance: DailyAllowance | None = None
     lump_sums: tuple[LumpSum, ...] = ()
     description: str = ""
+    # settled at the hospital's counter with the public layers (一站式结算), else claimed from the insurer afterwards
+    one_stop: bool = False
+    # the insurer's expenses as a share of premiums written (the books' expense and combined ratios)
+    expense_ratio: Parameter[RatePpm] | None = None
 
     def lump_sum(self, lump_id: str) -> LumpSum:
         for item in self.lump_sums:

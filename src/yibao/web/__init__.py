@@ -25,10 +25,14 @@ ASSETS = "/assets"
 # paths answered by the pages (errors there are HTML pages in the user's language, elsewhere the API's JSON)
 PAGE_PREFIXES = ("/m/", "/counter/", "/bureau/", "/platform/", "/public/", "/sandbox/", "/insurer/", "/login",
                  "/logout", "/password", "/lang")
+# API routes under a page prefix (the insurer's books, `yibao.http.insurer`): answered in JSON, errors too
+API_UNDER_PAGES = ("/insurer/products/",)
 SANDBOX_ENV = "YIBAO_PAYMENT_SANDBOX"
 
 
 def is_page(path: str) -> bool:
+    if path.startswith(API_UNDER_PAGES):
+        return False
     return path == "/" or path.startswith(PAGE_PREFIXES) or path in {p.rstrip("/") for p in PAGE_PREFIXES}
 
 

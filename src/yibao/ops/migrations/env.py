@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from yibao.ops import store_audit, store_family, store_mutual_aid, store_payments  # noqa: F401  (their tables join Base.metadata)
+from yibao.ops import store_audit, store_family, store_mutual_aid, store_payments, store_products  # noqa: F401  (their tables join Base.metadata)
 from yibao.ops.store import Base
 
 config = context.config
