@@ -146,7 +146,6 @@ def _policy(api: Api, person: str) -> tuple[int, int]:
     benefit = api.call("admin", "POST", f"/policies/{policy['id']}/stays", ok=201, json={
         "admission": "2021-02-01", "discharge": "2021-02-03", "accident": True})
     return policy["id"], benefit["id"]
->>>>>>> insurer
 
 
 def _bureau_records(api: Api) -> dict[str, str]:
