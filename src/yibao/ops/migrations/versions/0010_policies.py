@@ -1,7 +1,7 @@
 """policies: voluntary products' policies, their premium parts and the benefits claimed under them
 
 Revision ID: 0010_policies
-Revises: 0006
+Revises: 0009_hospital_payments
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_policies'
-down_revision = '0006'
+down_revision = '0009_hospital_payments'
 branch_labels = None
 depends_on = None
 

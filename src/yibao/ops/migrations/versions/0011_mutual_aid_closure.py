@@ -1,7 +1,7 @@
 """mutual aid closure: a plan's closure (decision, final period, disclosure) and the conversion offer's answers
 
 Revision ID: 0011_mutual_aid_closure
-Revises: 0009_hospital_payments
+Revises: 0010_policies
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011_mutual_aid_closure'
-down_revision = '0009_hospital_payments'
+down_revision = '0010_policies'
 branch_labels = None
 depends_on = None
 
