@@ -110,12 +110,14 @@ def test_individual_account_comes_after_huiminbao_and_never_pays_outside_the_cat
     assert a.out_of_pocket == y("30596.80")
 
 
-def test_no_balance_no_account_payment_and_residents_have_no_account(city: Scheme) -> None:
-    resident = with_balance(person("R"), "5000")  # a balance on a resident is ignored: the layer is UEBMI only
+def test_no_balance_no_account_payment_and_a_resident_spends_what_a_relative_shares(city: Scheme) -> None:
+    # a resident's balance is what an employee relative shares under family sharing (家庭共济): it pays their
+    # personal part, 1000 - (1000 - 200) x 85% = 320
+    resident = with_balance(person("R"), "5000")
     got = settle_both(city, [person("E", "uebmi_employee"), resident],
                       [claim("A", "E", "2024-03-01", 1, a="1000"), claim("B", "R", "2024-03-01", 1, a="1000")])
     assert got["A"].paid("individual_account") == 0 and got["A"].out_of_pocket == y("280")  # 1000 - 800 x 90%
-    assert got["B"].paid("individual_account") == 0
+    assert got["B"].paid("individual_account") == y("320") and got["B"].out_of_pocket == 0
 
 
 def test_serious_illness_cap_raised_per_person(city: Scheme) -> None:

@@ -109,10 +109,11 @@ def test_a_scheme_of_ones_own_can_write_2018s_220_plus_490(tmp_path: Path) -> No
     folder = _scheme_copy(tmp_path)
     path = folder / "contributions.yaml"
     text = path.read_text(encoding="utf-8")
-    text = text.replace("      2023-01-01: 380\n", "      2018-01-01: 220\n      2023-01-01: 380\n")
-    text = text.replace("      2023-01-01: 640\n", "      2018-01-01: 490\n      2023-01-01: 640\n")
-    text = text.replace("2023-01-01:", "2018-01-01:").replace("2018-01-01: 380", "2023-01-01: 380")
-    text = text.replace("2018-01-01: 640", "2023-01-01: 640")
+    # the residents' 2018 figures before the file's first year, every other figure in force from 2018 too
+    text = text.replace("      2021-01-01: 320\n", "      2018-01-01: 220\n      2021-01-01: 320\n")
+    text = text.replace("      2021-01-01: 580\n", "      2018-01-01: 490\n      2021-01-01: 580\n")
+    text = text.replace("2021-01-01:", "2018-01-01:").replace("2018-01-01: 320", "2021-01-01: 320")
+    text = text.replace("2018-01-01: 580", "2021-01-01: 580")
     path.write_text(text, encoding="utf-8")
     rules = rules_for(folder, "reference-city", 2018)
     assert (rules.resident_individual, rules.resident_subsidy) == (220_00, 490_00)
@@ -130,7 +131,7 @@ def test_a_region_the_file_names_gets_its_own_figure(tmp_path: Path) -> None:
     folder = _scheme_copy(tmp_path)
     path = folder / "contributions.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace(
-        "2023-01-01: {default: 100000}", "2023-01-01: {default: 100000, west-county: 80000}"), encoding="utf-8")
+        "2021-01-01: {default: 100000}", "2021-01-01: {default: 100000, west-county: 80000}"), encoding="utf-8")
     assert rules_for(folder, "west-county", 2024).average_wage == 80_000_00
     assert rules_for(folder, "east-county", 2024).average_wage == 100_000_00
 
@@ -138,18 +139,18 @@ def test_a_region_the_file_names_gets_its_own_figure(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("    unit: yuan\n    reference: 医保发〔2023〕24号 (2023, 640)",
-         "    reference: 医保发〔2023〕24号 (2023, 640)", "line 18: residents.government_subsidy: missing key 'unit'"),
+        ("    unit: yuan\n    reference: 医保发〔2021〕32号 (2021, 580)",
+         "    reference: 医保发〔2021〕32号 (2021, 580)", "line 20: residents.government_subsidy: missing key 'unit'"),
         ("  employee_rate:\n    description: Employee's contribution rate on the wage base (个人缴费)\n    unit: rate\n"
          "    reference: 国发〔1998〕44号 (2%)\n",
          "  employee_rate:\n    description: Employee's contribution rate on the wage base (个人缴费)\n    unit: rate\n",
          "employees.employee_rate: missing key 'reference'"),
-        ("      2023-01-01: 0.02\n", "      2023-01-01: 2%\n", "employees.employee_rate.values.2023-01-01: expected a decimal share"),
+        ("      2021-01-01: 0.02\n", "      2021-01-01: 2%\n", "employees.employee_rate.values.2021-01-01: expected a decimal share"),
         ("  retiree_account_credit:\n    description: Yearly amount the pooled fund credits to each retiree's individual account (定额划入)\n    unit: yuan",
          "  retiree_account_credit:\n    description: Yearly amount the pooled fund credits to each retiree's individual account (定额划入)\n    unit: rate",
          "employees.retiree_account_credit.unit: expected unit 'yuan'"),
-        ("{year: previous, date: \"09-01\"}", "{year: previous, date: \"09-31\"}", "residents.window.values.2023-01-01.opens.date"),
-        ("dibao: 0.70, ", "", "residents.assistance_share.values.2023-01-01: expected a value for each of"),
+        ("{year: previous, date: \"09-01\"}", "{year: previous, date: \"09-31\"}", "residents.window.values.2021-01-01.opens.date"),
+        ("dibao: 0.70, ", "", "residents.assistance_share.values.2021-01-01: expected a value for each of"),
     ],
 )
 def test_errors_name_the_file_the_line_and_the_key(tmp_path: Path, old: str, new: str, expected: str) -> None:

@@ -122,7 +122,7 @@ def test_layer_enrollees_follow_person_level_eligibility() -> None:
         "serious_illness": 3,  # urrbmi: p1, p2, p5
         "assistance": 1,  # p1 dibao
         "huiminbao": 1,  # p2 bought it
-        "individual_account": 2,  # uebmi: p3, p4
+        "individual_account": 5,  # every scheme: residents spend what relatives share with them (家庭共济)
     }
 
 

@@ -53,7 +53,7 @@ def get_trial_balance(
     with store_of(request).transaction() as s:
         balance = ledger.trial_balance(s, region=region, year=year, kinds=kinds, regions=regions)
     if who.role is Role.INSURER:
-        balance = ledger.TrialBalance(tuple(row for row in balance.rows if ":in:" not in row.account))
+        balance = ledger.insurer_rows(balance)
     return trial_balance_view(balance)
 
 

@@ -22,6 +22,7 @@ retroactively, so claims settled earlier are not settled again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -39,7 +40,7 @@ from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
 from yibao.ops.store import Contribution, Enrolment, JournalEntry, Region, utcnow
-from yibao.schemes.contributions import ContributionRules, rules_for
+from yibao.schemes.contributions import ContributionRules, names_average_wage, rules_for
 
 PAYMENT_GATEWAY = Actor("payment-gateway", "system")
 
@@ -52,11 +53,16 @@ class Channel(StrEnum):
 
 
 def rules_of(session: Session, region: str, year: int) -> ContributionRules:
-    """The contribution rules in force for a region's year: from its scheme's contributions file."""
+    """The contribution rules in force for a region's year: from its scheme's contributions file. The local average
+    wage is the file's figure for the region when it names one, else the one the bureau registered for the region
+    (`Region.average_wage`, what the Twin check reads too) rather than the file's `default`."""
     found = session.get(Region, region)
     if found is None:
         raise NotFound(f"no region {region!r}", code="region.not_found")
-    return rules_for(found.scheme_name, region, year)
+    rules = rules_for(found.scheme_name, region, year)
+    if names_average_wage(found.scheme_name, region, year):
+        return rules
+    return dataclasses.replace(rules, average_wage=found.average_wage)
 
 
 def dues(

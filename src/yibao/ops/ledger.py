@@ -166,6 +166,12 @@ class TrialBalance:
         return self.total_debit == self.total_credit
 
 
+def insurer_rows(balance: TrialBalance) -> TrialBalance:
+    """What an insurer sees of its layer's fund: what the layer paid, not how the bureau finances the fund (the
+    fund's `in:<source>` allocation accounts are left out)."""
+    return TrialBalance(tuple(row for row in balance.rows if ":in:" not in row.account))
+
+
 def fen_sum(session: Session, amounts: Any) -> Any:
     """SUM of fen that no stored value can make fail: PostgreSQL sums a bigint as numeric; on SQLite, whose
     `sum` raises "integer overflow" beyond 64 bits, the store's exact aggregate (decimal text). Read with int()."""

@@ -392,6 +392,13 @@ def rules_for(scheme: str | Path, region: str, year: int) -> ContributionRules:
     return resolve(load_contributions(scheme), region, year)
 
 
+def names_average_wage(scheme: str | Path, region: str, year: int) -> bool:
+    """Whether the scheme's contributions file gives `region` an average wage of its own in `year` (rather than
+    the file's `default`)."""
+    table = load_contributions(scheme).parameters["employees.average_wage"].table_at(dt.date(year, 1, 1))
+    return region in table
+
+
 def contributions_path(scheme: str | Path) -> Path:
     from yibao.schemes import scheme_path  # the package's name resolution (built-in name or path)
 

@@ -72,7 +72,7 @@ def region_years(s: Session, layer: LayerKind) -> list[RegionYear]:
     shown = []
     for region, year in found:
         paid, claims = layer_payments(s, Account(region, year, LAYER_ACCOUNT[layer]))
-        balance = ledger.trial_balance(s, region=region, year=year, kinds=[kind])
+        balance = ledger.insurer_rows(ledger.trial_balance(s, region=region, year=year, kinds=[kind]))
         shown.append(RegionYear(layer, region, year, balance, paid, claims))
     return shown
 
