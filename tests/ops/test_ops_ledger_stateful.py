@@ -69,7 +69,9 @@ class LedgerMachine(RuleBasedStateMachine):
             amount = s.get(Contribution, cid).amount  # type: ignore[union-attr]
         try:
             with self.store.transaction() as s:
-                contributions.record_payment(s, OFFICER, cid, amount if exact else amount + 1, channel, f"pay{self.n}")
+                # paid on 1 December 2023: inside the residents' window for 2024 and Huiminbao's sales window
+                contributions.record_payment(s, OFFICER, cid, amount if exact else amount + 1, channel, f"pay{self.n}",
+                                             paid_on=date(2023, 12, 1))
         except YibaoError as exc:  # an over-payment is refused whole
             assert not exact and exc.code == "payment.amount_mismatch"
 
