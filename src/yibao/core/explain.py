@@ -136,6 +136,12 @@ def zero_reason(r: PartResult) -> str | None:
     return "cap_reached"  # raw > 0, something left of the bill, nothing paid: the yearly cap was used up
 
 
+def no_balance_at_all(r: PartResult) -> bool:
+    """A part whose yearly cap is a person's balance (an individual account) that holds nothing: its arithmetic
+    says nothing the layer's reason does not."""
+    return r.eligible and r.cap_person is not None and r.cap == 0 and r.paid == 0
+
+
 def layer_reasons(parts: tuple[PartResult, ...]) -> tuple[str, ...]:
     """Why a layer paid nothing: not eligible when no part is, else each eligible part's reason (once each)."""
     if not any(r.eligible for r in parts):
@@ -221,7 +227,7 @@ def render_text(data: Mapping[str, Any]) -> str:
         reason = word("why", lang, reason=word("list_sep", lang).join(why)) if why else ""
         lines.append(f"■ {layer['title']}: {word('layer_paid', lang)} {layer['paid']}{unit}{reason}")
         for part in layer.get("parts", []):
-            if part.get("eligible"):
+            if part.get("eligible") and part.get("steps"):
                 lines.append(f"  · {part['title']}")
                 lines.extend(f"      {step}" for step in part["steps"])
     lines.append(f"{word('out_of_pocket', lang)}: {data.get('out_of_pocket', '')}{unit}")
@@ -307,7 +313,8 @@ def explain(settlement: Settlement, scheme: Scheme, lang: Lang = "en") -> Explan
                 r.part_id,
                 names.get(r.part_id, r.part_id),
                 r.eligible,
-                _part_steps(r, lang, term_names) if r.eligible
+                () if no_balance_at_all(r)  # nothing to spend: the layer's reason says so, no arithmetic
+                else _part_steps(r, lang, term_names) if r.eligible
                 else (reason_text("not_in_force" if not r.in_force else "not_eligible", lang),),
                 r.paid,
                 zero_reason(r),
