@@ -14,8 +14,9 @@ from typing import Annotated
 import typer
 
 from yibao.cli.console import terminal
-from yibao.cli.mutual_aid_ops import DataDir, Day, _actor, _date, _record, _rows, _session
+from yibao.cli.mutual_aid_ops import DataDir, Day, _actor, _date, _record, _rows
 from yibao.cli.ops import DatabaseUrl
+from yibao.cli.options import store_session
 
 close_app = typer.Typer(help="A plan's closure: decide → finish the pending claims → finish; the conversion offer.",
                         no_args_is_help=True)
@@ -47,7 +48,7 @@ def decide(
         if policy_start is None or accept_by is None:
             raise InputError("an offer needs --policy-start and --accept-by", code="mutual_aid.closure_invalid")
         offer = ConversionOffer(offer_product, policy_start.date(), accept_by.date(), free_years)
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         row = closing.decide(s, _actor(), plan, Decision(decided_on.date(), reference, text_en, text_zh, source), offer)
         view = closing.closure_view(row)
     _record(f"Closure of {plan} decided", {k: v for k, v in view.items() if k not in ("text", "disclosure")})
@@ -64,7 +65,7 @@ def finish(
     """Apportion the final period, pay the claims it funds, remove the members, publish the closure disclosure."""
     from yibao.mutual_aid import closing
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         view = closing.closure_view(closing.finish(s, _actor(), plan, notice_date.date(), _date(on), data_dir))
     _print_disclosure(view)
 
@@ -89,7 +90,7 @@ def show(plan: Annotated[str, typer.Option(help="The plan.")], database_url: Dat
     """A plan's closure: the decision, the offer, and once closed its disclosure."""
     from yibao.mutual_aid import closing
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         view = closing.closure_view(closing.closure_row(s, plan))
     _print_disclosure(view)
 
@@ -104,7 +105,7 @@ def answer(
     """A member's answer to the conversion offer (once); an acceptance gives the policy, premium paid by the platform."""
     from yibao.mutual_aid import closing
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         view = closing.conversion_view(closing.answer(s, _actor(), member_id, accept, _date(on)))
     _record(f"Member {member_id}: offer {'accepted' if view['accepted'] else 'declined'}", view)
 
@@ -114,7 +115,7 @@ def conversions(plan: Annotated[str, typer.Option(help="The closed plan.")], dat
     """The members' answers to the conversion offer and the policies."""
     from yibao.mutual_aid import closing
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         rows = [closing.conversion_view(c) for c in closing.conversions(s, plan)]
     _rows(f"Conversion offer of {plan}", rows,
           ("member_id", "person_id", "accepted", "day", "policy_id", "product", "start_date", "end_date", "premium"))

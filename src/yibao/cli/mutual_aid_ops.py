@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,6 +20,7 @@ from rich.table import Table
 
 from yibao.cli.console import terminal
 from yibao.cli.ops import DatabaseUrl
+from yibao.cli.options import store_session
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -53,17 +53,6 @@ def _actor() -> Actor:
 
     return Actor(f"cli:{getpass.getuser()}", "platform")
 
-
-@contextmanager
-def _session(database_url: str | None) -> Iterator[Session]:
-    from yibao.ops.store import Store
-
-    store = Store.existing(database_url)
-    try:
-        with store.transaction() as session:
-            yield session
-    finally:
-        store.engine.dispose()
 
 
 def _record(title: str, record: dict[str, Any]) -> None:
@@ -106,7 +95,7 @@ def launch(
         except OSError as exc:
             raise InputError(f"{plan}: neither a built-in plan {builtin_plan_names()} nor a readable plan file "
                              f"({exc.strerror})", code="mutual_aid.plan_not_found") from None
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         row = service.launch_plan(s, _actor(), in_force_from.date(), name=None if definition else plan,
                                   definition=definition)
         view = service.plan_view(row)
@@ -127,7 +116,7 @@ def join(
     from yibao.mutual_aid import service
     from yibao.mutual_aid.membership import HealthDeclaration
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         row = service.join(s, _actor(), plan, person, _date(on), HealthDeclaration(healthy, healthy), credit_score,
                            credit_threshold)
         view = service.member_view(row)
@@ -138,7 +127,7 @@ def leave(member_id: int, on: Day = None, database_url: DatabaseUrl = None) -> N
     """A member leaves the plan (charges already deducted are not refunded)."""
     from yibao.mutual_aid import service
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         view = service.member_view(service.leave(s, _actor(), member_id, _date(on)))
     terminal().print(f"member {member_id} {view['status']} on {view['ended_on']}")
 
@@ -152,7 +141,7 @@ def members(
     """List memberships."""
     from yibao.mutual_aid import service
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         rows = [service.member_view(r) for r in service.members_of(s, plan_id=plan, person_id=person, status=status)]
     _rows("Members", rows, ("member_id", "plan_id", "person_id", "name", "joined_on", "protection_start", "status",
                             "ended_on"))
@@ -162,7 +151,7 @@ def charges(member_id: int, database_url: DatabaseUrl = None) -> None:
     """A member's charge in each apportioned period (read from the per-member datasets)."""
     from yibao.mutual_aid import periods
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         rows = periods.charges_view(periods.member_charges(s, member_id))
     _rows(f"Charges of member {member_id} (yuan)", rows,
           ("notice_date", "deduction_date", "charge", "charged_this_year", "deduction"))
@@ -178,7 +167,7 @@ def deduction(
     """Record a deduction that failed (retries start) or a retry that succeeded."""
     from yibao.mutual_aid import periods, service
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         view = service.member_view(periods.record_deduction(s, _actor(), member_id, period.date(), _date(on), not failed))
     terminal().print(f"member {member_id}: deduction failing since {view['deduction_failed_since'] or '— (none)'}")
 
@@ -189,7 +178,7 @@ def daily_run(plan: Annotated[str, typer.Option(help="The plan in force.")], on:
     from yibao.core.money import format_yuan
     from yibao.mutual_aid import periods
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         run = periods.daily_run(s, _actor(), plan, _date(on))
     terminal().print(f"removed {list(run.removed)} (written off {format_yuan(run.written_off)} yuan); aged out {list(run.aged_out)}")
 
@@ -204,7 +193,7 @@ def waiting_period_end(
     from yibao.core.money import format_yuan
     from yibao.mutual_aid import periods
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         _, refund = periods.end_in_waiting_period(s, _actor(), member_id, diagnosed.date(), _date(on))
     terminal().print(f"member {member_id} ended in the waiting period; refund {format_yuan(refund)} yuan")
 
@@ -215,7 +204,7 @@ def waiting_period_end(
 def _claim(database_url: str | None, step: Callable[[Session, Actor], Any]) -> None:
     from yibao.mutual_aid import service
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         view = service.claim_view(s, step(s, _actor()))
     _record(f"Claim {view['claim_id']} — {view['status']}", view)
     for line in view["history"]:
@@ -286,7 +275,7 @@ def claim_dispute(
     """Send a claim to a member jury drawn from the eligible members."""
     from yibao.mutual_aid import service
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         view = service.jury_view(s, service.dispute(s, _actor(), claim_id, by, reason, _date(on), seats, seed))
     _record(f"Jury for claim {claim_id}", view)
 
@@ -330,7 +319,7 @@ def claim_list(plan: Annotated[str, typer.Option(help="The plan in force.")],
     """The plan's claims."""
     from yibao.mutual_aid import service
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         rows = [service.claim_view(s, r) for r in service.claims_of(s, plan_id=plan, status=status)]
     _rows(f"Claims of {plan}", rows, ("claim_id", "member_id", "illness_code", "diagnosis_date", "amount", "status",
                                       "apportioned_in", "paid_on"))
@@ -346,7 +335,7 @@ def vote(
     """Record a seated juror's vote (one each)."""
     from yibao.mutual_aid import service
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         service.cast_vote(s, _actor(), claim_id, juror, pays, _date(on))
         tally = service.jury_view(s, service.open_jury_row(s, claim_id))
     terminal().print(f"claim {claim_id}: {tally['votes_to_pay']} to pay, {tally['votes_to_refuse']} to refuse "
@@ -357,7 +346,7 @@ def notices(plan: Annotated[str, typer.Option(help="The plan in force.")], datab
     """The public notice board (identity masked)."""
     from yibao.mutual_aid import service
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         rows = service.notices(s, plan)
     _rows(f"Public notices of {plan}", rows, ("claim_id", "member", "age", "illness", "diagnosis_date", "amount",
                                               "investigation", "noticed_on", "status"))
@@ -367,7 +356,7 @@ def periods_list(plan: Annotated[str, typer.Option(help="The plan in force.")], 
     """The plan's apportioned periods."""
     from yibao.mutual_aid import periods
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         rows = [periods.period_view(r) for r in periods.periods_of(s, plan)]
     _rows(f"Periods of {plan} (yuan)", rows, ("notice_date", "deduction_date", "cases", "aid", "fee", "members_protected",
                                               "per_member_charge", "collected", "surplus_out"))
@@ -379,14 +368,14 @@ def periods_list(plan: Annotated[str, typer.Option(help="The plan in force.")], 
 def apportion_in_store(database_url: str | None, plan: str, notice_date: dt.date, data_dir: Path) -> ApportionmentSummary:
     from yibao.mutual_aid import periods
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         return periods.summary_of(periods.apportion(s, _actor(), plan, notice_date, data_dir))
 
 
 def disclose_from_store(database_url: str | None, plan: str, notice_date: dt.date, out: Path | None) -> list[Path]:
     from yibao.mutual_aid import periods
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         periods.publish_disclosure(s, _actor(), plan, notice_date)
         _, disclosure = periods.published_disclosure(s, plan, notice_date)
     return disclosure.write(out) if out is not None else []

@@ -6,13 +6,18 @@ file (`output_file`); a path of the wrong kind is refused with one line naming i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from yibao.core.errors import InputError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class Lang(StrEnum):
@@ -48,3 +53,17 @@ def input_file(path: Path, option: str) -> Path:
     if not path.exists():
         raise InputError(f"{path}: no such file ({option})", code="input.missing_file")
     return path
+
+
+@contextmanager
+def store_session(database_url: str | None) -> Iterator[Session]:
+    """One transaction on the operations store at `database_url` (refused with `store.missing` when there is none;
+    nothing is created), the engine disposed of afterwards."""
+    from yibao.ops.store import Store
+
+    store = Store.existing(database_url)
+    try:
+        with store.transaction() as session:
+            yield session
+    finally:
+        store.engine.dispose()

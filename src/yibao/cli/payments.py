@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,10 +14,9 @@ from rich.table import Table
 
 from yibao.cli.console import terminal
 from yibao.cli.ops import DatabaseUrl
-from yibao.cli.options import Lang, LangOption, input_file, output_file
+from yibao.cli.options import Lang, LangOption, input_file, output_file, store_session
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
     from yibao.ops.audit import Actor
 
@@ -66,17 +63,6 @@ def _today(on: dt.datetime | None) -> dt.date | None:
     return on.date() if on is not None else None
 
 
-@contextmanager
-def _session(database_url: str | None) -> Iterator[Session]:
-    from yibao.ops.store import Store
-
-    store = Store.existing(database_url)
-    try:
-        with store.transaction() as session:
-            yield session
-    finally:
-        store.engine.dispose()
-
 
 @payments_app.command("statements")
 def statements(region: Region, month: Month, database_url: DatabaseUrl = None, on: Day = None,
@@ -85,7 +71,7 @@ def statements(region: Region, month: Month, database_url: DatabaseUrl = None, o
     from yibao.core.money import format_yuan
     from yibao.ops import hospital_payments
 
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         made = hospital_payments.settle_month(s, _actor(), region, month, today=_today(on))
     console = terminal()
     if not made:
@@ -111,7 +97,7 @@ def batch(region: Region, month: Month, out: Annotated[Path, typer.Option("--out
     from yibao.outfile import temporary_beside
 
     out = output_file(out)
-    with _session(database_url) as s, temporary_beside(out) as tmp:
+    with store_session(database_url) as s, temporary_beside(out) as tmp:
         made = hospital_payments.make_batch(s, _actor(), region, month, today=_today(on))
         tmp.write_text(payment_files.bank_file(made.batch, made.lines), encoding="utf-8")
         tmp.replace(out)  # written before the batch commits: a batch is never recorded without its file
@@ -132,7 +118,7 @@ def confirm(file: Annotated[Path, typer.Argument(help="The bank's confirmation f
     from yibao.ops import payment_files
 
     text = input_file(file, "FILE").read_text(encoding="utf-8")
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         done = payment_files.confirm(s, _actor(), text, str(file))
     terminal().print(_text(lang, "confirmed", file=file, paid=done.paid, amount=format_yuan(done.amount_paid),
                            failed=done.failed, unchanged=done.unchanged))
@@ -160,7 +146,7 @@ def year_end(
         except MoneyFormatError:
             raise InputError(f"--keep {given!r}: write FACILITY=YUAN:REASON, e.g. H2=200.00:考核扣减",
                              code="input.bad_option") from None
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         made = hospital_payments.year_end(s, _actor(), region, year, kept, today=_today(on))
     console = terminal()
     if not made:
@@ -191,6 +177,6 @@ def bank_account(
         TypeAdapter(BankAccount).validate_python(account)
     except ValidationError:
         raise InputError(f"{account!r}: a bank account is 6–34 digits, letters or hyphens", code="input.bad_option") from None
-    with _session(database_url) as s:
+    with store_session(database_url) as s:
         row = hospital_payments.set_bank_account(s, _actor(), facility, account)
         terminal().print(f"{row.id} {row.name}: {row.bank_account}")

@@ -8,8 +8,6 @@ they must pass the strength rule (yibao.ops.passwords).
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,9 +15,9 @@ from rich.table import Table
 
 from yibao.cli.console import terminal
 from yibao.cli.ops import DatabaseUrl
+from yibao.cli.options import store_session
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
     from yibao.ops.audit import Actor
 
@@ -30,17 +28,6 @@ Generate = Annotated[bool, typer.Option("--generate", help="a random strong pass
 def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
 
-
-@contextmanager
-def _session(database_url: str | None) -> Iterator[Session]:
-    from yibao.ops.store import Store
-
-    store = Store.existing(database_url)
-    try:
-        with store.transaction() as session:
-            yield session
-    finally:
-        store.engine.dispose()
 
 
 def _actor() -> Actor:
@@ -85,7 +72,7 @@ def create(
         where = ".".join(str(p) for p in first["loc"])
         code = "auth.weak_password" if where == "password" else "request.invalid"
         raise YibaoError(f"{where}: {first['msg']}", code=code) from None
-    with _session(database_url) as session:
+    with store_session(database_url) as session:
         add_user(session, _actor(), data)
     _done(f"user [bold]{username}[/] ({role}) created", password if generate else None)
 
@@ -100,7 +87,7 @@ def list_users(
     """List users by name."""
     from yibao.ops.users import list_users as query
 
-    with _session(database_url) as session:
+    with store_session(database_url) as session:
         found = query(session, role=role, prefix=prefix, limit=limit)
         table = Table(title=f"{len(found.rows)} of {found.total} users")
         for column in ("user", "role", "scope", "status"):
@@ -122,10 +109,10 @@ def reset_password(
     from yibao.ops.users import reset_password as reset
     from yibao.ops.users import user
 
-    with _session(database_url) as session:
+    with store_session(database_url) as session:
         user(session, username)  # an unknown user is refused before any prompt
     password = _password(generate)
-    with _session(database_url) as session:
+    with store_session(database_url) as session:
         reset(session, _actor(), username, password)
     _done(f"password of [bold]{username}[/] reset; their sessions ended", password if generate else None)
 
@@ -138,7 +125,7 @@ def disable(
     """Disable a user: no more logins or refreshes; their sessions end."""
     from yibao.ops.users import disable as off
 
-    with _session(database_url) as session:
+    with store_session(database_url) as session:
         off(session, _actor(), username)
     _done(f"user [bold]{username}[/] disabled; their sessions ended", None)
 

@@ -114,14 +114,19 @@ async def apportion(request: Request, plan_id: str) -> Response:
     session.check_csrf(request, form.get(session.CSRF_FIELD))
     folder = data_dir(request)
     try:
-        notice = dt.date.fromisoformat(_text(form, "notice_date"))
-    except ValueError:
-        return await _page(request, who, errors={f"period-{plan_id}": of_error(texts_of(request), YibaoError("", code="web.date"))})
-    try:
+        notice = _notice_date(form)
         await in_store(request, lambda s: periods.apportion(s, who.actor, plan_id, notice, folder))
     except YibaoError as exc:
         return await _page(request, who, errors={f"period-{plan_id}": of_error(texts_of(request), exc)})
     return redirect("/platform/?done=period#periods")
+
+
+def _notice_date(form: Any) -> dt.date:
+    """The form's notice day, refused as `web.date` when it is not a date."""
+    try:
+        return dt.date.fromisoformat(_text(form, "notice_date"))
+    except ValueError:
+        raise YibaoError("", code="web.date") from None
 
 
 @router.post("/plans/{plan_id}/periods/{notice_date}/disclosure")
@@ -144,10 +149,7 @@ async def finish_closure(request: Request, plan_id: str) -> Response:
     session.check_csrf(request, form.get(session.CSRF_FIELD))
     folder = data_dir(request)
     try:
-        notice = dt.date.fromisoformat(_text(form, "notice_date"))
-    except ValueError:
-        return await _page(request, who, errors={f"closure-{plan_id}": of_error(texts_of(request), YibaoError("", code="web.date"))})
-    try:
+        notice = _notice_date(form)
         await in_store(request, lambda s: closing.finish(s, who.actor, plan_id, notice, utcnow().date(), folder))
     except YibaoError as exc:
         return await _page(request, who, errors={f"closure-{plan_id}": of_error(texts_of(request), exc)})
