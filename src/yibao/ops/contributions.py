@@ -40,7 +40,7 @@ from yibao.ops.audit import Actor
 from yibao.ops.errors import Conflict, NotFound, Rejected
 from yibao.ops.ledger import Account, AccountKind, Line
 from yibao.ops.store import Contribution, Enrolment, JournalEntry, Region, utcnow
-from yibao.schemes.contributions import ContributionRules, names_average_wage, rules_for
+from yibao.schemes.contributions import ContributionRules, load_contributions, resolve
 
 PAYMENT_GATEWAY = Actor("payment-gateway", "system")
 
@@ -59,8 +59,9 @@ def rules_of(session: Session, region: str, year: int) -> ContributionRules:
     found = session.get(Region, region)
     if found is None:
         raise NotFound(f"no region {region!r}", code="region.not_found")
-    rules = rules_for(found.scheme_name, region, year)
-    if names_average_wage(found.scheme_name, region, year):
+    schedule = load_contributions(found.scheme_name)
+    rules = resolve(schedule, region, year)
+    if schedule.names_region("employees.average_wage", date(year, 1, 1), region):
         return rules
     return dataclasses.replace(rules, average_wage=found.average_wage)
 

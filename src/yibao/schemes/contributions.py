@@ -255,6 +255,10 @@ class ContributionSchedule:
     region: str
     parameters: Mapping[str, Parameter[Any]]
 
+    def names_region(self, key: str, day: dt.date, region: str) -> bool:
+        """Whether a region-keyed figure (REGION_KEYED) has a value of `region`'s own on `day`, not the `default`."""
+        return region in self.parameters[key].table_at(day)
+
     def value(self, key: str, day: dt.date, region: str) -> Any:
         param = self.parameters[key]
         try:
@@ -391,12 +395,6 @@ def rules_for(scheme: str | Path, region: str, year: int) -> ContributionRules:
     built-in scheme (by name) or of a scheme folder or file."""
     return resolve(load_contributions(scheme), region, year)
 
-
-def names_average_wage(scheme: str | Path, region: str, year: int) -> bool:
-    """Whether the scheme's contributions file gives `region` an average wage of its own in `year` (rather than
-    the file's `default`)."""
-    table = load_contributions(scheme).parameters["employees.average_wage"].table_at(dt.date(year, 1, 1))
-    return region in table
 
 
 def contributions_path(scheme: str | Path) -> Path:
